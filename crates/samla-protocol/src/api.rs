@@ -1,0 +1,85 @@
+//! Bodies of the REST API under `/api/v1`. Times are RFC 3339 strings in UTC.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// A new meeting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewMeeting {
+    pub topic: String,
+    /// Guests and members must give it to join. Stored hashed; it cannot be read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+    #[serde(default)]
+    pub waiting_room: bool,
+    /// Only members of the organisation, signed in, may join.
+    #[serde(default)]
+    pub signed_in_only: bool,
+    /// RFC 3339, e.g. `2026-12-01T08:15:00Z`. None for an instant meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<u32>,
+}
+
+/// A change to a meeting; fields left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MeetingPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// A new passcode; the empty string removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_room: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_only: Option<bool>,
+    /// RFC 3339; the empty string makes it an instant meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<u32>,
+}
+
+/// A meeting as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Meeting {
+    /// 9 to 11 digits.
+    pub id: String,
+    pub topic: String,
+    pub has_passcode: bool,
+    pub waiting_room: bool,
+    pub signed_in_only: bool,
+    pub start_time: Option<String>,
+    pub duration_minutes: Option<u32>,
+    /// The link people join by: `{public_url}/j/{id}`.
+    pub join_url: String,
+    pub created_at: String,
+}
+
+/// The signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub admin: bool,
+    pub organisation: String,
+}
+
+/// Every error response of the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApiError {
+    /// Machine-readable, e.g. `not_found`, `invalid_argument`, `unauthorized`.
+    pub error: String,
+    pub message: String,
+}

@@ -1,0 +1,301 @@
+//! Signalling messages. Both directions are `#[serde(tag = "type")]` enums with
+//! snake_case names, so a frame reads `{"type":"chat","to":{"kind":"everyone"},"text":"Hei"}`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{MeetingId, ParticipantId};
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First frame on every connection.
+    Hello {
+        version: u32,
+        /// Name and version of the client software, for logs.
+        #[serde(default)]
+        client: String,
+    },
+    /// Ask to join a meeting. Answered by `joined`, `waiting` or an error (the socket stays
+    /// open after a wrong passcode, so the client can ask again).
+    Join {
+        meeting_id: MeetingId,
+        display_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passcode: Option<String>,
+        /// An API token; makes the participant a signed-in member of the organisation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// A random id the client keeps per installation, so that a removed participant
+        /// stays out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// Take back a seat after a dropped connection, within [`crate::RESUME_GRACE_SECS`].
+    Resume { meeting_id: MeetingId, resume_token: String },
+    /// Leave the meeting for good.
+    Leave,
+
+    // ---- host and co-host actions -------------------------------------------------
+    Admit { participant: ParticipantId },
+    AdmitAll,
+    Deny { participant: ParticipantId },
+    SendToWaitingRoom { participant: ParticipantId },
+    SetLocked { locked: bool },
+    EndForAll,
+    /// Remove someone; they cannot join this meeting again.
+    Remove { participant: ParticipantId },
+    /// Make someone co-host (`co_host`) or take it back (`participant`). Host only.
+    SetRole { participant: ParticipantId, role: Role },
+    /// Give the host role to someone else; the old host becomes co-host. Host only.
+    HandOverHost { participant: ParticipantId },
+    Mute { participant: ParticipantId },
+    MuteAll,
+    /// Ask someone to unmute. Nobody can be unmuted by force.
+    AskToUnmute { participant: ParticipantId },
+    SetChatPolicy { policy: ChatPolicy },
+
+    // ---- anyone ------------------------------------------------------------------
+    /// My own microphone and camera state.
+    SetMedia { audio_muted: bool, video_on: bool },
+    RaiseHand,
+    /// Lower a hand: one's own (no participant), or anyone's for hosts.
+    LowerHand {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+    },
+    /// Rename oneself (no participant), or anyone for hosts.
+    Rename {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+        name: String,
+    },
+    React { reaction: Reaction },
+    Chat { to: ChatTarget, text: String },
+}
+
+impl ClientMessage {
+    /// Every `type` a client may send; used to tell an unknown type from a malformed one.
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "join",
+        "resume",
+        "leave",
+        "admit",
+        "admit_all",
+        "deny",
+        "send_to_waiting_room",
+        "set_locked",
+        "end_for_all",
+        "remove",
+        "set_role",
+        "hand_over_host",
+        "mute",
+        "mute_all",
+        "ask_to_unmute",
+        "set_chat_policy",
+        "set_media",
+        "raise_hand",
+        "lower_hand",
+        "rename",
+        "react",
+        "chat",
+    ];
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome { version: u32, server: String },
+    /// A request failed. The connection stays open unless a `closed` follows.
+    Error { code: ErrorCode, message: String },
+    /// You are in the waiting room until a host admits you.
+    Waiting {
+        you: ParticipantId,
+        resume_token: String,
+        meeting: MeetingState,
+    },
+    /// You are in the meeting: the full picture at this moment. Later changes arrive as events.
+    Joined {
+        you: ParticipantId,
+        role: Role,
+        resume_token: String,
+        meeting: MeetingState,
+        participants: Vec<ParticipantInfo>,
+        /// Only filled for hosts and co-hosts.
+        waiting: Vec<WaitingInfo>,
+        /// Chat history this participant may read, oldest first.
+        chat: Vec<ChatMessage>,
+    },
+    ParticipantJoined { participant: ParticipantInfo },
+    ParticipantUpdated { participant: ParticipantInfo },
+    ParticipantLeft { participant: ParticipantId, reason: LeaveReason },
+    /// The waiting room changed (hosts and co-hosts only).
+    WaitingRoom { waiting: Vec<WaitingInfo> },
+    /// A host sent you back to the waiting room.
+    MovedToWaitingRoom,
+    MeetingUpdated { meeting: MeetingState },
+    Chat { message: ChatMessage },
+    /// A host muted you.
+    MutedBy { by: ParticipantId },
+    /// A host asks you to unmute; it is up to you.
+    UnmuteRequested { by: ParticipantId },
+    Reaction { participant: ParticipantId, reaction: Reaction },
+    /// Your session in the meeting is over; the server closes the socket next.
+    Closed { reason: CloseReason },
+}
+
+/// A participant's role. Hosts and co-hosts may run the meeting; only the host may appoint
+/// co-hosts and hand the host role over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Host,
+    CoHost,
+    Participant,
+}
+
+impl Role {
+    /// Host or co-host: may admit, mute, remove, lock.
+    pub fn is_moderator(self) -> bool {
+        matches!(self, Role::Host | Role::CoHost)
+    }
+}
+
+/// Who may chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatPolicy {
+    /// Everyone to everyone, publicly and privately.
+    #[default]
+    Everyone,
+    /// Participants may write to the hosts only; hosts to anyone.
+    HostsOnly,
+    /// Only hosts and co-hosts may write.
+    Off,
+}
+
+/// Whom a chat message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChatTarget {
+    Everyone,
+    /// The host and co-hosts.
+    Hosts,
+    /// One person, privately.
+    Participant { id: ParticipantId },
+}
+
+/// The reactions a participant can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reaction {
+    ThumbsUp,
+    Clap,
+    Heart,
+    Laugh,
+    Surprised,
+    Celebrate,
+}
+
+/// The meeting-wide state every participant sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingState {
+    pub id: MeetingId,
+    pub topic: String,
+    pub locked: bool,
+    pub waiting_room: bool,
+    pub chat_policy: ChatPolicy,
+}
+
+/// One participant in the meeting, as everyone sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub id: ParticipantId,
+    pub name: String,
+    pub role: Role,
+    pub audio_muted: bool,
+    pub video_on: bool,
+    pub hand_raised: bool,
+    /// False while the participant's connection is down and its seat is kept for a resume.
+    pub connected: bool,
+    /// Joined with an account of the organisation rather than as a guest.
+    pub signed_in: bool,
+}
+
+/// Someone in the waiting room, as hosts see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingInfo {
+    pub id: ParticipantId,
+    pub name: String,
+    pub signed_in: bool,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Increases by one per message in a meeting; history is ordered by it.
+    pub seq: u64,
+    pub from: ParticipantId,
+    pub from_name: String,
+    pub to: ChatTarget,
+    pub text: String,
+    /// Milliseconds since the Unix epoch, server clock.
+    pub sent_at_ms: i64,
+}
+
+/// Why someone left the meeting, as the others are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    Left,
+    Removed,
+    /// The connection dropped and was not resumed in time.
+    TimedOut,
+    MovedToWaitingRoom,
+}
+
+/// Why your own session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    Left,
+    /// A host denied you entry from the waiting room.
+    Denied,
+    Removed,
+    MeetingEnded,
+    /// The same seat was resumed on another connection.
+    Replaced,
+}
+
+/// Machine-readable error codes. `message` beside them is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON or did not fit the message's shape.
+    Malformed,
+    UnknownMessage,
+    MessageTooLarge,
+    UnsupportedVersion,
+    /// The first frame must be `hello`, and nothing but `join`/`resume` before joining.
+    OutOfOrder,
+    MeetingNotFound,
+    MeetingEnded,
+    PasscodeRequired,
+    WrongPasscode,
+    /// Too many wrong passcodes from this address; try again later.
+    TooManyAttempts,
+    MeetingLocked,
+    SignInRequired,
+    InvalidToken,
+    /// This person was removed from the meeting and may not come back.
+    RemovedFromMeeting,
+    ResumeFailed,
+    /// The action needs a role this participant does not have.
+    NotAllowed,
+    ParticipantNotFound,
+    ChatNotAllowed,
+    InvalidArgument,
+    Internal,
+}
