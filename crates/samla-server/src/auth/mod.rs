@@ -1,0 +1,1 @@
+//! Authentication (stub; being written).

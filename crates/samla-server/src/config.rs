@@ -1,0 +1,5 @@
+//! Server configuration (stub; being written).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub public_url: String,
+}

@@ -1,0 +1,2 @@
+//! HTTP routes (stub; being written).
+pub mod ws;

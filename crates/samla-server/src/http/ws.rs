@@ -1,0 +1,1 @@
+//! Signalling WebSocket (stub; being written).

@@ -1,0 +1,12 @@
+//! The Samla meeting server: REST API, signalling over WebSocket, live meetings and storage.
+//!
+//! One binary that runs with nothing else installed (SQLite in a data folder), or on
+//! PostgreSQL for larger sites. See `main.rs` for the command line.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod meeting;
+pub mod metrics;
+pub mod state;
+pub mod store;

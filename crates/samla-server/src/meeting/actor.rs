@@ -1,0 +1,1 @@
+//! Meeting actor (stub; being written).

@@ -1,0 +1,1 @@
+//! The meeting's rules (stub; being written).

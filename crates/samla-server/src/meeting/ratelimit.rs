@@ -1,0 +1,1 @@
+//! Rate limiting of passcode guesses (stub; being written).

@@ -1,0 +1,3 @@
+//! Live meetings by id (stub; being written).
+#[derive(Clone)]
+pub struct MeetingRegistry;

@@ -1,0 +1,3 @@
+//! Storage (stub; being written).
+#[derive(Clone)]
+pub struct Store;
