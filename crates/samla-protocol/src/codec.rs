@@ -69,7 +69,10 @@ impl ServerMessage {
     }
 
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        ServerMessage::Error { code, message: message.into() }
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -91,7 +94,9 @@ mod tests {
         assert_eq!(
             msg,
             ClientMessage::Chat {
-                to: ChatTarget::Participant { id: ParticipantId(7) },
+                to: ChatTarget::Participant {
+                    id: ParticipantId(7)
+                },
                 text: "Hei".into()
             }
         );
@@ -101,24 +106,42 @@ mod tests {
     #[test]
     fn tells_unknown_from_malformed_from_oversized() {
         assert_eq!(
-            ClientMessage::decode(r#"{"type":"teleport"}"#).unwrap_err().code(),
+            ClientMessage::decode(r#"{"type":"teleport"}"#)
+                .unwrap_err()
+                .code(),
             ErrorCode::UnknownMessage
         );
         assert_eq!(
-            ClientMessage::decode(r#"{"type":"chat","text":5}"#).unwrap_err().code(),
+            ClientMessage::decode(r#"{"type":"chat","text":5}"#)
+                .unwrap_err()
+                .code(),
             ErrorCode::Malformed
         );
-        assert_eq!(ClientMessage::decode("{not json").unwrap_err().code(), ErrorCode::Malformed);
-        assert_eq!(ClientMessage::decode("[]").unwrap_err().code(), ErrorCode::Malformed);
-        let big = format!(r#"{{"type":"chat","to":{{"kind":"everyone"}},"text":"{}"}}"#, "a".repeat(MAX_MESSAGE_BYTES));
-        assert_eq!(ClientMessage::decode(&big).unwrap_err().code(), ErrorCode::MessageTooLarge);
+        assert_eq!(
+            ClientMessage::decode("{not json").unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            ClientMessage::decode("[]").unwrap_err().code(),
+            ErrorCode::Malformed
+        );
+        let big = format!(
+            r#"{{"type":"chat","to":{{"kind":"everyone"}},"text":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
+        assert_eq!(
+            ClientMessage::decode(&big).unwrap_err().code(),
+            ErrorCode::MessageTooLarge
+        );
     }
 
     #[test]
     fn the_type_list_matches_the_enum() {
         // serde names every variant in its "unknown variant" error; TYPES must list exactly those,
         // or a malformed frame of a real type would be reported as unknown (or the reverse).
-        let err = serde_json::from_str::<ClientMessage>(r#"{"type":"zzz"}"#).unwrap_err().to_string();
+        let err = serde_json::from_str::<ClientMessage>(r#"{"type":"zzz"}"#)
+            .unwrap_err()
+            .to_string();
         let mut from_serde: Vec<&str> = err.split('`').skip(3).step_by(2).collect();
         let mut listed = ClientMessage::TYPES.to_vec();
         from_serde.sort();

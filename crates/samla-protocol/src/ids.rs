@@ -109,10 +109,22 @@ mod tests {
         let id: MeetingId = "123 4567 8901".parse().unwrap();
         assert_eq!(id.as_str(), "12345678901");
         assert_eq!(id.to_string(), "123 4567 8901");
-        assert_eq!("123-456-789".parse::<MeetingId>().unwrap().to_string(), "123 456 789");
-        assert_eq!("12345678".parse::<MeetingId>(), Err(MeetingIdError::WrongLength(8)));
-        assert_eq!("012345678".parse::<MeetingId>(), Err(MeetingIdError::LeadingZero));
-        assert_eq!("12345678a".parse::<MeetingId>(), Err(MeetingIdError::NotDigits));
+        assert_eq!(
+            "123-456-789".parse::<MeetingId>().unwrap().to_string(),
+            "123 456 789"
+        );
+        assert_eq!(
+            "12345678".parse::<MeetingId>(),
+            Err(MeetingIdError::WrongLength(8))
+        );
+        assert_eq!(
+            "012345678".parse::<MeetingId>(),
+            Err(MeetingIdError::LeadingZero)
+        );
+        assert_eq!(
+            "12345678a".parse::<MeetingId>(),
+            Err(MeetingIdError::NotDigits)
+        );
     }
 
     #[test]

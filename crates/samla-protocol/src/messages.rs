@@ -32,32 +32,59 @@ pub enum ClientMessage {
         client_id: Option<String>,
     },
     /// Take back a seat after a dropped connection, within [`crate::RESUME_GRACE_SECS`].
-    Resume { meeting_id: MeetingId, resume_token: String },
+    Resume {
+        meeting_id: MeetingId,
+        resume_token: String,
+    },
     /// Leave the meeting for good.
     Leave,
 
     // ---- host and co-host actions -------------------------------------------------
-    Admit { participant: ParticipantId },
+    Admit {
+        participant: ParticipantId,
+    },
     AdmitAll,
-    Deny { participant: ParticipantId },
-    SendToWaitingRoom { participant: ParticipantId },
-    SetLocked { locked: bool },
+    Deny {
+        participant: ParticipantId,
+    },
+    SendToWaitingRoom {
+        participant: ParticipantId,
+    },
+    SetLocked {
+        locked: bool,
+    },
     EndForAll,
     /// Remove someone; they cannot join this meeting again.
-    Remove { participant: ParticipantId },
+    Remove {
+        participant: ParticipantId,
+    },
     /// Make someone co-host (`co_host`) or take it back (`participant`). Host only.
-    SetRole { participant: ParticipantId, role: Role },
+    SetRole {
+        participant: ParticipantId,
+        role: Role,
+    },
     /// Give the host role to someone else; the old host becomes co-host. Host only.
-    HandOverHost { participant: ParticipantId },
-    Mute { participant: ParticipantId },
+    HandOverHost {
+        participant: ParticipantId,
+    },
+    Mute {
+        participant: ParticipantId,
+    },
     MuteAll,
     /// Ask someone to unmute. Nobody can be unmuted by force.
-    AskToUnmute { participant: ParticipantId },
-    SetChatPolicy { policy: ChatPolicy },
+    AskToUnmute {
+        participant: ParticipantId,
+    },
+    SetChatPolicy {
+        policy: ChatPolicy,
+    },
 
     // ---- anyone ------------------------------------------------------------------
     /// My own microphone and camera state.
-    SetMedia { audio_muted: bool, video_on: bool },
+    SetMedia {
+        audio_muted: bool,
+        video_on: bool,
+    },
     RaiseHand,
     /// Lower a hand: one's own (no participant), or anyone's for hosts.
     LowerHand {
@@ -70,8 +97,13 @@ pub enum ClientMessage {
         participant: Option<ParticipantId>,
         name: String,
     },
-    React { reaction: Reaction },
-    Chat { to: ChatTarget, text: String },
+    React {
+        reaction: Reaction,
+    },
+    Chat {
+        to: ChatTarget,
+        text: String,
+    },
 }
 
 impl ClientMessage {
@@ -107,9 +139,15 @@ impl ClientMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    Welcome { version: u32, server: String },
+    Welcome {
+        version: u32,
+        server: String,
+    },
     /// A request failed. The connection stays open unless a `closed` follows.
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
     /// You are in the waiting room until a host admits you.
     Waiting {
         you: ParticipantId,
@@ -128,22 +166,44 @@ pub enum ServerMessage {
         /// Chat history this participant may read, oldest first.
         chat: Vec<ChatMessage>,
     },
-    ParticipantJoined { participant: ParticipantInfo },
-    ParticipantUpdated { participant: ParticipantInfo },
-    ParticipantLeft { participant: ParticipantId, reason: LeaveReason },
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantUpdated {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant: ParticipantId,
+        reason: LeaveReason,
+    },
     /// The waiting room changed (hosts and co-hosts only).
-    WaitingRoom { waiting: Vec<WaitingInfo> },
+    WaitingRoom {
+        waiting: Vec<WaitingInfo>,
+    },
     /// A host sent you back to the waiting room.
     MovedToWaitingRoom,
-    MeetingUpdated { meeting: MeetingState },
-    Chat { message: ChatMessage },
+    MeetingUpdated {
+        meeting: MeetingState,
+    },
+    Chat {
+        message: ChatMessage,
+    },
     /// A host muted you.
-    MutedBy { by: ParticipantId },
+    MutedBy {
+        by: ParticipantId,
+    },
     /// A host asks you to unmute; it is up to you.
-    UnmuteRequested { by: ParticipantId },
-    Reaction { participant: ParticipantId, reaction: Reaction },
+    UnmuteRequested {
+        by: ParticipantId,
+    },
+    Reaction {
+        participant: ParticipantId,
+        reaction: Reaction,
+    },
     /// Your session in the meeting is over; the server closes the socket next.
-    Closed { reason: CloseReason },
+    Closed {
+        reason: CloseReason,
+    },
 }
 
 /// A participant's role. Hosts and co-hosts may run the meeting; only the host may appoint
@@ -184,7 +244,9 @@ pub enum ChatTarget {
     /// The host and co-hosts.
     Hosts,
     /// One person, privately.
-    Participant { id: ParticipantId },
+    Participant {
+        id: ParticipantId,
+    },
 }
 
 /// The reactions a participant can send.

@@ -1,5 +1,237 @@
-//! Server configuration (stub; being written).
+//! Server configuration: built once at startup from an optional TOML file and the command
+//! line (flags win), with defaults that let a bare `samla-server serve` run.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use samla_protocol::MeetingId;
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
+
+/// Why the configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration in {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("public URL {url:?} is not an http(s) URL with a host")]
+    PublicUrl { url: String },
+    #[error("no data folder given and the system has no default one; use --data")]
+    NoDataDir,
+    #[error("cannot create data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The configuration file. Every key is optional; see `Config` for the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    database: Option<String>,
+    public_url: Option<String>,
+    #[serde(default)]
+    organisations: Vec<OrganisationConfig>,
+}
+
+/// An organisation served under its own host name, e.g. `uio.samla.example`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationConfig {
+    pub name: String,
+    pub host: String,
+}
+
+/// What the command line can set; `None` leaves the file's value or the default.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub database: Option<String>,
+    pub public_url: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub listen: SocketAddr,
+    /// Holds the SQLite database unless `database_url` points elsewhere. Exists.
+    pub data_dir: PathBuf,
+    /// An sqlx URL: `sqlite://…` or `postgres://…`. May hold a password: do not log it.
+    pub database_url: String,
+    /// Where people reach this server, without a trailing slash; join links start with it.
     pub public_url: String,
+    pub organisations: Vec<OrganisationConfig>,
+}
+
+impl Config {
+    /// Reads `file` (if any), applies `overrides` and fills in defaults. Creates the data
+    /// folder.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let file = match file {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let listen = overrides.listen.or(file.listen).unwrap_or_else(|| {
+            DEFAULT_LISTEN
+                .parse()
+                .expect("DEFAULT_LISTEN is a socket address")
+        });
+        let data_dir = match overrides.data.or(file.data) {
+            Some(dir) => dir,
+            None => dirs::data_dir()
+                .ok_or(ConfigError::NoDataDir)?
+                .join("samla"),
+        };
+        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let database_url = overrides
+            .database
+            .or(file.database)
+            .unwrap_or_else(|| sqlite_url(&data_dir.join("samla.db")));
+        let public_url = overrides
+            .public_url
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        public_host(&public_url).ok_or_else(|| ConfigError::PublicUrl {
+            url: public_url.clone(),
+        })?;
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            organisations: file.organisations,
+        })
+    }
+
+    /// The host name of the public URL: the default organisation's host.
+    pub fn public_host(&self) -> String {
+        public_host(&self.public_url).expect("checked by Config::load")
+    }
+
+    /// The link people join a meeting by.
+    pub fn join_url(&self, id: &MeetingId) -> String {
+        format!("{}/j/{}", self.public_url, id.as_str())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn public_host(public_url: &str) -> Option<String> {
+    let url = url::Url::parse(public_url).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.host_str().map(str::to_ascii_lowercase)
+}
+
+/// The sqlx URL of a SQLite file, created if missing. sqlx percent-decodes the path, so
+/// the characters that would end it early are encoded.
+fn sqlite_url(path: &Path) -> String {
+    let path = path
+        .display()
+        .to_string()
+        .replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23");
+    format!("sqlite://{path}?mode=rwc")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let file = dir.join("samla.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"0.0.0.0:8000\"\ndata = {:?}\npublic_url = \"https://samla.example/\"\n\n\
+                 [[organisations]]\nname = \"UiO\"\nhost = \"uio.samla.example\"\n",
+                dir.join("data")
+            ),
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let config = Config::load(Some(&file), overrides).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(config.public_url, "https://samla.example");
+        assert_eq!(config.public_host(), "samla.example");
+        assert!(config.data_dir.is_dir());
+        assert!(
+            config.database_url.starts_with("sqlite://")
+                && config.database_url.ends_with("samla.db?mode=rwc")
+        );
+        assert_eq!(
+            config.organisations,
+            vec![OrganisationConfig {
+                name: "UiO".into(),
+                host: "uio.samla.example".into()
+            }]
+        );
+        assert_eq!(
+            config.join_url(&"123456789".parse().unwrap()),
+            "https://samla.example/j/123456789"
+        );
+
+        let defaults = Config::load(
+            None,
+            Overrides {
+                data: Some(dir.join("d2")),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(defaults.public_url, "http://127.0.0.1:7700");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let file = dir.join("samla.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:8000\"\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&file), Overrides::default()),
+            Err(ConfigError::Parse { .. })
+        ));
+        let bad = Overrides {
+            data: Some(dir.to_owned()),
+            public_url: Some("samla.example".into()),
+            ..Overrides::default()
+        };
+        assert!(matches!(
+            Config::load(None, bad),
+            Err(ConfigError::PublicUrl { .. })
+        ));
+    }
 }

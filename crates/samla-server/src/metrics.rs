@@ -39,26 +39,78 @@ impl Metrics {
     /// Renders every metric in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let gauges: [(&str, &str, &AtomicI64); 4] = [
-            ("samla_meetings_live", "Meetings in progress", &self.meetings_live),
-            ("samla_participants", "Participants in meetings in progress", &self.participants),
-            ("samla_waiting_room", "People in waiting rooms", &self.waiting),
-            ("samla_connections", "Open signalling connections", &self.connections),
+            (
+                "samla_meetings_live",
+                "Meetings in progress",
+                &self.meetings_live,
+            ),
+            (
+                "samla_participants",
+                "Participants in meetings in progress",
+                &self.participants,
+            ),
+            (
+                "samla_waiting_room",
+                "People in waiting rooms",
+                &self.waiting,
+            ),
+            (
+                "samla_connections",
+                "Open signalling connections",
+                &self.connections,
+            ),
         ];
         let counters: [(&str, &str, &AtomicU64); 7] = [
-            ("samla_meetings_started_total", "Meetings started", &self.meetings_started_total),
-            ("samla_joins_total", "Participants admitted into meetings", &self.joins_total),
-            ("samla_messages_received_total", "Signalling messages received", &self.messages_received_total),
-            ("samla_messages_sent_total", "Signalling messages sent", &self.messages_sent_total),
-            ("samla_chat_messages_total", "Chat messages sent", &self.chat_messages_total),
-            ("samla_client_errors_total", "Error replies to clients", &self.client_errors_total),
-            ("samla_server_errors_total", "Internal server errors", &self.server_errors_total),
+            (
+                "samla_meetings_started_total",
+                "Meetings started",
+                &self.meetings_started_total,
+            ),
+            (
+                "samla_joins_total",
+                "Participants admitted into meetings",
+                &self.joins_total,
+            ),
+            (
+                "samla_messages_received_total",
+                "Signalling messages received",
+                &self.messages_received_total,
+            ),
+            (
+                "samla_messages_sent_total",
+                "Signalling messages sent",
+                &self.messages_sent_total,
+            ),
+            (
+                "samla_chat_messages_total",
+                "Chat messages sent",
+                &self.chat_messages_total,
+            ),
+            (
+                "samla_client_errors_total",
+                "Error replies to clients",
+                &self.client_errors_total,
+            ),
+            (
+                "samla_server_errors_total",
+                "Internal server errors",
+                &self.server_errors_total,
+            ),
         ];
         let mut out = String::with_capacity(2048);
         for (name, help, v) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", v.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
+                v.load(Relaxed)
+            );
         }
         for (name, help, v) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Relaxed)
+            );
         }
         out
     }

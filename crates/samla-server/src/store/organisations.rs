@@ -1,0 +1,116 @@
+//! Organisations: each site (`uio.samla.example`) is one, found by the request's host name.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::config::Config;
+
+use super::{is_unique_violation, new_id, now_ms, Store, StoreError};
+
+/// The organisation requests fall back to when their host names no other. It always
+/// exists after startup ([`Store::ensure_default_organisation`]).
+pub const DEFAULT_ORGANISATION_ID: &str = "default";
+const DEFAULT_ORGANISATION_NAME: &str = "Samla";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+    /// Lower-case host name without port.
+    pub host: String,
+}
+
+impl Organisation {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Organisation {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            host: row.try_get("host")?,
+        })
+    }
+}
+
+impl Store {
+    /// Makes the organisations of the configuration exist: the default one at the public
+    /// URL's host, and every `[[organisations]]` entry. Run at startup.
+    pub async fn ensure_configured_organisations(&self, config: &Config) -> Result<(), StoreError> {
+        self.ensure_default_organisation(DEFAULT_ORGANISATION_NAME, &config.public_host())
+            .await?;
+        for org in &config.organisations {
+            self.ensure_organisation(&org.name, &org.host).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the default organisation, or moves it to `host` when the public URL changed.
+    pub async fn ensure_default_organisation(
+        &self,
+        name: &str,
+        host: &str,
+    ) -> Result<Organisation, StoreError> {
+        let host = host.to_ascii_lowercase();
+        let result = sqlx::query(
+            "INSERT INTO organisations (id, name, host, settings_json, created_at) VALUES ($1, $2, $3, '{}', $4) \
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host",
+        )
+        .bind(DEFAULT_ORGANISATION_ID)
+        .bind(name)
+        .bind(&host)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::HostTaken(host)),
+            other => other?,
+        };
+        self.default_organisation().await
+    }
+
+    /// Creates the organisation served at `host`, or renames it.
+    pub async fn ensure_organisation(
+        &self,
+        name: &str,
+        host: &str,
+    ) -> Result<Organisation, StoreError> {
+        let host = host.to_ascii_lowercase();
+        sqlx::query(
+            "INSERT INTO organisations (id, name, host, settings_json, created_at) VALUES ($1, $2, $3, '{}', $4) \
+             ON CONFLICT (host) DO UPDATE SET name = excluded.name",
+        )
+        .bind(new_id())
+        .bind(name)
+        .bind(&host)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        self.organisation_by_host(&host)
+            .await?
+            .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    pub async fn default_organisation(&self) -> Result<Organisation, StoreError> {
+        self.organisation(DEFAULT_ORGANISATION_ID)
+            .await?
+            .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    pub async fn organisation(&self, id: &str) -> Result<Option<Organisation>, StoreError> {
+        let row = sqlx::query("SELECT id, name, host FROM organisations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Organisation::from_row).transpose()
+    }
+
+    /// The organisation served at `host` (no port; any case).
+    pub async fn organisation_by_host(
+        &self,
+        host: &str,
+    ) -> Result<Option<Organisation>, StoreError> {
+        let row = sqlx::query("SELECT id, name, host FROM organisations WHERE host = $1")
+            .bind(host.to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Organisation::from_row).transpose()
+    }
+}

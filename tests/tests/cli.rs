@@ -1,0 +1,134 @@
+//! The README's walkthrough, run with the real binaries: a host and a guest hold a meeting
+//! through `samla-cli`, and what each saw is read back from `--events-json`.
+
+use std::process::Command;
+
+use anyhow::{ensure, Result};
+use samla_e2e::{binary, TestServer};
+use serde_json::Value;
+
+fn chats_seen(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "server" && e["type"] == "chat")
+        .filter_map(|e| e["message"]["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn read_events(path: &std::path::Path) -> Result<Vec<Value>> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let arr = v.as_array().cloned().unwrap_or_default();
+    // Each entry is {t_ms, event…} or {t_ms, event: {...}}; accept both shapes.
+    Ok(arr
+        .into_iter()
+        .map(|e| match e.get("event") {
+            Some(inner) if inner.is_object() => inner.clone(),
+            _ => e,
+        })
+        .collect())
+}
+
+#[tokio::test]
+async fn two_cli_participants_hold_a_meeting_with_a_waiting_room() -> Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("kari@uio.no")?;
+    let out = Command::new(binary("samla-cli"))
+        .args([
+            "meeting",
+            "create",
+            "--server",
+            server.base.as_str(),
+            "--token",
+            &token,
+        ])
+        .args(["--topic", "Forelesning", "--waiting-room"])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout)?;
+    let link = stdout.lines().last().unwrap_or_default().trim().to_owned();
+    ensure!(
+        link.contains("/j/"),
+        "last line is the join link: {stdout:?}"
+    );
+
+    let dir = tempfile::tempdir()?;
+    let host_events = dir.path().join("host.json");
+    let guest_events = dir.path().join("guest.json");
+    let host = Command::new(binary("samla-cli"))
+        .args([
+            "join",
+            &link,
+            "--name",
+            "Kari",
+            "--token",
+            &token,
+            "--admit-all",
+        ])
+        .args(["--chat", "Velkommen!", "--for", "6s", "--events-json"])
+        .arg(&host_events)
+        .spawn()?;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let guest = Command::new(binary("samla-cli"))
+        .args([
+            "join",
+            &link,
+            "--name",
+            "Ola",
+            "--chat",
+            "Hei!",
+            "--for",
+            "3s",
+            "--events-json",
+        ])
+        .arg(&guest_events)
+        .output()?;
+    ensure!(
+        guest.status.success(),
+        "guest: {}",
+        String::from_utf8_lossy(&guest.stderr)
+    );
+    let host = host.wait_with_output()?;
+    ensure!(
+        host.status.success(),
+        "host: {}",
+        String::from_utf8_lossy(&host.stderr)
+    );
+
+    let guest_seen = read_events(&guest_events)?;
+    let host_seen = read_events(&host_events)?;
+    ensure!(
+        guest_seen.iter().any(|e| e["type"] == "waiting"),
+        "the guest waited first"
+    );
+    ensure!(
+        guest_seen.iter().any(|e| e["type"] == "joined"),
+        "and was admitted"
+    );
+    ensure!(chats_seen(&guest_seen).contains(&"Hei!".to_owned()));
+    ensure!(
+        chats_seen(&host_seen).contains(&"Hei!".to_owned()),
+        "the host read the guest's chat"
+    );
+    ensure!(
+        chats_seen(&guest_seen).contains(&"Velkommen!".to_owned()),
+        "history replayed on admission"
+    );
+    Ok(())
+}
+
+#[test]
+fn joining_with_a_bad_link_fails_clearly() {
+    let out = Command::new(binary("samla-cli"))
+        .args(["join", "http://127.0.0.1:1/x/abc", "--name", "Ola"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).trim().is_empty(),
+        "says why"
+    );
+}
