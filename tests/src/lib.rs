@@ -217,6 +217,9 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
+        if std::env::var_os("SAMLA_E2E_SHOW_LOG").is_some() {
+            eprintln!("---- samla-server log ----\n{}", self.log());
+        }
         if let Some((admin_url, name)) = self.postgres_db.take() {
             // Best effort; a leftover test database is harmless.
             let _ = std::thread::spawn(move || {
@@ -351,6 +354,16 @@ impl Participant {
             Duration::from_secs(10),
             &format!("{}: {what}", self.name),
             || events.lock().unwrap().iter().any(&pred),
+        )
+        .await
+    }
+
+    /// Waits until `check` holds; `check` may look at this participant freely.
+    pub async fn wait_until(&self, what: &str, check: impl FnMut() -> bool) -> Result<()> {
+        eventually(
+            Duration::from_secs(10),
+            &format!("{}: {what}", self.name),
+            check,
         )
         .await
     }

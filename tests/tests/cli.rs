@@ -7,12 +7,19 @@ use anyhow::{ensure, Result};
 use samla_e2e::{binary, TestServer};
 use serde_json::Value;
 
+/// Chat texts a participant saw: live, and replayed in the `joined` snapshot.
 fn chats_seen(events: &[Value]) -> Vec<String> {
-    events
+    let live = events
         .iter()
         .filter(|e| e["event"] == "server" && e["type"] == "chat")
-        .filter_map(|e| e["message"]["text"].as_str().map(str::to_owned))
-        .collect()
+        .filter_map(|e| e["message"]["text"].as_str());
+    let replayed = events
+        .iter()
+        .filter(|e| e["event"] == "server" && e["type"] == "joined")
+        .filter_map(|e| e["chat"].as_array())
+        .flatten()
+        .filter_map(|m| m["text"].as_str());
+    live.chain(replayed).map(str::to_owned).collect()
 }
 
 fn read_events(path: &std::path::Path) -> Result<Vec<Value>> {

@@ -206,7 +206,7 @@ async fn a_locked_meeting_takes_no_one_new() -> Result<()> {
         v.meeting.as_ref().is_some_and(|m| !m.locked)
     })
     .await?;
-    Participant::join(&server, &m, "Sen", None).await?;
+    let _sen = Participant::join(&server, &m, "Sen", None).await?;
     host.wait_view("three inside", |v| v.participants.len() == 3)
         .await?;
     Ok(())
@@ -319,8 +319,10 @@ async fn host_actions_by_a_participant_are_refused() -> Result<()> {
     ola.wait_view("admitted", |v| v.status == Status::Joined)
         .await?;
     let waiter = Participant::join(&server, &m, "Venter", None).await?;
-    host.wait_view("one waiting", |v| v.waiting.len() == 1)
-        .await?;
+    host.wait_view("only Venter waiting, Ola inside", |v| {
+        v.waiting.len() == 1 && v.waiting[0].name == "Venter" && v.participants.len() == 2
+    })
+    .await?;
 
     let kari = host.me();
     let w = host.view().waiting[0].id;
@@ -356,7 +358,7 @@ async fn host_actions_by_a_participant_are_refused() -> Result<()> {
     let before = host.view();
     for (i, action) in actions.iter().enumerate() {
         ola.handle.send(action.clone())?;
-        ola.wait_for("refusal", |_| ola.errors().len() > i).await?;
+        ola.wait_until("refusal", || ola.errors().len() > i).await?;
         assert_eq!(ola.errors()[i], ErrorCode::NotAllowed, "{action:?}");
     }
     // Nothing changed for anyone.
@@ -451,16 +453,26 @@ async fn co_hosts_moderate_but_cannot_do_what_only_the_host_may() -> Result<()> 
     })?;
     ola.wait_view("co-host", |v| v.role == Some(Role::CoHost))
         .await?;
+    // Everyone joins muted; Per unmutes so that there is something to mute.
+    per.handle.send(ClientMessage::SetMedia {
+        audio_muted: false,
+        video_on: false,
+    })?;
+    let per_id = per.me();
+    ola.wait_view("Per unmuted", |v| {
+        v.participants.get(&per_id).is_some_and(|p| !p.audio_muted)
+    })
+    .await?;
     ola.handle.mute(per.me())?;
     per.wait_for_msg("muted by co-host", |m| {
         matches!(m, ServerMessage::MutedBy { .. })
     })
     .await?;
     ola.handle.end_for_all()?;
-    ola.wait_for("refused", |_| ola.errors().contains(&ErrorCode::NotAllowed))
+    ola.wait_until("refused", || ola.errors().contains(&ErrorCode::NotAllowed))
         .await?;
     ola.handle.remove(host.me())?;
-    ola.wait_for("refused twice", |_| ola.errors().len() == 2)
+    ola.wait_until("refused twice", || ola.errors().len() == 2)
         .await?;
     assert!(host.view().participants.contains_key(&host.me()));
 

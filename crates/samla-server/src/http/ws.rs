@@ -109,6 +109,10 @@ impl Connection {
                         }
                     };
                     if let Next::Close = next {
+                        // Say why before closing: send what is queued (the error reply).
+                        while let Ok(Outbound::Frame(text)) = self.rx.try_recv() {
+                            let _ = sink.send(Message::Text(Utf8Bytes::from(&*text))).await;
+                        }
                         let _ = sink.send(close_frame()).await;
                         break;
                     }
