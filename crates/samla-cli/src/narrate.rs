@@ -58,9 +58,14 @@ pub fn describe(event: &Event, before: &MeetingView) -> Option<String> {
             ServerMessage::UnmuteRequested { by } => format!("{} asks us to unmute", name(by)),
             ServerMessage::Closed { reason } => format!("session closed: {reason:?}"),
             // Frequent and self-evident; the JSON recording has them.
-            ServerMessage::ParticipantUpdated { .. } | ServerMessage::Reaction { .. } => {
-                return None
-            }
+            ServerMessage::ParticipantUpdated { .. }
+            | ServerMessage::Reaction { .. }
+            | ServerMessage::MediaConfig { .. }
+            | ServerMessage::MediaAnswer { .. }
+            | ServerMessage::MediaOffer { .. }
+            | ServerMessage::MediaTracks { .. }
+            | ServerMessage::MediaLayers { .. }
+            | ServerMessage::ActiveSpeaker { .. } => return None,
         },
         Event::Reconnecting { attempt } => {
             format!("connection lost; reconnecting (attempt {attempt})")

@@ -115,7 +115,14 @@ impl MeetingView {
             | ServerMessage::Error { .. }
             | ServerMessage::MutedBy { .. }
             | ServerMessage::UnmuteRequested { .. }
-            | ServerMessage::Reaction { .. } => {}
+            | ServerMessage::Reaction { .. }
+            // Media signalling is the media session's business, not the roster's.
+            | ServerMessage::MediaConfig { .. }
+            | ServerMessage::MediaAnswer { .. }
+            | ServerMessage::MediaOffer { .. }
+            | ServerMessage::MediaTracks { .. }
+            | ServerMessage::MediaLayers { .. }
+            | ServerMessage::ActiveSpeaker { .. } => {}
         }
     }
 

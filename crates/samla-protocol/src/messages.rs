@@ -104,6 +104,25 @@ pub enum ClientMessage {
         to: ChatTarget,
         text: String,
     },
+
+    // ---- media (see the media section of `ServerMessage`) ------------------------------
+    /// An SDP offer from the client: its first one publishes its tracks; later ones change
+    /// them (e.g. start sharing the screen). `tracks` says what each sending `mid` carries.
+    MediaOffer {
+        sdp: String,
+        tracks: Vec<PublishedTrack>,
+    },
+    /// The client's answer to a server [`ServerMessage::MediaOffer`].
+    MediaAnswer {
+        sdp: String,
+    },
+    /// How big the client draws one remote video; the SFU picks the simulcast layer that fits
+    /// (`max_height` 0 pauses it: the tile is hidden).
+    SubscribeVideo {
+        participant: ParticipantId,
+        kind: TrackKind,
+        max_height: u32,
+    },
 }
 
 impl ClientMessage {
@@ -132,6 +151,9 @@ impl ClientMessage {
         "rename",
         "react",
         "chat",
+        "media_offer",
+        "media_answer",
+        "subscribe_video",
     ];
 }
 
@@ -204,6 +226,36 @@ pub enum ServerMessage {
     Closed {
         reason: CloseReason,
     },
+
+    // ---- media ---------------------------------------------------------------------
+    /// Sent once after `joined`: how to reach the media server.
+    MediaConfig {
+        ice_servers: Vec<IceServer>,
+    },
+    /// The SFU's answer to the client's offer.
+    MediaAnswer {
+        sdp: String,
+    },
+    /// A server-initiated offer (others' tracks were added or removed). The client answers
+    /// with [`ClientMessage::MediaAnswer`]; if it has an offer of its own outstanding, it rolls
+    /// that back first and offers again after answering (the client is the polite peer).
+    MediaOffer {
+        sdp: String,
+    },
+    /// Every track the client receives, by the `mid` it arrives on. Sent whenever it changes,
+    /// before the offer that adds a track.
+    MediaTracks {
+        tracks: Vec<RemoteTrack>,
+    },
+    /// Which of your simulcast layers (by `rid`) someone watches; encode only these.
+    MediaLayers {
+        kind: TrackKind,
+        active_rids: Vec<String>,
+    },
+    /// The loudest speaker changed.
+    ActiveSpeaker {
+        participant: ParticipantId,
+    },
 }
 
 /// A participant's role. Hosts and co-hosts may run the meeting; only the host may appoint
@@ -221,6 +273,40 @@ impl Role {
     pub fn is_moderator(self) -> bool {
         matches!(self, Role::Host | Role::CoHost)
     }
+}
+
+/// What a media track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackKind {
+    Audio,
+    Camera,
+    Screen,
+}
+
+/// A track a client sends, by the SDP `mid` of its transceiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedTrack {
+    pub mid: String,
+    pub kind: TrackKind,
+}
+
+/// A track a client receives: whose it is and what it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteTrack {
+    pub mid: String,
+    pub participant: ParticipantId,
+    pub kind: TrackKind,
+}
+
+/// A STUN or TURN server for ICE, as in the browser's `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// Who may chat.

@@ -201,6 +201,8 @@ impl Actor {
                     let _ = self.store_tx.send(record);
                 }
                 Output::Empty => empty = true,
+                // The SFU lands with the media issue; until then media requests go nowhere.
+                Output::Media { .. } | Output::MediaGone { .. } => {}
             }
         }
         self.out = out;

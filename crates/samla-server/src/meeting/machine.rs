@@ -22,7 +22,8 @@ use samla_protocol::{
 };
 
 use super::{
-    AttendanceEvent, AttendanceRecord, ConnId, Input, MeetingConfig, Member, Output, Record,
+    AttendanceEvent, AttendanceRecord, ConnId, Input, MediaRequest, MeetingConfig, Member, Output,
+    Record,
 };
 
 #[cfg(test)]
@@ -144,9 +145,14 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
     use ClientMessage as M;
     match msg {
         M::Hello { .. } | M::Join { .. } | M::Resume { .. } => Need::NoSeat,
-        M::Leave | M::SetMedia { .. } | M::RaiseHand | M::React { .. } | M::Chat { .. } => {
-            Need::Anyone
-        }
+        M::Leave
+        | M::SetMedia { .. }
+        | M::RaiseHand
+        | M::React { .. }
+        | M::Chat { .. }
+        | M::MediaOffer { .. }
+        | M::MediaAnswer { .. }
+        | M::SubscribeVideo { .. } => Need::Anyone,
         M::LowerHand { participant } | M::Rename { participant, .. } => {
             if participant.is_none_or(|p| p == me) {
                 Need::Anyone
@@ -740,6 +746,9 @@ impl MeetingMachine {
             self.send_waiting_room(out);
             return;
         }
+        out.push(Output::MediaGone {
+            participant: seat.id,
+        });
         if let AttendanceEvent::Left(reason) = event {
             self.broadcast(
                 None,
@@ -926,6 +935,26 @@ impl MeetingMachine {
             }
             M::React { reaction } => self.react(my_id, reaction, out),
             M::Chat { to, text } => self.chat(now_ms, me, to, text, out)?,
+            M::MediaOffer { sdp, tracks } => out.push(Output::Media {
+                participant: my_id,
+                request: MediaRequest::Offer { sdp, tracks },
+            }),
+            M::MediaAnswer { sdp } => out.push(Output::Media {
+                participant: my_id,
+                request: MediaRequest::Answer { sdp },
+            }),
+            M::SubscribeVideo {
+                participant,
+                kind,
+                max_height,
+            } => out.push(Output::Media {
+                participant: my_id,
+                request: MediaRequest::SubscribeVideo {
+                    participant,
+                    kind,
+                    max_height,
+                },
+            }),
         }
         Ok(())
     }
@@ -968,6 +997,7 @@ impl MeetingMachine {
         if self.reclaim == Some(participant) {
             self.reclaim = None;
         }
+        out.push(Output::MediaGone { participant });
         let seat = &mut self.seats[i];
         seat.place = Place::Waiting;
         seat.role = Role::Participant;
@@ -1004,6 +1034,11 @@ impl MeetingMachine {
         );
         out.extend(conns.into_iter().map(|conn| Output::Close { conn }));
         for seat in self.seats.drain(..) {
+            if seat.in_meeting() {
+                out.push(Output::MediaGone {
+                    participant: seat.id,
+                });
+            }
             out.push(seat.attendance(now_ms, AttendanceEvent::MeetingEnded));
         }
         self.reclaim = None;

@@ -9,7 +9,8 @@ pub mod ratelimit;
 pub mod registry;
 
 use samla_protocol::{
-    ChatMessage, ClientMessage, LeaveReason, MeetingId, ParticipantId, ServerMessage,
+    ChatMessage, ClientMessage, LeaveReason, MeetingId, ParticipantId, PublishedTrack,
+    ServerMessage, TrackKind,
 };
 
 /// One WebSocket connection, as the meeting knows it. Unique for the server's lifetime.
@@ -67,8 +68,34 @@ pub enum Output {
     Close { conn: ConnId },
     /// Persist this.
     Store(Record),
+    /// A media request from someone in the meeting, for the SFU.
+    Media {
+        participant: ParticipantId,
+        request: MediaRequest,
+    },
+    /// This participant left the meeting (or went back to the waiting room): the SFU drops
+    /// its media.
+    MediaGone { participant: ParticipantId },
     /// No one is left, in the meeting or waiting: the actor may stop.
     Empty,
+}
+
+/// The media part of the protocol, passed through to the SFU once the machine has checked
+/// that the sender is in the meeting (not waiting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaRequest {
+    Offer {
+        sdp: String,
+        tracks: Vec<PublishedTrack>,
+    },
+    Answer {
+        sdp: String,
+    },
+    SubscribeVideo {
+        participant: ParticipantId,
+        kind: TrackKind,
+        max_height: u32,
+    },
 }
 
 /// What a meeting persists.

@@ -47,7 +47,9 @@ impl TestDb {
 
     /// A new database on the server `SAMLA_TEST_POSTGRES_URL` names, if it is set.
     pub async fn postgres() -> Option<TestDb> {
-        let server = std::env::var("SAMLA_TEST_POSTGRES_URL").ok()?;
+        let server = std::env::var("SAMLA_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.is_empty())?;
         sqlx::any::install_default_drivers();
         let name = format!("samla_test_{}", hex::encode(rand::random::<[u8; 8]>()));
         let mut admin = sqlx::AnyConnection::connect(&server)
