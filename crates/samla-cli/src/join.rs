@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
+use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, VideoSpec};
 use samla_engine::{
     resolve_join_target, Event, JoinOptions, MeetingView, Session, SessionHandle, Status,
 };
@@ -42,6 +43,34 @@ pub struct JoinArgs {
     /// Write every event, with `t_ms` since start, as a JSON array to this file on exit.
     #[arg(long, value_name = "FILE")]
     events_json: Option<PathBuf>,
+    /// Publish video: `synthetic:WxH@FPS` (a test pattern carrying our id and capture time).
+    #[arg(long, value_name = "SOURCE")]
+    video: Option<VideoSpec>,
+    /// Publish audio: `synthetic` (a tone whose pitch says who we are).
+    #[arg(long, value_name = "SOURCE")]
+    audio: Option<AudioSpec>,
+    /// Receive media and write per-participant stats as JSON to this file every second and on
+    /// exit.
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+    /// Count received media without decoding it (for load tests).
+    #[arg(long)]
+    no_decode: bool,
+}
+
+impl JoinArgs {
+    /// Whether any media flag asks for a WebRTC connection.
+    fn wants_media(&self) -> bool {
+        self.video.is_some() || self.audio.is_some() || self.stats_json.is_some()
+    }
+}
+
+/// Writes the stats atomically (temp file + rename) so a reader never sees half a file.
+pub fn write_stats(path: &std::path::Path, stats: &serde_json::Value) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(stats)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
 pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
@@ -58,6 +87,7 @@ pub async fn run(args: JoinArgs) -> anyhow::Result<ExitCode> {
 
 async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result<ExitCode> {
     let (server, meeting_id) = resolve_join_target(&args.link, args.server.as_ref())?;
+    let server_host = server.host_str().unwrap_or("127.0.0.1").to_owned();
     let opts = JoinOptions {
         passcode: args.passcode.clone(),
         token: args.token.clone(),
@@ -81,6 +111,18 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
         anyhow!("could not join: {err}")
     })?;
 
+    let media = args.wants_media().then(|| {
+        MediaSession::start(
+            handle.clone(),
+            MediaOptions {
+                video: args.video,
+                audio: args.audio,
+                no_decode: args.no_decode,
+                ..MediaOptions::new(server_host)
+            },
+        )
+    });
+    let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
     let deadline = args.stay.map(|stay| Instant::now() + stay);
     let mut script = Script::new(args);
     let mut view = MeetingView::default();
@@ -95,6 +137,9 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
                 }
                 view.apply(&event);
                 recorder.record(&event);
+                if let Some(media) = &media {
+                    media.on_event(&event);
+                }
                 if !leaving {
                     script.act(&handle, &view, &event);
                 }
@@ -112,9 +157,21 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
                 leaving = true;
                 let _ = handle.leave();
             }
+            _ = stats_tick.tick(), if media.is_some() => {
+                save_stats(args, media.as_ref());
+            }
         }
     }
+    save_stats(args, media.as_ref());
     exit_code(last)
+}
+
+fn save_stats(args: &JoinArgs, media: Option<&MediaSession>) {
+    if let (Some(path), Some(media)) = (&args.stats_json, media) {
+        if let Err(err) = write_stats(path, &media.stats_json()) {
+            eprintln!("samla-cli: writing {}: {err:#}", path.display());
+        }
+    }
 }
 
 /// The events that decide how the session went: its `closed` or its failure.

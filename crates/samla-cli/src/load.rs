@@ -7,13 +7,16 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, ParticipantStats, VideoSpec};
 use samla_engine::{resolve_join_target, Event, JoinOptions, Session, SessionHandle, Status};
-use samla_protocol::{MeetingId, ServerMessage};
+use std::collections::BTreeMap;
+
+use samla_protocol::{MeetingId, ParticipantId, ServerMessage};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -43,6 +46,24 @@ pub struct LoadArgs {
     token: Option<String>,
     #[arg(long)]
     passcode: Option<String>,
+    /// Every participant publishes this video (`synthetic:WxH@FPS`).
+    #[arg(long, value_name = "SOURCE")]
+    video: Option<VideoSpec>,
+    /// Every participant publishes this audio (`synthetic`).
+    #[arg(long, value_name = "SOURCE")]
+    audio: Option<AudioSpec>,
+    /// Count received media without decoding it (keeps the load client's CPU out of the figures).
+    #[arg(long)]
+    no_decode: bool,
+}
+
+/// Media settings shared by every load participant.
+#[derive(Clone)]
+struct MediaArgs {
+    server_host: String,
+    video: Option<VideoSpec>,
+    audio: Option<AudioSpec>,
+    no_decode: bool,
 }
 
 /// The report printed on stdout.
@@ -56,6 +77,46 @@ struct Report {
     dropped: u32,
     failures: Vec<Failure>,
     total_ms: u64,
+    /// Totals over every (receiver, sender) pair, when media was on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<MediaTotals>,
+}
+
+/// What all load participants received, summed over every (receiver, sender) pair at leave
+/// time.
+#[derive(Debug, Default, Serialize, PartialEq)]
+struct MediaTotals {
+    /// (receiver, sender) pairs that got any video or audio.
+    pairs_with_media: usize,
+    video_frames_received: u64,
+    frames_decoded: u64,
+    frames_verified: u64,
+    frames_corrupt: u64,
+    audio_frames_decoded: u64,
+    bytes_received: u64,
+    packets_lost: u64,
+    /// Worst capture-to-decode p95 over all pairs.
+    latency_ms_p95_max: Option<f64>,
+}
+
+fn media_totals(all: &[BTreeMap<ParticipantId, ParticipantStats>]) -> MediaTotals {
+    let mut t = MediaTotals::default();
+    for s in all.iter().flat_map(|m| m.values()) {
+        if s.frames_received > 0 || s.audio_frames_decoded > 0 || s.bytes_received > 0 {
+            t.pairs_with_media += 1;
+        }
+        t.video_frames_received += s.frames_received;
+        t.frames_decoded += s.frames_decoded;
+        t.frames_verified += s.frames_verified;
+        t.frames_corrupt += s.frames_corrupt;
+        t.audio_frames_decoded += s.audio_frames_decoded;
+        t.bytes_received += s.bytes_received;
+        t.packets_lost += s.packets_lost;
+        if let Some(p95) = s.latency_ms_p95 {
+            t.latency_ms_p95_max = Some(t.latency_ms_p95_max.map_or(p95, |m: f64| m.max(p95)));
+        }
+    }
+    t
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -84,6 +145,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let (leave_tx, leave_rx) = watch::channel(false);
     let dropped = Arc::new(AtomicU32::new(0));
     let run_id = std::process::id();
+    let media = (args.video.is_some() || args.audio.is_some()).then(|| MediaArgs {
+        server_host: server.host_str().unwrap_or("127.0.0.1").to_owned(),
+        video: args.video,
+        audio: args.audio,
+        no_decode: args.no_decode,
+    });
+    let media_stats = Arc::new(Mutex::new(Vec::new()));
 
     let mut tasks = JoinSet::new();
     for i in 0..args.participants {
@@ -103,26 +171,40 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             outcomes: outcomes_tx.clone(),
             leave: leave_rx.clone(),
             dropped: dropped.clone(),
+            media: media.clone(),
+            media_stats: media_stats.clone(),
         };
         tasks.spawn(participant.run());
     }
     drop(outcomes_tx);
 
+    // Every participant reports once, then stays until told to leave: count the reports
+    // rather than wait for the channel to close.
     let mut outcomes = Vec::new();
-    while let Some(outcome) = outcomes_rx.recv().await {
-        outcomes.push(outcome);
+    while outcomes.len() < args.participants as usize {
+        match outcomes_rx.recv().await {
+            Some(outcome) => outcomes.push(outcome),
+            None => break,
+        }
     }
     tokio::time::sleep(args.stay).await;
     let _ = leave_tx.send(true);
     while tasks.join_next().await.is_some() {}
 
-    let report = report(
+    let mut report = report(
         &meeting_id,
         args.participants,
         outcomes,
         dropped.load(Ordering::Relaxed),
         started.elapsed(),
     );
+    if media.is_some() {
+        let all = media_stats
+            .lock()
+            .map(|v| media_totals(&v))
+            .unwrap_or_default();
+        report.media = Some(all);
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&report).context("report")?
@@ -141,6 +223,8 @@ struct Participant {
     outcomes: mpsc::UnboundedSender<Outcome>,
     leave: watch::Receiver<bool>,
     dropped: Arc<AtomicU32>,
+    media: Option<MediaArgs>,
+    media_stats: Arc<Mutex<Vec<BTreeMap<ParticipantId, ParticipantStats>>>>,
 }
 
 impl Participant {
@@ -151,10 +235,29 @@ impl Participant {
             Ok(session) => session,
             Err(err) => return self.report(Err(err.to_string())),
         };
+        let media = self.media.clone().map(|m| {
+            MediaSession::start(
+                handle.clone(),
+                MediaOptions {
+                    video: m.video,
+                    audio: m.audio,
+                    no_decode: m.no_decode,
+                    ..MediaOptions::new(m.server_host)
+                },
+            )
+        });
+        let on_event = |event: &Event| {
+            if let Some(media) = &media {
+                media.on_event(event);
+            }
+        };
         let admitted = tokio::time::timeout(ADMISSION_LIMIT, async {
             while handle.view().status != Status::Joined {
                 match events.recv().await {
-                    Some(event) => admit_if_host(&handle, &event),
+                    Some(event) => {
+                        on_event(&event);
+                        admit_if_host(&handle, &event);
+                    }
                     None => return Err("the session ended before being admitted".to_owned()),
                 }
             }
@@ -182,7 +285,10 @@ impl Participant {
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Some(event) if !event.is_terminal() => admit_if_host(&handle, &event),
+                    Some(event) if !event.is_terminal() => {
+                        on_event(&event);
+                        admit_if_host(&handle, &event);
+                    }
                     // Out before being told to leave: removed, meeting ended, or resume failed.
                     _ => {
                         self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -190,6 +296,9 @@ impl Participant {
                     }
                 },
                 _ = &mut told_to_leave => {
+                    if let (Some(media), Ok(mut all)) = (&media, self.media_stats.lock()) {
+                        all.push(media.stats());
+                    }
                     let _ = handle.leave();
                     while events.recv().await.is_some() {}
                     return;
@@ -249,6 +358,7 @@ fn report(
         dropped,
         failures,
         total_ms: millis(total),
+        media: None,
     }
 }
 

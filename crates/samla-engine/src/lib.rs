@@ -5,6 +5,8 @@
 //!   socket, keeps a [`MeetingView`] up to date and resumes the seat after a dropped
 //!   connection.
 //! - [`api::ApiClient`] schedules and manages meetings over the REST API.
+//! - [`media::MediaSession`] publishes our audio and camera and receives everyone else's over
+//!   WebRTC (str0m), next to a session.
 //! - [`parse_join_link`] turns a join link into the server and meeting to join.
 //!
 //! It never depends on a UI toolkit or on the server, so the desktop app, the CLI and the
@@ -15,6 +17,7 @@ mod backoff;
 mod error;
 mod event;
 mod link;
+pub mod media;
 mod session;
 mod view;
 

@@ -1,10 +1,10 @@
 //! Server configuration: built once at startup from an optional TOML file and the command
 //! line (flags win), with defaults that let a bare `samla-server serve` run.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use samla_protocol::MeetingId;
+use samla_protocol::{IceServer, MeetingId};
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
@@ -43,6 +43,11 @@ struct FileConfig {
     public_url: Option<String>,
     #[serde(default)]
     organisations: Vec<OrganisationConfig>,
+    media_listen: Option<SocketAddr>,
+    media_public_ip: Option<IpAddr>,
+    /// `[[ice_servers]]` tables: `urls = ["stun:…"]`, optional `username`, `credential`.
+    #[serde(default)]
+    ice_servers: Vec<IceServer>,
 }
 
 /// An organisation served under its own host name, e.g. `uio.samla.example`.
@@ -60,6 +65,8 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
     pub database: Option<String>,
     pub public_url: Option<String>,
+    pub media_listen: Option<SocketAddr>,
+    pub media_public_ip: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +79,20 @@ pub struct Config {
     /// Where people reach this server, without a trailing slash; join links start with it.
     pub public_url: String,
     pub organisations: Vec<OrganisationConfig>,
+    pub media: MediaSettings,
+}
+
+/// Where the SFU takes media and what clients are told to reach it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaSettings {
+    /// The UDP address for all media; `None` is the HTTP listen address (same IP and port
+    /// number, UDP).
+    pub listen: Option<SocketAddr>,
+    /// The address announced to clients, for a server behind NAT; `None` announces the
+    /// listen address (or, when that is 0.0.0.0, the machine's outbound address).
+    pub public_ip: Option<IpAddr>,
+    /// STUN/TURN servers handed to clients in `media_config`.
+    pub ice_servers: Vec<IceServer>,
 }
 
 impl Config {
@@ -115,7 +136,17 @@ impl Config {
             database_url,
             public_url,
             organisations: file.organisations,
+            media: MediaSettings {
+                listen: overrides.media_listen.or(file.media_listen),
+                public_ip: overrides.media_public_ip.or(file.media_public_ip),
+                ice_servers: file.ice_servers,
+            },
         })
+    }
+
+    /// The UDP address the SFU binds.
+    pub fn media_listen(&self) -> SocketAddr {
+        self.media.listen.unwrap_or(self.listen)
     }
 
     /// The host name of the public URL: the default organisation's host.
@@ -173,7 +204,9 @@ mod tests {
             &file,
             format!(
                 "listen = \"0.0.0.0:8000\"\ndata = {:?}\npublic_url = \"https://samla.example/\"\n\n\
-                 [[organisations]]\nname = \"UiO\"\nhost = \"uio.samla.example\"\n",
+                 media_public_ip = \"203.0.113.7\"\n\n\
+                 [[organisations]]\nname = \"UiO\"\nhost = \"uio.samla.example\"\n\n\
+                 [[ice_servers]]\nurls = [\"turn:turn.example:3478\"]\nusername = \"u\"\ncredential = \"c\"\n",
                 dir.join("data")
             ),
         )
@@ -184,6 +217,16 @@ mod tests {
         };
         let config = Config::load(Some(&file), overrides).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(config.media_listen().to_string(), "127.0.0.1:9000");
+        assert_eq!(config.media.public_ip, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(
+            config.media.ice_servers,
+            vec![IceServer {
+                urls: vec!["turn:turn.example:3478".into()],
+                username: Some("u".into()),
+                credential: Some("c".into()),
+            }]
+        );
         assert_eq!(config.public_url, "https://samla.example");
         assert_eq!(config.public_host(), "samla.example");
         assert!(config.data_dir.is_dir());

@@ -8,5 +8,6 @@ pub mod config;
 pub mod http;
 pub mod meeting;
 pub mod metrics;
+pub mod sfu;
 pub mod state;
 pub mod store;

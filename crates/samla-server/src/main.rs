@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! samla-server serve [--listen 127.0.0.1:7700] [--data DIR] [--database URL] [--config FILE] [--public-url URL]
+//!                    [--media-listen ADDR] [--media-public-ip IP]
 //! samla-server token create --user EMAIL [--admin] [--name NAME] [--data DIR] [--database URL] [--config FILE]
 //! ```
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use samla_server::meeting::registry::MeetingRegistry;
 use samla_server::metrics::Metrics;
 use samla_server::state::AppState;
 use samla_server::store::Store;
-use samla_server::{auth, http};
+use samla_server::{auth, http, sfu};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -39,6 +40,13 @@ enum Command {
         /// Where people reach this server, e.g. https://samla.example [default: http://LISTEN].
         #[arg(long)]
         public_url: Option<String>,
+        /// UDP address for all media [default: the listen address, UDP].
+        #[arg(long)]
+        media_listen: Option<SocketAddr>,
+        /// The IP clients send media to, when the server is behind NAT [default: the media
+        /// listen IP, or this machine's outbound IP if that is 0.0.0.0].
+        #[arg(long)]
+        media_public_ip: Option<IpAddr>,
     },
     /// Manage API tokens.
     Token {
@@ -81,16 +89,11 @@ struct Common {
 }
 
 impl Common {
-    fn load(
-        self,
-        listen: Option<SocketAddr>,
-        public_url: Option<String>,
-    ) -> anyhow::Result<Config> {
+    fn load(self, overrides: Overrides) -> anyhow::Result<Config> {
         let overrides = Overrides {
-            listen,
             data: self.data,
             database: self.database,
-            public_url,
+            ..overrides
         };
         Ok(Config::load(self.config.as_deref(), overrides)?)
     }
@@ -114,7 +117,18 @@ async fn main() -> anyhow::Result<()> {
             common,
             listen,
             public_url,
-        } => serve(common.load(listen, public_url)?).await,
+            media_listen,
+            media_public_ip,
+        } => {
+            let overrides = Overrides {
+                listen,
+                public_url,
+                media_listen,
+                media_public_ip,
+                ..Overrides::default()
+            };
+            serve(common.load(overrides)?).await
+        }
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -124,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
                     name,
                 },
         } => {
-            let config = common.load(None, None)?;
+            let config = common.load(Overrides::default())?;
             create_token(&config, &user, admin, name.as_deref()).await
         }
     }
@@ -147,8 +161,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %config.public_url, data = %config.data_dir.display(), "samla-server listening");
+    // Same port number as HTTP when that was chosen by the system (port 0).
+    let mut media_listen = config.media_listen();
+    if config.media.listen.is_none() && media_listen.port() == 0 {
+        media_listen.set_port(addr.port());
+    }
+    let sfu = sfu::start(
+        media_listen,
+        config.media.public_ip,
+        config.media.ice_servers.clone(),
+        metrics.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot listen for media on UDP {media_listen}"))?;
     let state = AppState {
-        meetings: MeetingRegistry::new(store.clone(), metrics.clone()),
+        meetings: MeetingRegistry::with_sfu(store.clone(), metrics.clone(), Some(sfu)),
         config: Arc::new(config),
         store,
         metrics,

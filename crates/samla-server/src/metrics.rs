@@ -25,6 +25,12 @@ pub struct Metrics {
     pub client_errors_total: AtomicU64,
     /// Failures inside the server (database errors and the like).
     pub server_errors_total: AtomicU64,
+    /// Media sessions (one per participant sending or receiving media) in the SFU.
+    pub media_peers: AtomicI64,
+    /// Audio and video frames the SFU forwarded, counted once per subscriber.
+    pub media_frames_forwarded_total: AtomicU64,
+    /// Media datagrams dropped because the socket could not take them.
+    pub media_datagrams_dropped_total: AtomicU64,
 }
 
 impl Metrics {
@@ -38,7 +44,7 @@ impl Metrics {
 
     /// Renders every metric in the Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let gauges: [(&str, &str, &AtomicI64); 4] = [
+        let gauges: [(&str, &str, &AtomicI64); 5] = [
             (
                 "samla_meetings_live",
                 "Meetings in progress",
@@ -59,8 +65,13 @@ impl Metrics {
                 "Open signalling connections",
                 &self.connections,
             ),
+            (
+                "samla_media_peers",
+                "Media sessions in the SFU",
+                &self.media_peers,
+            ),
         ];
-        let counters: [(&str, &str, &AtomicU64); 7] = [
+        let counters: [(&str, &str, &AtomicU64); 9] = [
             (
                 "samla_meetings_started_total",
                 "Meetings started",
@@ -95,6 +106,16 @@ impl Metrics {
                 "samla_server_errors_total",
                 "Internal server errors",
                 &self.server_errors_total,
+            ),
+            (
+                "samla_media_frames_forwarded_total",
+                "Media frames forwarded by the SFU, per subscriber",
+                &self.media_frames_forwarded_total,
+            ),
+            (
+                "samla_media_datagrams_dropped_total",
+                "Media datagrams the SFU could not send",
+                &self.media_datagrams_dropped_total,
             ),
         ];
         let mut out = String::with_capacity(2048);

@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .route("/j/{id}", get(join::page))
+        .route("/assets/join/{file}", get(join::asset))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .with_state(state)

@@ -9,13 +9,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use samla_protocol::{ChatMessage, MeetingId, ServerMessage};
+use samla_protocol::{ChatMessage, MeetingId, ParticipantId, ServerMessage};
 use tokio::sync::{mpsc, Notify};
 
 use super::machine::MeetingMachine;
 use super::registry::MeetingRegistry;
 use super::{ConnId, Input, MeetingConfig, Output, Record};
 use crate::metrics::Metrics;
+use crate::sfu::{self, Audience, MediaSignal, SfuHandle};
 use crate::store::Store;
 
 /// Frames queued for one connection before it counts as too slow and is dropped (it can resume).
@@ -73,6 +74,7 @@ impl MeetingHandle {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
     config: MeetingConfig,
     history: Vec<ChatMessage>,
@@ -81,8 +83,10 @@ pub fn spawn(
     registry: MeetingRegistry,
     store: Store,
     metrics: Arc<Metrics>,
+    sfu: Option<SfuHandle>,
 ) -> MeetingHandle {
     let (tx, rx) = mpsc::channel(MEETING_QUEUE);
+    let (media_tx, media_rx) = mpsc::channel(sfu::SIGNAL_QUEUE);
     let (store_tx, store_rx) = mpsc::unbounded_channel();
     tokio::spawn(write_records(
         config.id.clone(),
@@ -99,8 +103,13 @@ pub fn spawn(
         counted_participants: 0,
         counted_waiting: 0,
         out: Vec::new(),
+        media: sfu.map(|sfu| Media {
+            sfu,
+            tx: media_tx,
+            seated: HashMap::new(),
+        }),
     };
-    tokio::spawn(actor.run(rx, registry, generation));
+    tokio::spawn(actor.run(rx, media_rx, registry, generation));
     MeetingHandle { tx, generation }
 }
 
@@ -115,12 +124,26 @@ struct Actor {
     counted_waiting: i64,
     /// Reused between inputs to keep the message path free of allocations.
     out: Vec<Output>,
+    /// The way to the SFU, when the server runs one.
+    media: Option<Media>,
+}
+
+/// The meeting's link to the SFU.
+struct Media {
+    sfu: SfuHandle,
+    /// Given to the SFU with each request; the SFU answers this meeting through it.
+    tx: mpsc::Sender<MediaSignal>,
+    /// Who in the meeting is on which connection, for the SFU's messages. Learnt from the
+    /// `joined` the machine sends (join and resume), forgotten when their media is gone or
+    /// their connection closes.
+    seated: HashMap<ParticipantId, ConnId>,
 }
 
 impl Actor {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<ActorMsg>,
+        mut media_rx: mpsc::Receiver<MediaSignal>,
         registry: MeetingRegistry,
         generation: u64,
     ) {
@@ -136,6 +159,8 @@ impl Actor {
                     Some(msg) => self.on_message(msg),
                     None => break,
                 },
+                // `media_rx` never closes: the actor holds a sender.
+                Some(signal) = media_rx.recv() => self.on_media_signal(signal),
                 _ = tick.tick() => {
                     // A meeting whose first joins were all refused never empties (it never
                     // filled); it stops after a while without seats.
@@ -175,9 +200,31 @@ impl Actor {
             ActorMsg::Input(input) => {
                 if let Input::Disconnected { conn } = input {
                     self.conns.remove(&conn);
+                    self.forget_conn(conn);
                 }
                 self.feed(input)
             }
+        }
+    }
+
+    /// Delivers a message of the SFU. Returns true when the meeting has emptied (a slow
+    /// connection dropped on the way may have been the last).
+    fn on_media_signal(&mut self, signal: MediaSignal) -> bool {
+        let Some(media) = &self.media else {
+            return false;
+        };
+        let to: Vec<ConnId> = match signal.to {
+            Audience::One(p) => media.seated.get(&p).copied().into_iter().collect(),
+            Audience::Everyone => media.seated.values().copied().collect(),
+        };
+        let mut slow = Vec::new();
+        self.send(&to, &signal.msg, &mut slow);
+        self.drop_slow(slow)
+    }
+
+    fn forget_conn(&mut self, conn: ConnId) {
+        if let Some(media) = &mut self.media {
+            media.seated.retain(|_, c| *c != conn);
         }
     }
 
@@ -188,8 +235,21 @@ impl Actor {
         let mut slow = Vec::new();
         for output in out.drain(..) {
             match output {
-                Output::Send { to, msg } => self.send(&to, &msg, &mut slow),
+                Output::Send { to, msg } => {
+                    self.send(&to, &msg, &mut slow);
+                    if let (ServerMessage::Joined { you, .. }, [conn], Some(media)) =
+                        (&msg, to.as_slice(), &mut self.media)
+                    {
+                        // Right after `joined`: how to reach the SFU.
+                        media.seated.insert(*you, *conn);
+                        let config = ServerMessage::MediaConfig {
+                            ice_servers: media.sfu.ice_servers(),
+                        };
+                        self.send(&to, &config, &mut slow);
+                    }
+                }
                 Output::Close { conn } => {
+                    self.forget_conn(conn);
                     if let Some(att) = self.conns.remove(&conn) {
                         let _ = att.tx.try_send(Outbound::Close);
                     }
@@ -201,8 +261,19 @@ impl Actor {
                     let _ = self.store_tx.send(record);
                 }
                 Output::Empty => empty = true,
-                // The SFU lands with the media issue; until then media requests go nowhere.
-                Output::Media { .. } | Output::MediaGone { .. } => {}
+                Output::Media {
+                    participant,
+                    request,
+                } => match &self.media {
+                    Some(media) => media.sfu.request(&self.id, participant, request, &media.tx),
+                    None => tracing::debug!(meeting = %self.id, %participant, "no SFU; media request dropped"),
+                },
+                Output::MediaGone { participant } => {
+                    if let Some(media) = &mut self.media {
+                        media.seated.remove(&participant);
+                        media.sfu.gone(&self.id, participant);
+                    }
+                }
             }
         }
         self.out = out;
@@ -210,11 +281,18 @@ impl Actor {
             self.machine.participant_count() as i64,
             self.machine.waiting_count() as i64,
         );
-        // Connections that could not keep up are dropped; their seats wait for a resume.
+        empty | self.drop_slow(slow)
+    }
+
+    /// Connections that could not keep up are dropped; their seats wait for a resume.
+    /// Returns true when the meeting has emptied.
+    fn drop_slow(&mut self, slow: Vec<ConnId>) -> bool {
+        let mut empty = false;
         for conn in slow {
             if let Some(att) = self.conns.remove(&conn) {
                 tracing::warn!(meeting = %self.id, conn = conn.0, "connection too slow, dropping it");
                 att.kick.notify_one();
+                self.forget_conn(conn);
                 empty |= self.feed(Input::Disconnected { conn });
             }
         }

@@ -14,6 +14,7 @@ use super::actor::{self, MeetingHandle};
 use super::ratelimit::PasscodeLimiter;
 use super::{ConnId, MeetingConfig};
 use crate::metrics::Metrics;
+use crate::sfu::SfuHandle;
 use crate::store::{MeetingRecord, Store, StoreError};
 
 /// How many chat messages a meeting replays to late joiners.
@@ -31,10 +32,17 @@ struct Inner {
     limiter: Mutex<PasscodeLimiter>,
     next_conn: AtomicU64,
     next_generation: AtomicU64,
+    /// The SFU media requests go to; without one they are dropped.
+    sfu: Option<SfuHandle>,
 }
 
 impl MeetingRegistry {
     pub fn new(store: Store, metrics: Arc<Metrics>) -> Self {
+        Self::with_sfu(store, metrics, None)
+    }
+
+    /// A registry whose meetings hand media to `sfu`.
+    pub fn with_sfu(store: Store, metrics: Arc<Metrics>, sfu: Option<SfuHandle>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -43,6 +51,7 @@ impl MeetingRegistry {
                 limiter: Mutex::new(PasscodeLimiter::default()),
                 next_conn: AtomicU64::new(1),
                 next_generation: AtomicU64::new(1),
+                sfu,
             }),
         }
     }
@@ -95,6 +104,7 @@ impl MeetingRegistry {
             self.clone(),
             self.inner.store.clone(),
             self.inner.metrics.clone(),
+            self.inner.sfu.clone(),
         );
         live.insert(record.id.clone(), handle.clone());
         Ok(handle)

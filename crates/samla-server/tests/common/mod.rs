@@ -117,6 +117,7 @@ impl TestApp {
                 name: "UiO".into(),
                 host: ORG_HOST.into(),
             }],
+            media: Default::default(),
         };
         db.store
             .ensure_configured_organisations(&config)

@@ -1,0 +1,187 @@
+//! Client media: publishing our audio and camera to the SFU and receiving everyone else's,
+//! over one str0m `Rtc` per session.
+//!
+//! [`MediaSession::start`] runs a task next to a signalling session. The owner forwards the
+//! session's [`Event`]s to it ([`MediaSession::on_event`]); it sends its SDP through a
+//! [`SignalSink`] (a [`crate::SessionHandle`] in real use, a channel in tests). Keeping the
+//! media out of the session runner means the signalling code stays as it is, and tests can
+//! put a fake SFU on the other end of the channels.
+//!
+//! Threads: synthetic sources pace in real time and encode on their own threads (one for
+//! video, one for audio); decoding runs on one decoder thread; the tokio task only moves
+//! packets between the UDP socket and str0m.
+
+mod capture;
+mod layers;
+mod peer;
+mod receive;
+mod spec;
+mod stats;
+mod tracks;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use samla_protocol::{ClientMessage, ParticipantId, ServerMessage};
+use tokio::sync::mpsc;
+
+use crate::{EngineError, Event, SessionHandle};
+
+pub use layers::{RIDS, SIMULCAST_MIN_HEIGHT};
+pub use receive::FrameSink;
+pub use samla_media::{AudioFrame, VideoFrame};
+pub use spec::{AudioSpec, VideoSpec};
+pub use stats::ParticipantStats;
+pub use tracks::TrackMap;
+
+/// Why media could not start or went wrong. Bad packets are never errors: they are counted.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("media socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("WebRTC: {0}")]
+    Rtc(#[from] str0m::RtcError),
+    #[error("bad SDP from the server: {0}")]
+    Sdp(String),
+    #[error("the server URL has no host")]
+    NoServerHost,
+}
+
+/// Where the media task sends its signalling.
+pub trait SignalSink: Send + Sync + 'static {
+    fn send(&self, msg: ClientMessage) -> Result<(), EngineError>;
+}
+
+impl SignalSink for SessionHandle {
+    fn send(&self, msg: ClientMessage) -> Result<(), EngineError> {
+        SessionHandle::send(self, msg)
+    }
+}
+
+impl SignalSink for mpsc::UnboundedSender<ClientMessage> {
+    fn send(&self, msg: ClientMessage) -> Result<(), EngineError> {
+        mpsc::UnboundedSender::send(self, msg).map_err(|_| EngineError::SessionEnded)
+    }
+}
+
+/// What to send and how to receive.
+pub struct MediaOptions {
+    /// The server's host (from the join link): the UDP socket binds to the local address that
+    /// routes there.
+    pub server_host: String,
+    pub video: Option<VideoSpec>,
+    pub audio: Option<AudioSpec>,
+    /// Count received bytes and frames without decoding (load tests: decoding dozens of
+    /// streams would measure the client's CPU, not the SFU).
+    pub no_decode: bool,
+    /// Decoded frames go to these too.
+    pub sinks: Vec<Box<dyn FrameSink>>,
+}
+
+impl std::fmt::Debug for MediaOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaOptions")
+            .field("server_host", &self.server_host)
+            .field("video", &self.video)
+            .field("audio", &self.audio)
+            .field("no_decode", &self.no_decode)
+            .field("sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+impl MediaOptions {
+    /// Receive only, decoding.
+    pub fn new(server_host: impl Into<String>) -> Self {
+        Self {
+            server_host: server_host.into(),
+            video: None,
+            audio: None,
+            no_decode: false,
+            sinks: Vec::new(),
+        }
+    }
+}
+
+/// The media side of a session. Dropping it stops the task, its threads and the socket.
+pub struct MediaSession {
+    events: mpsc::UnboundedSender<Event>,
+    stats: Arc<Mutex<stats::StatsBook>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MediaSession {
+    /// Starts the media task. It does nothing on the network until the session's `joined`
+    /// and `media_config` arrive through [`MediaSession::on_event`].
+    pub fn start(signal: impl SignalSink, opts: MediaOptions) -> Self {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Mutex::new(stats::StatsBook::default()));
+        let task = tokio::spawn(peer::run(Box::new(signal), opts, events_rx, stats.clone()));
+        Self {
+            events: events_tx,
+            stats,
+            task,
+        }
+    }
+
+    /// Hands over one session event. Only what media needs is passed on (cheap to call for
+    /// every event).
+    pub fn on_event(&self, event: &Event) {
+        if is_media_relevant(event) {
+            let _ = self.events.send(event.clone());
+        }
+    }
+
+    /// Receive statistics per remote participant, as of now.
+    pub fn stats(&self) -> BTreeMap<ParticipantId, ParticipantStats> {
+        match self.stats.lock() {
+            Ok(mut book) => book.snapshot(),
+            Err(_) => BTreeMap::new(),
+        }
+    }
+
+    /// Media packets that arrived on a mid no `media_tracks` entry explains.
+    pub fn unmapped_packets(&self) -> u64 {
+        self.stats.lock().map(|b| b.unmapped_packets).unwrap_or(0)
+    }
+
+    /// [`MediaSession::stats`] as the JSON object the CLI writes: keyed by participant number.
+    pub fn stats_json(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .stats()
+            .into_iter()
+            .map(|(p, s)| {
+                (
+                    p.0.to_string(),
+                    serde_json::to_value(s).unwrap_or(serde_json::Value::Null),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn is_media_relevant(event: &Event) -> bool {
+    match event {
+        Event::Server(msg) => matches!(
+            msg,
+            ServerMessage::Joined { .. }
+                | ServerMessage::ParticipantJoined { .. }
+                | ServerMessage::ParticipantUpdated { .. }
+                | ServerMessage::ParticipantLeft { .. }
+                | ServerMessage::MediaConfig { .. }
+                | ServerMessage::MediaAnswer { .. }
+                | ServerMessage::MediaOffer { .. }
+                | ServerMessage::MediaTracks { .. }
+                | ServerMessage::MediaLayers { .. }
+                | ServerMessage::Closed { .. }
+        ),
+        Event::Reconnecting { .. } | Event::Resumed | Event::Failed { .. } | Event::Ended => true,
+    }
+}

@@ -1,0 +1,751 @@
+//! The network task: one str0m `Rtc` on one UDP socket, driven by socket reads, str0m's
+//! timeouts, encoded units from the capture threads and signalling events.
+//!
+//! str0m is sans-IO: after every input we drain `poll_output` until it asks for a timeout,
+//! sending its datagrams and handling its events.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use samla_protocol::{ClientMessage, ParticipantId, PublishedTrack, ServerMessage, TrackKind};
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{
+    Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Pt, Rid,
+    Simulcast, SimulcastLayer,
+};
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::{Candidate, Event as RtcEvent, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::capture::{self, Encoded, VideoControl};
+use super::layers::{self, RIDS};
+use super::receive::{self, DecodeJob, KeyframeNeeded};
+use super::stats::StatsBook;
+use super::tracks::TrackMap;
+use super::{MediaError, MediaOptions, SignalSink};
+use crate::Event;
+
+/// Audio's share of the estimate, taken off before the rest goes to video.
+const AUDIO_KBPS: u32 = 40;
+/// Bitrate changes smaller than this fraction are not passed to the encoder.
+const BITRATE_HYSTERESIS: f64 = 0.1;
+/// At most one keyframe request per track this often.
+const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
+/// How often str0m reports stats.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// Largest datagram we read.
+const MAX_DATAGRAM: usize = 2000;
+
+/// One str0m connection and what we negotiated on it.
+struct Conn {
+    rtc: Rtc,
+    socket: Arc<UdpSocket>,
+    local: SocketAddr,
+    pending: Option<SdpPendingOffer>,
+    audio_mid: Option<Mid>,
+    video_mid: Option<Mid>,
+    simulcast: bool,
+    /// Payload types found after negotiation (`None` until known).
+    audio_pt: Option<Pt>,
+    video_pt: Option<Pt>,
+    next_timeout: Instant,
+}
+
+struct Peer {
+    signal: Box<dyn SignalSink>,
+    opts: MediaOptions,
+    stats: Arc<Mutex<StatsBook>>,
+    me: Option<ParticipantId>,
+    conn: Option<Conn>,
+    /// Set when signalling dropped: the next `media_config` or `resumed` starts afresh.
+    restart_pending: bool,
+    tracks: TrackMap,
+    encoded_tx: mpsc::UnboundedSender<Encoded>,
+    /// Held so the keyframe channel stays open even without a decoder thread.
+    _keyframe_tx: mpsc::UnboundedSender<KeyframeNeeded>,
+    decoder: Option<std_mpsc::Sender<DecodeJob>>,
+    video_ctrl: Option<std_mpsc::Sender<VideoControl>>,
+    audio_stop: Option<std_mpsc::Sender<()>>,
+    layers_on: [bool; 3],
+    estimate_kbps: Option<u32>,
+    video_kbps: u32,
+    last_seq: HashMap<Mid, u64>,
+    last_keyframe_request: HashMap<Mid, Instant>,
+    /// Reused between polls so draining str0m does not allocate.
+    rtc_events: Vec<RtcEvent>,
+    bad_datagrams: u64,
+}
+
+/// What woke the loop.
+enum Wake {
+    Event(Option<Event>),
+    Encoded(Encoded),
+    Datagram(std::io::Result<(usize, SocketAddr)>),
+    Timeout,
+    Keyframe(KeyframeNeeded),
+    StatsTick,
+}
+
+/// How often counters are sampled for fps and bitrate.
+const STATS_TICK: Duration = Duration::from_millis(500);
+
+pub(super) async fn run(
+    signal: Box<dyn SignalSink>,
+    mut opts: MediaOptions,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    stats: Arc<Mutex<StatsBook>>,
+) {
+    install_crypto();
+    let (encoded_tx, mut encoded_rx) = mpsc::unbounded_channel();
+    let (keyframe_tx, mut keyframe_rx) = mpsc::unbounded_channel();
+    let sinks = std::mem::take(&mut opts.sinks);
+    let decoder = if opts.no_decode {
+        None
+    } else {
+        match receive::spawn_decoder(stats.clone(), sinks, keyframe_tx.clone()) {
+            Ok(tx) => Some(tx),
+            Err(err) => {
+                tracing::error!(%err, "cannot start the decoder thread");
+                None
+            }
+        }
+    };
+    let mut peer = Peer {
+        signal,
+        opts,
+        stats,
+        me: None,
+        conn: None,
+        restart_pending: false,
+        tracks: TrackMap::default(),
+        encoded_tx,
+        _keyframe_tx: keyframe_tx,
+        decoder,
+        video_ctrl: None,
+        audio_stop: None,
+        layers_on: [true; 3],
+        estimate_kbps: None,
+        video_kbps: 0,
+        last_seq: HashMap::new(),
+        last_keyframe_request: HashMap::new(),
+        rtc_events: Vec::new(),
+        bad_datagrams: 0,
+    };
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut stats_tick = tokio::time::interval(STATS_TICK);
+    stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let socket = peer.conn.as_ref().map(|c| c.socket.clone());
+        let deadline = peer.conn.as_ref().map(|c| c.next_timeout);
+        let wake = tokio::select! {
+            ev = events.recv() => Wake::Event(ev),
+            Some(unit) = encoded_rx.recv() => Wake::Encoded(unit),
+            Some(k) = keyframe_rx.recv() => Wake::Keyframe(k),
+            res = recv_on(socket.as_deref(), &mut buf) => Wake::Datagram(res),
+            _ = sleep_until(deadline) => Wake::Timeout,
+            _ = stats_tick.tick() => Wake::StatsTick,
+        };
+        match wake {
+            Wake::Event(None) => break,
+            Wake::Event(Some(ev)) => {
+                if !peer.on_event(ev).await {
+                    break;
+                }
+            }
+            Wake::Encoded(unit) => peer.on_encoded(unit),
+            Wake::Keyframe(KeyframeNeeded(p, kind)) => {
+                if let Some(mid) = peer.tracks.mid_of(p, kind).map(Mid::from) {
+                    peer.request_keyframe(mid);
+                }
+            }
+            Wake::Datagram(Ok((n, source))) => peer.on_datagram(&buf[..n], source),
+            Wake::Datagram(Err(err)) => {
+                // ICMP port-unreachable and the like surface here; str0m's ICE copes.
+                tracing::debug!(%err, "media socket read failed");
+            }
+            Wake::StatsTick => {
+                if let Ok(mut book) = peer.stats.lock() {
+                    book.tick(Instant::now());
+                }
+                continue;
+            }
+            Wake::Timeout => {
+                if let Some(conn) = &mut peer.conn {
+                    let _ = conn.rtc.handle_input(Input::Timeout(Instant::now()));
+                }
+            }
+        }
+        peer.drive();
+    }
+    peer.stop_conn();
+}
+
+async fn recv_on(
+    socket: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// str0m needs a process-wide crypto provider; install the one its features select, once.
+fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+}
+
+/// The local address that routes to `host`: connecting a UDP socket sends nothing but makes
+/// the kernel pick the source address, which is the one the SFU can reach us on.
+async fn local_ip_towards(host: &str) -> Result<std::net::IpAddr, MediaError> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let target = tokio::net::lookup_host((host, 9))
+        .await?
+        .next()
+        .ok_or(MediaError::NoServerHost)?;
+    let bind: SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0".parse().expect("literal address")
+    } else {
+        "[::]:0".parse().expect("literal address")
+    };
+    let probe = std::net::UdpSocket::bind(bind)?;
+    probe.connect(target)?;
+    Ok(probe.local_addr()?.ip())
+}
+
+fn kind_of(kind: TrackKind) -> MediaKind {
+    match kind {
+        TrackKind::Audio => MediaKind::Audio,
+        TrackKind::Camera | TrackKind::Screen => MediaKind::Video,
+    }
+}
+
+impl Peer {
+    /// Handles one signalling event; false when the session is over.
+    async fn on_event(&mut self, event: Event) -> bool {
+        match event {
+            Event::Server(msg) => self.on_server(msg).await,
+            Event::Reconnecting { .. } => {
+                self.restart_pending = true;
+                true
+            }
+            Event::Resumed => {
+                if self.restart_pending {
+                    self.start().await;
+                }
+                true
+            }
+            Event::Failed { .. } | Event::Ended => false,
+        }
+    }
+
+    async fn on_server(&mut self, msg: ServerMessage) -> bool {
+        match msg {
+            ServerMessage::Joined {
+                you, participants, ..
+            } => {
+                self.me = Some(you);
+                if let Ok(mut book) = self.stats.lock() {
+                    for p in participants {
+                        book.names.insert(p.id, p.name);
+                    }
+                }
+            }
+            ServerMessage::ParticipantJoined { participant }
+            | ServerMessage::ParticipantUpdated { participant } => {
+                if let Ok(mut book) = self.stats.lock() {
+                    book.names.insert(participant.id, participant.name);
+                }
+            }
+            ServerMessage::MediaConfig { ice_servers } => {
+                if !ice_servers.is_empty() {
+                    tracing::debug!(?ice_servers, "STUN/TURN servers are not used yet");
+                }
+                if self.conn.is_none() || self.restart_pending {
+                    self.start().await;
+                }
+            }
+            ServerMessage::MediaAnswer { sdp } => {
+                if let Err(err) = self.accept_answer(&sdp) {
+                    tracing::warn!(%err, "could not apply the SFU's answer");
+                }
+            }
+            ServerMessage::MediaOffer { sdp } => {
+                if let Err(err) = self.answer_offer(&sdp) {
+                    tracing::warn!(%err, "could not answer the SFU's offer");
+                }
+            }
+            ServerMessage::MediaTracks { tracks } => {
+                for gone in self.tracks.replace(&tracks) {
+                    if let Some(dec) = &self.decoder {
+                        let _ = dec.send(DecodeJob::Forget(gone));
+                    }
+                }
+                self.last_seq.clear();
+            }
+            ServerMessage::MediaLayers {
+                kind: TrackKind::Camera,
+                active_rids,
+            } => {
+                self.layers_on = layers::enabled_layers(&active_rids);
+                self.send_video(VideoControl::Layers(self.layers_on));
+                self.apply_estimate(true);
+            }
+            ServerMessage::Closed { .. } => return false,
+            _ => {}
+        }
+        true
+    }
+
+    /// Starts (or restarts) the connection and publishes our tracks.
+    async fn start(&mut self) {
+        self.restart_pending = false;
+        self.stop_conn();
+        if self.me.is_none() {
+            tracing::debug!("media config before joined; waiting");
+            return;
+        }
+        match self.open().await {
+            Ok(conn) => self.conn = Some(conn),
+            Err(err) => {
+                tracing::error!(%err, "media could not start");
+                return;
+            }
+        }
+        if let Err(err) = self.publish() {
+            tracing::error!(%err, "could not offer our media");
+        }
+    }
+
+    async fn open(&mut self) -> Result<Conn, MediaError> {
+        let ip = local_ip_towards(&self.opts.server_host).await?;
+        let std_socket = std::net::UdpSocket::bind((ip, 0))?;
+        std_socket.set_nonblocking(true)?;
+        let socket = UdpSocket::from_std(std_socket)?;
+        let local = socket.local_addr()?;
+        let simulcast = self.opts.video.is_some_and(capture::is_simulcast);
+        let video_kbps = self.opts.video.map(|v| initial_video_kbps(v.size()));
+        let mut builder = Rtc::builder()
+            .clear_codecs()
+            .enable_h264(true)
+            .enable_opus(true, false)
+            .set_stats_interval(Some(STATS_INTERVAL));
+        if let Some(kbps) = video_kbps {
+            builder = builder.enable_bwe(Some(Bitrate::kbps(u64::from(kbps + AUDIO_KBPS))));
+            self.video_kbps = kbps;
+        }
+        let mut rtc = builder.build(Instant::now());
+        if let Some(kbps) = video_kbps {
+            rtc.bwe().set_bitrate(
+                Bitrate::kbps(u64::from(capture::MIN_LAYER_KBPS + AUDIO_KBPS)),
+                Bitrate::kbps(u64::from(kbps + AUDIO_KBPS)),
+            );
+        }
+        let candidate = Candidate::host(local, "udp")
+            .map_err(|e| MediaError::Sdp(format!("host candidate {local}: {e}")))?;
+        rtc.add_local_candidate(candidate);
+        tracing::debug!(%local, simulcast, "media socket open");
+        Ok(Conn {
+            rtc,
+            socket: Arc::new(socket),
+            local,
+            pending: None,
+            audio_mid: None,
+            video_mid: None,
+            simulcast,
+            audio_pt: None,
+            video_pt: None,
+            next_timeout: Instant::now(),
+        })
+    }
+
+    /// Offers our tracks: audio and camera send-only, the camera as three simulcast layers
+    /// when big enough. With nothing to send, a data channel makes the offer non-empty so the
+    /// SFU still gets a connection to send us media on.
+    fn publish(&mut self) -> Result<(), MediaError> {
+        let Some(conn) = &mut self.conn else {
+            return Ok(());
+        };
+        let stream = self
+            .me
+            .map(|p| format!("p{}", p.0))
+            .unwrap_or_else(|| "samla".into());
+        let mut api = conn.rtc.sdp_api();
+        let mut tracks = Vec::new();
+        if self.opts.audio.is_some() {
+            let mid = api.add_media(
+                kind_of(TrackKind::Audio),
+                Direction::SendOnly,
+                Some(stream.clone()),
+                Some("audio".into()),
+                None,
+            );
+            conn.audio_mid = Some(mid);
+            tracks.push(PublishedTrack {
+                mid: mid.to_string(),
+                kind: TrackKind::Audio,
+            });
+        }
+        if self.opts.video.is_some() {
+            let simulcast = conn.simulcast.then(|| Simulcast {
+                send: RIDS.iter().map(|r| SimulcastLayer::new(r)).collect(),
+                recv: Vec::new(),
+            });
+            let mid = api.add_media(
+                kind_of(TrackKind::Camera),
+                Direction::SendOnly,
+                Some(stream),
+                Some("camera".into()),
+                simulcast,
+            );
+            conn.video_mid = Some(mid);
+            tracks.push(PublishedTrack {
+                mid: mid.to_string(),
+                kind: TrackKind::Camera,
+            });
+        }
+        if tracks.is_empty() {
+            api.add_channel("samla".into());
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return Ok(());
+        };
+        conn.pending = Some(pending);
+        self.signal
+            .send(ClientMessage::MediaOffer {
+                sdp: offer.to_sdp_string(),
+                tracks,
+            })
+            .map_err(|e| MediaError::Sdp(e.to_string()))?;
+        Ok(())
+    }
+
+    fn accept_answer(&mut self, sdp: &str) -> Result<(), MediaError> {
+        let Some(conn) = &mut self.conn else {
+            return Ok(());
+        };
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let Some(pending) = conn.pending.take() else {
+            return Err(MediaError::Sdp("an answer without an offer of ours".into()));
+        };
+        conn.rtc.sdp_api().accept_answer(pending, answer)?;
+        conn.audio_pt = None;
+        conn.video_pt = None;
+        self.start_sources();
+        Ok(())
+    }
+
+    /// Answers the SFU's offer. We are the polite peer: an offer of ours still outstanding is
+    /// rolled back (str0m drops it when it accepts the remote offer) and made again after.
+    fn answer_offer(&mut self, sdp: &str) -> Result<(), MediaError> {
+        let Some(conn) = &mut self.conn else {
+            return Err(MediaError::Sdp("an offer before we offered".into()));
+        };
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let rolled_back = conn.pending.take().is_some();
+        let answer = conn.rtc.sdp_api().accept_offer(offer)?;
+        self.signal
+            .send(ClientMessage::MediaAnswer {
+                sdp: answer.to_sdp_string(),
+            })
+            .map_err(|e| MediaError::Sdp(e.to_string()))?;
+        if rolled_back {
+            self.publish()?;
+        }
+        Ok(())
+    }
+
+    fn start_sources(&mut self) {
+        let Some(me) = self.me else { return };
+        if let (Some(spec), None) = (self.opts.video, &self.video_ctrl) {
+            match capture::spawn_video(spec, me.0, self.encoded_tx.clone()) {
+                Ok(ctrl) => {
+                    let _ = ctrl.send(VideoControl::Layers(self.layers_on));
+                    self.video_ctrl = Some(ctrl);
+                }
+                Err(err) => tracing::error!(%err, "cannot start the video thread"),
+            }
+        }
+        if let (Some(_), None) = (self.opts.audio, &self.audio_stop) {
+            match capture::spawn_audio(me.0, self.encoded_tx.clone()) {
+                Ok(stop) => self.audio_stop = Some(stop),
+                Err(err) => tracing::error!(%err, "cannot start the audio thread"),
+            }
+        }
+    }
+
+    /// Drops the connection and stops the source threads (dropping their channels ends them).
+    fn stop_conn(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.rtc.disconnect();
+        }
+        self.video_ctrl = None;
+        self.audio_stop = None;
+        self.tracks.clear();
+        self.last_seq.clear();
+        self.estimate_kbps = None;
+    }
+
+    fn send_video(&self, control: VideoControl) {
+        if let Some(ctrl) = &self.video_ctrl {
+            let _ = ctrl.send(control);
+        }
+    }
+
+    fn on_encoded(&mut self, unit: Encoded) {
+        let Some(conn) = &mut self.conn else { return };
+        if !conn.rtc.is_connected() {
+            return;
+        }
+        let result = match unit {
+            Encoded::Video {
+                layer,
+                data,
+                capture_us,
+            } => {
+                let Some(mid) = conn.video_mid else { return };
+                if conn.video_pt.is_none() {
+                    conn.video_pt = find_pt(&mut conn.rtc, mid, Codec::H264);
+                }
+                let Some(pt) = conn.video_pt else { return };
+                let Some(mut writer) = conn.rtc.writer(mid) else {
+                    return;
+                };
+                if let (Some(layer), true) = (layer, conn.simulcast) {
+                    writer = writer.rid(Rid::from(capture::rid_of(layer)));
+                }
+                let rtp_time = MediaTime::new(capture_us * 9 / 100, Frequency::NINETY_KHZ);
+                writer.write(pt, Instant::now(), rtp_time, data)
+            }
+            Encoded::Audio {
+                data,
+                capture_us,
+                level,
+            } => {
+                let Some(mid) = conn.audio_mid else { return };
+                if conn.audio_pt.is_none() {
+                    conn.audio_pt = find_pt(&mut conn.rtc, mid, Codec::Opus);
+                }
+                let Some(pt) = conn.audio_pt else { return };
+                let Some(writer) = conn.rtc.writer(mid) else {
+                    return;
+                };
+                let writer = writer.audio_level(level, level >= capture::VOICE_LEVEL_DBOV);
+                let rtp_time = MediaTime::new(capture_us * 48 / 1000, Frequency::FORTY_EIGHT_KHZ);
+                writer.write(pt, Instant::now(), rtp_time, data)
+            }
+        };
+        if let Err(err) = result {
+            tracing::debug!(%err, "media write failed");
+        }
+    }
+
+    fn on_datagram(&mut self, data: &[u8], source: SocketAddr) {
+        let Some(conn) = &mut self.conn else { return };
+        let Ok(contents) = DatagramRecv::try_from(data) else {
+            self.bad_datagrams += 1;
+            return;
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: conn.local,
+                contents,
+            },
+        );
+        if let Err(err) = conn.rtc.handle_input(input) {
+            self.bad_datagrams += 1;
+            tracing::debug!(%err, "str0m rejected a datagram");
+        }
+    }
+
+    /// Drains str0m: sends its datagrams, handles its events, notes its next timeout.
+    fn drive(&mut self) {
+        let mut events = std::mem::take(&mut self.rtc_events);
+        while let Some(conn) = &mut self.conn {
+            loop {
+                match conn.rtc.poll_output() {
+                    Ok(Output::Timeout(t)) => {
+                        conn.next_timeout = t;
+                        break;
+                    }
+                    Ok(Output::Transmit(t)) => {
+                        // UDP: a full socket buffer is a lost packet, as on the wire.
+                        let _ = conn.socket.try_send_to(&t.contents, t.destination);
+                    }
+                    Ok(Output::Event(e)) => events.push(e),
+                    Err(err) => {
+                        tracing::warn!(%err, "media connection failed");
+                        conn.next_timeout = Instant::now() + Duration::from_secs(3600);
+                        break;
+                    }
+                }
+            }
+            if events.is_empty() {
+                break;
+            }
+            for e in events.drain(..) {
+                self.on_rtc_event(e);
+            }
+        }
+        self.rtc_events = events;
+    }
+
+    fn on_rtc_event(&mut self, event: RtcEvent) {
+        match event {
+            RtcEvent::Connected => {
+                tracing::debug!("media connected");
+                // Units written before the connection were dropped: start from a keyframe.
+                self.send_video(VideoControl::Keyframe(None));
+            }
+            RtcEvent::IceConnectionStateChange(state) => {
+                tracing::debug!(?state, "ICE state");
+            }
+            RtcEvent::MediaData(data) => self.on_media_data(data),
+            RtcEvent::KeyframeRequest(req) => {
+                let ours = self.conn.as_ref().and_then(|c| c.video_mid) == Some(req.mid);
+                if ours {
+                    let layer = req.rid.and_then(|r| layers::layer_of(&r));
+                    self.send_video(VideoControl::Keyframe(layer));
+                }
+            }
+            RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                self.estimate_kbps = Some((estimate.as_u64() / 1000) as u32);
+                self.apply_estimate(false);
+            }
+            RtcEvent::MediaIngressStats(s) => {
+                if let Some((p, kind)) = self.tracks.lookup(&s.mid) {
+                    let rate = if kind == TrackKind::Audio { 48.0 } else { 90.0 };
+                    let jitter_ms = f64::from(s.jitter) / rate;
+                    if let Ok(mut book) = self.stats.lock() {
+                        let r = book.remote(p);
+                        if kind == TrackKind::Audio {
+                            r.audio_jitter_ms = Some(jitter_ms);
+                        } else {
+                            r.video_jitter_ms = Some(jitter_ms);
+                        }
+                        if let Some(rtt) = s.rtt {
+                            r.track_rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+                        }
+                    }
+                }
+            }
+            RtcEvent::PeerStats(s) => {
+                let rtt = s.rtt.or_else(|| {
+                    s.selected_candidate_pair
+                        .and_then(|c| c.current_round_trip_time)
+                });
+                if let (Some(rtt), Ok(mut book)) = (rtt, self.stats.lock()) {
+                    book.peer_rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_media_data(&mut self, data: MediaData) {
+        let Some((participant, kind)) = self.tracks.lookup(&data.mid) else {
+            if let Ok(mut book) = self.stats.lock() {
+                book.unmapped_packets += 1;
+            }
+            return;
+        };
+        let (first, last) = (**data.seq_range.start(), **data.seq_range.end());
+        let lost = match self.last_seq.insert(data.mid, last) {
+            Some(prev) if first > prev + 1 => first - prev - 1,
+            _ => 0,
+        };
+        if let Ok(mut book) = self.stats.lock() {
+            let r = book.remote(participant);
+            r.out.bytes_received += data.data.len() as u64;
+            r.out.packets_lost += lost;
+            if kind != TrackKind::Audio {
+                r.out.frames_received += 1;
+            }
+        }
+        if kind != TrackKind::Audio && !data.contiguous {
+            self.request_keyframe(data.mid);
+        }
+        if let Some(dec) = &self.decoder {
+            let _ = dec.send(DecodeJob::Media {
+                participant,
+                kind,
+                data: data.data,
+                lost_before: lost,
+            });
+        }
+    }
+
+    /// Asks the SFU for a keyframe on an incoming track, at most every
+    /// [`KEYFRAME_REQUEST_GAP`].
+    fn request_keyframe(&mut self, mid: Mid) {
+        let now = Instant::now();
+        if self
+            .last_keyframe_request
+            .get(&mid)
+            .is_some_and(|t| now.duration_since(*t) < KEYFRAME_REQUEST_GAP)
+        {
+            return;
+        }
+        self.last_keyframe_request.insert(mid, now);
+        if let Some(mut writer) = self.conn.as_mut().and_then(|c| c.rtc.writer(mid)) {
+            if let Err(err) = writer.request_keyframe(None, KeyframeRequestKind::Pli) {
+                tracing::debug!(%err, "keyframe request not possible");
+            }
+        }
+    }
+
+    /// Passes the bandwidth estimate (less audio) to the video encoder when it moved enough.
+    fn apply_estimate(&mut self, force: bool) {
+        let (Some(estimate), Some(spec)) = (self.estimate_kbps, self.opts.video) else {
+            return;
+        };
+        let ceiling = initial_video_kbps(spec.size());
+        let target = estimate
+            .saturating_sub(AUDIO_KBPS)
+            .clamp(capture::MIN_LAYER_KBPS, ceiling);
+        let change = (f64::from(target) - f64::from(self.video_kbps)).abs()
+            / f64::from(self.video_kbps.max(1));
+        if force || change >= BITRATE_HYSTERESIS {
+            self.video_kbps = target;
+            self.send_video(VideoControl::Bitrate(target));
+        }
+    }
+}
+
+/// The payload type negotiated for `codec` on `mid`.
+fn find_pt(rtc: &mut Rtc, mid: Mid, codec: Codec) -> Option<Pt> {
+    let writer = rtc.writer(mid)?;
+    let pt = writer
+        .payload_params()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt());
+    pt
+}
+
+/// The video bitrate all layers together start at (and never exceed): samla-media's standard
+/// 150 + 500 + 1500 kbit/s at 720p, scaled by pixel count.
+fn initial_video_kbps((w, h): (u32, u32)) -> u32 {
+    let scale = (f64::from(w) * f64::from(h) / (1280.0 * 720.0)).max(0.1);
+    if layers::use_simulcast(w, h) {
+        (2150.0 * scale).round() as u32
+    } else {
+        ((1500.0 * scale) as u32).max(100)
+    }
+}

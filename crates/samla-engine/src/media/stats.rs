@@ -1,0 +1,257 @@
+//! Per remote participant receive statistics.
+//!
+//! Counters are bumped on the hot path (decoder thread and network task) without allocating;
+//! rates, percentiles and the tone frequency are computed only when a snapshot is taken.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use samla_media::{dominant_frequency, AUDIO_SAMPLE_RATE};
+use samla_protocol::ParticipantId;
+use serde::Serialize;
+
+/// Latencies kept for the percentiles (about 17 s at 30 fps).
+const LATENCY_WINDOW: usize = 512;
+/// Decoded audio kept for the frequency estimate: 0.5 s at 48 kHz.
+const AUDIO_WINDOW: usize = AUDIO_SAMPLE_RATE as usize / 2;
+/// Span over which fps and bitrate are averaged.
+const RATE_WINDOW_SECS: f64 = 2.0;
+
+/// What a snapshot reports about one remote participant. Serialised as the values of the CLI's
+/// `--stats-json` object (keyed by participant id).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ParticipantStats {
+    pub name: String,
+    /// Video frames the decoder produced.
+    pub frames_decoded: u64,
+    /// Decoded frames whose marker read back with a good checksum and this participant's id.
+    pub frames_verified: u64,
+    /// Decoded frames without a readable marker or with someone else's id.
+    pub frames_corrupt: u64,
+    /// Video access units received (decoded or not; with `--no-decode` only these count).
+    pub frames_received: u64,
+    /// Access units the decoder rejected.
+    pub decode_errors: u64,
+    /// Video frames per second over the last ~2 s (decoded, or received with `no_decode`).
+    pub fps: f64,
+    /// Payload bitrate of all this participant's tracks over the last ~2 s.
+    pub bitrate_kbps: f64,
+    pub bytes_received: u64,
+    /// RTP packets missing from the sequence (gaps str0m gave up waiting for).
+    pub packets_lost: u64,
+    /// Round-trip time to the SFU (it is the same for every remote participant: all media
+    /// goes through the one connection). `None` until str0m has measured it.
+    pub rtt_ms: Option<f64>,
+    /// Interarrival jitter from our receiver reports (audio track if any, else video).
+    pub jitter_ms: Option<f64>,
+    /// Capture (sender's clock) to decoded (our clock): only meaningful on one machine.
+    pub latency_ms_p50: Option<f64>,
+    pub latency_ms_p95: Option<f64>,
+    pub audio_frames_decoded: u64,
+    /// Audio frames rebuilt by FEC or concealment for lost packets.
+    pub audio_frames_concealed: u64,
+    /// Dominant frequency of the last ~0.5 s of decoded audio.
+    pub audio_frequency_hz: Option<f32>,
+}
+
+/// A counter sampled over time, to turn a running total into a rate.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl RateWindow {
+    /// Records `total` at `now`; returns the rate per second over the window (0 until two
+    /// samples exist).
+    pub fn update(&mut self, now: Instant, total: u64) -> f64 {
+        self.samples.push_back((now, total));
+        while self.samples.len() > 2
+            && now.duration_since(self.samples[1].0).as_secs_f64() >= RATE_WINDOW_SECS
+        {
+            self.samples.pop_front();
+        }
+        let (t0, v0) = self.samples[0];
+        let dt = now.duration_since(t0).as_secs_f64();
+        if dt <= 0.0 {
+            return 0.0;
+        }
+        total.saturating_sub(v0) as f64 / dt
+    }
+}
+
+/// The `q`-quantile (0..=1) of `values` by nearest rank; sorts in place.
+pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    Some(values[rank - 1])
+}
+
+/// Running state for one remote participant.
+#[derive(Debug, Default)]
+pub struct RemoteStats {
+    pub out: ParticipantStats,
+    latencies: VecDeque<f64>,
+    audio: VecDeque<i16>,
+    fps_window: RateWindow,
+    bytes_window: RateWindow,
+    pub audio_jitter_ms: Option<f64>,
+    pub video_jitter_ms: Option<f64>,
+    pub track_rtt_ms: Option<f64>,
+}
+
+impl RemoteStats {
+    pub fn record_latency(&mut self, ms: f64) {
+        if self.latencies.len() == LATENCY_WINDOW {
+            self.latencies.pop_front();
+        }
+        self.latencies.push_back(ms);
+    }
+
+    pub fn record_audio(&mut self, samples: &[i16]) {
+        let excess = (self.audio.len() + samples.len()).saturating_sub(AUDIO_WINDOW);
+        self.audio.drain(..excess.min(self.audio.len()));
+        self.audio.extend(samples.iter().copied());
+    }
+
+    /// Samples the counters for the rates; called on a steady tick so the rates do not
+    /// depend on how often someone asks for a snapshot.
+    fn tick(&mut self, now: Instant) {
+        let frames = if self.out.frames_decoded > 0 {
+            self.out.frames_decoded
+        } else {
+            self.out.frames_received
+        };
+        self.out.fps = round2(self.fps_window.update(now, frames));
+        self.out.bitrate_kbps =
+            round2(self.bytes_window.update(now, self.out.bytes_received) * 8.0 / 1000.0);
+    }
+
+    /// Computes the remaining derived figures.
+    fn snapshot(&mut self, peer_rtt_ms: Option<f64>, scratch: &mut Vec<f64>) {
+        scratch.clear();
+        scratch.extend(self.latencies.iter().copied());
+        self.out.latency_ms_p50 = percentile(scratch, 0.5).map(round2);
+        self.out.latency_ms_p95 = percentile(scratch, 0.95).map(round2);
+        self.out.jitter_ms = self.audio_jitter_ms.or(self.video_jitter_ms).map(round2);
+        self.out.rtt_ms = self.track_rtt_ms.or(peer_rtt_ms).map(round2);
+        let (a, b) = self.audio.as_slices();
+        self.out.audio_frequency_hz = if self.audio.len() >= AUDIO_WINDOW / 2 {
+            let samples: Vec<i16> = a.iter().chain(b).copied().collect();
+            Some(dominant_frequency(&samples, AUDIO_SAMPLE_RATE)).filter(|f| *f > 0.0)
+        } else {
+            None
+        };
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Everyone's stats, shared between the network task and the decoder thread.
+#[derive(Debug, Default)]
+pub struct StatsBook {
+    pub remotes: BTreeMap<ParticipantId, RemoteStats>,
+    pub names: BTreeMap<ParticipantId, String>,
+    pub peer_rtt_ms: Option<f64>,
+    /// Media that arrived on a mid no `media_tracks` entry explains.
+    pub unmapped_packets: u64,
+    scratch: Vec<f64>,
+}
+
+impl StatsBook {
+    pub fn remote(&mut self, p: ParticipantId) -> &mut RemoteStats {
+        self.remotes.entry(p).or_default()
+    }
+
+    /// Samples every participant's counters for the rates (see [`RateWindow`]).
+    pub fn tick(&mut self, now: Instant) {
+        for remote in self.remotes.values_mut() {
+            remote.tick(now);
+        }
+    }
+
+    /// The figures for every remote participant (rates as of the last [`StatsBook::tick`]).
+    pub fn snapshot(&mut self) -> BTreeMap<ParticipantId, ParticipantStats> {
+        let mut out = BTreeMap::new();
+        for (p, remote) in &mut self.remotes {
+            remote.snapshot(self.peer_rtt_ms, &mut self.scratch);
+            let mut stats = remote.out.clone();
+            stats.name = self.names.get(p).cloned().unwrap_or_default();
+            out.insert(*p, stats);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let mut v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentile(&mut v, 0.5), Some(50.0));
+        assert_eq!(percentile(&mut v, 0.95), Some(95.0));
+        assert_eq!(percentile(&mut [7.0], 0.95), Some(7.0));
+        assert_eq!(percentile(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn rate_window_averages_over_recent_samples() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::default();
+        assert_eq!(w.update(t0, 0), 0.0);
+        assert_eq!(w.update(t0 + Duration::from_secs(1), 30), 30.0);
+        assert_eq!(w.update(t0 + Duration::from_secs(2), 60), 30.0);
+        // The rate drops once the window only holds the slower stretch.
+        w.update(t0 + Duration::from_secs(3), 70);
+        let r = w.update(t0 + Duration::from_secs(4), 80);
+        assert!((r - 10.0).abs() < 1e-9, "{r}");
+    }
+
+    #[test]
+    fn snapshot_reports_latency_audio_and_names() {
+        let mut book = StatsBook::default();
+        let p = ParticipantId(3);
+        book.names.insert(p, "Kari".into());
+        let t0 = Instant::now();
+        {
+            let r = book.remote(p);
+            for ms in 1..=20 {
+                r.record_latency(f64::from(ms));
+            }
+            let tone: Vec<i16> = (0..AUDIO_WINDOW + 960)
+                .map(|i| {
+                    let t = i as f64 / f64::from(AUDIO_SAMPLE_RATE);
+                    ((std::f64::consts::TAU * 500.0 * t).sin() * 8000.0) as i16
+                })
+                .collect();
+            for chunk in tone.chunks(960) {
+                r.record_audio(chunk);
+            }
+            r.video_jitter_ms = Some(4.0);
+        }
+        book.peer_rtt_ms = Some(1.5);
+        book.remote(p).out.frames_decoded = 10;
+        book.tick(t0);
+        book.remote(p).out.frames_decoded = 40;
+        book.tick(t0 + std::time::Duration::from_secs(1));
+        let snap = book.snapshot();
+        assert_eq!(snap[&p].fps, 30.0);
+        let s = &snap[&p];
+        assert_eq!(s.name, "Kari");
+        assert_eq!(s.latency_ms_p50, Some(10.0));
+        assert_eq!(s.latency_ms_p95, Some(19.0));
+        assert_eq!(s.jitter_ms, Some(4.0));
+        assert_eq!(s.rtt_ms, Some(1.5));
+        let f = s.audio_frequency_hz.unwrap();
+        assert!((f - 500.0).abs() < 3.0, "{f}");
+        assert_eq!(book.remotes[&p].audio.len(), AUDIO_WINDOW);
+    }
+}

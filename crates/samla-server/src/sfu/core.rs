@@ -1,0 +1,1052 @@
+//! The SFU's state and routing, without sockets or timers: datagrams, commands and the time
+//! go in; datagrams to send (through a callback) and signalling messages (into each meeting's
+//! channel, never blocking) come out. The socket loop in [`super::run`] only carries bytes.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use samla_protocol::{ErrorCode, MeetingId, ParticipantId, RemoteTrack, ServerMessage, TrackKind};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use tokio::sync::mpsc;
+
+use super::layers;
+use super::speaker::SpeakerDetector;
+use super::{Audience, Command, CommandKind, MediaSignal};
+use crate::meeting::MediaRequest;
+use crate::metrics::Metrics;
+
+/// Keyframe requests for one publisher layer are sent at most this often: a burst of
+/// subscribers joining or losing packets costs the publisher one keyframe, not many.
+const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
+
+/// `SubscribeVideo` preferences kept per meeting, so a client cannot grow the table without
+/// bound by naming participants that do not exist.
+const MAX_PREFERENCES_PER_ROOM: usize = 4096;
+
+/// The H.264 payload type the SFU offers (constrained baseline, packetization-mode 1), and its
+/// RTX payload type. Peers may use other numbers; frames are matched by codec, not number.
+const H264_PT: u8 = 108;
+const H264_RTX_PT: u8 = 109;
+const H264_PROFILE_CONSTRAINED_BASELINE_3_1: u32 = 0x42e01f;
+
+/// How long a session may stay ICE-disconnected (no consent checks from the client) before
+/// it is dropped; short outages recover on their own.
+const DISCONNECTED_GRACE: Duration = Duration::from_secs(10);
+
+/// One RTP tick of a 30 fps frame at 90 kHz: the gap put between the last frame of the old
+/// layer and the first of the new one when a subscriber switches simulcast layers.
+const FRAME_TICKS_90KHZ: u64 = 3000;
+
+/// Why a media request was refused. Sent to the client as `InvalidArgument`.
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    #[error("the SDP offer could not be read: {0}")]
+    BadOffer(String),
+    #[error("the SDP answer could not be read: {0}")]
+    BadAnswer(String),
+    #[error("the SDP could not be applied: {0}")]
+    Rejected(String),
+    #[error("no offer of the server is waiting for an answer")]
+    NoPendingOffer,
+    #[error("a media answer arrived before any media offer")]
+    NoSession,
+    #[error("track {mid:?}: {reason}")]
+    BadTrack { mid: String, reason: &'static str },
+}
+
+/// A published track: what a publisher sends on one of its mids.
+#[derive(Debug, Clone)]
+struct Published {
+    mid: Mid,
+    kind: TrackKind,
+    /// Simulcast layers, low→high; empty when the track is not simulcast.
+    layers: Vec<layers::Layer>,
+    /// Layer heights the publisher's SDP declared (RFC 8851 `max-height`), by rid.
+    declared: Vec<(String, u32)>,
+    /// When a keyframe was last asked for, per layer (index into `layers`, or 0 without simulcast).
+    last_keyframe_request: [Option<Instant>; 4],
+    /// The layers last announced to the publisher in `MediaLayers`.
+    announced: Option<Vec<Rid>>,
+}
+
+/// Which of a publisher's streams a subscriber is fed: `None` inside is the stream of a
+/// non-simulcast track.
+type Layer = Option<Rid>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    /// Wanted, not yet in an offer.
+    ToOpen,
+    /// In the offer waiting for an answer.
+    Negotiating(Mid),
+    Open(Mid),
+    /// Its source is gone; to be stopped in the next offer.
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+impl OutState {
+    fn mid(self) -> Option<Mid> {
+        match self {
+            OutState::ToOpen => None,
+            OutState::Negotiating(m)
+            | OutState::Open(m)
+            | OutState::ToStop(m)
+            | OutState::NegotiatingStop(m) => Some(m),
+        }
+    }
+}
+
+/// A track a subscriber receives.
+#[derive(Debug)]
+struct OutTrack {
+    publisher: ParticipantId,
+    kind: TrackKind,
+    state: OutState,
+    /// The layer frames are forwarded from now; `None` until the first keyframe.
+    current: Option<Layer>,
+    /// The layer to switch to at its next keyframe; `None` pauses the track.
+    target: Option<Layer>,
+    /// Added to the RTP time of forwarded frames so that it runs on across layer switches.
+    time_offset: u64,
+    last_time: Option<u64>,
+}
+
+/// One participant's media session.
+struct Peer {
+    id: ParticipantId,
+    rtc: Rtc,
+    /// The DTLS fingerprint of the client's offers: a different one means a new
+    /// RTCPeerConnection (after a reload or a resume), which replaces this session. An ICE
+    /// restart keeps the fingerprint and stays in the session.
+    remote_fingerprint: String,
+    published: Vec<Published>,
+    out: Vec<OutTrack>,
+    pending: Option<SdpPendingOffer>,
+    next_timeout: Instant,
+    /// Since when ICE has been disconnected.
+    disconnected_since: Option<Instant>,
+    /// What the last `MediaTracks` said, to send it only when it changes.
+    announced_tracks: Vec<RemoteTrack>,
+    dead: bool,
+}
+
+struct Room {
+    meeting: MeetingId,
+    /// `meeting` as a number, for the address cache.
+    key: u64,
+    /// `SubscribeVideo` preferences: the height a subscriber draws a publisher's video at.
+    /// Kept here, not in the session, so that a preference sent before the first offer holds.
+    max_height: HashMap<(ParticipantId, ParticipantId, TrackKind), u32>,
+    tx: mpsc::Sender<MediaSignal>,
+    peers: Vec<Peer>,
+    speakers: SpeakerDetector,
+}
+
+/// An event of one peer, moved out of its `Rtc` so that other peers can be written to.
+/// Frames are the common case and are kept inline: the queue's storage is reused, so boxing
+/// them would only add an allocation per frame.
+#[allow(clippy::large_enum_variant)]
+enum Work {
+    Media(MediaData),
+    KeyframeRequest(str0m::media::KeyframeRequest),
+    SimulcastAdded(Mid, Vec<Rid>),
+}
+
+pub struct SfuCore {
+    /// The announced host candidate; also the destination given to str0m for every datagram,
+    /// since behind NAT the socket's own address is not the one clients send to.
+    candidate: SocketAddr,
+    rooms: Vec<Room>,
+    /// Which peer a remote address belongs to, so most datagrams skip the search.
+    by_addr: HashMap<SocketAddr, (u64, ParticipantId)>,
+    work: VecDeque<(usize, Work)>,
+    metrics: Arc<Metrics>,
+    counted_peers: i64,
+}
+
+/// A room's position in `rooms` is not stable (rooms are removed), so the address cache
+/// names a room by its meeting id as a number (meeting ids are digits) and is checked
+/// against the session it names.
+fn meeting_key(id: &MeetingId) -> u64 {
+    id.as_str().parse().unwrap_or(0)
+}
+
+impl SfuCore {
+    pub fn new(candidate: SocketAddr, metrics: Arc<Metrics>) -> Self {
+        str0m::crypto::from_feature_flags().install_process_default();
+        Self {
+            candidate,
+            rooms: Vec::new(),
+            by_addr: HashMap::new(),
+            work: VecDeque::new(),
+            metrics,
+            counted_peers: 0,
+        }
+    }
+
+    /// When the core next needs [`SfuCore::handle_timeout`].
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.rooms
+            .iter()
+            .flat_map(|r| r.peers.iter())
+            .map(|p| p.next_timeout)
+            .min()
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.rooms.iter().map(|r| r.peers.len()).sum()
+    }
+
+    pub fn handle_command(
+        &mut self,
+        now: Instant,
+        cmd: Command,
+        transmit: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        let Command {
+            meeting,
+            participant,
+            kind,
+        } = cmd;
+        let r = match kind {
+            CommandKind::Request { request, reply } => {
+                let r = match self.rooms.iter().position(|r| r.meeting == meeting) {
+                    Some(r) => {
+                        // A restarted meeting actor has a new channel.
+                        if !self.rooms[r].tx.same_channel(&reply) {
+                            self.rooms[r].tx = reply;
+                        }
+                        r
+                    }
+                    None => {
+                        self.rooms.push(Room {
+                            key: meeting_key(&meeting),
+                            max_height: HashMap::new(),
+                            meeting,
+                            tx: reply,
+                            peers: Vec::new(),
+                            speakers: SpeakerDetector::default(),
+                        });
+                        self.rooms.len() - 1
+                    }
+                };
+                if let Err(err) = self.request(now, r, participant, request) {
+                    tracing::info!(meeting = %self.rooms[r].meeting, %participant, %err, "media request refused");
+                    self.rooms[r].signal(
+                        Audience::One(participant),
+                        ServerMessage::Error {
+                            code: ErrorCode::InvalidArgument,
+                            message: err.to_string(),
+                        },
+                    );
+                }
+                r
+            }
+            CommandKind::Gone => {
+                let Some(r) = self.rooms.iter().position(|r| r.meeting == meeting) else {
+                    return;
+                };
+                self.remove_peer(r, participant);
+                r
+            }
+        };
+        self.drive_room(now, r, transmit);
+        self.cleanup(now);
+    }
+
+    /// One datagram from the media socket.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &[u8],
+        transmit: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
+        let Ok(contents) = data.try_into() else {
+            return; // not STUN, DTLS, RTP or RTCP
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.candidate,
+                contents,
+            },
+        );
+        let cached = self.by_addr.get(&source).and_then(|&(key, id)| {
+            let r = self.rooms.iter().position(|r| r.key == key)?;
+            let p = self.rooms[r].peers.iter().position(|p| p.id == id)?;
+            self.rooms[r].peers[p].rtc.accepts(&input).then_some((r, p))
+        });
+        let found = cached.or_else(|| {
+            self.rooms.iter().enumerate().find_map(|(r, room)| {
+                room.peers
+                    .iter()
+                    .position(|p| p.rtc.accepts(&input))
+                    .map(|p| (r, p))
+            })
+        });
+        let Some((r, p)) = found else {
+            tracing::trace!(%source, "no media session accepts this datagram");
+            return;
+        };
+        if cached.is_none() {
+            let key = (self.rooms[r].key, self.rooms[r].peers[p].id);
+            self.by_addr.insert(source, key);
+        }
+        let peer = &mut self.rooms[r].peers[p];
+        if let Err(err) = peer.rtc.handle_input(input) {
+            tracing::debug!(participant = %peer.id, %err, "media input failed");
+        }
+        self.drive_room(now, r, transmit);
+        self.cleanup(now);
+    }
+
+    /// Time passed: lets every session whose timer ran out do its work.
+    pub fn handle_timeout(&mut self, now: Instant, transmit: &mut impl FnMut(SocketAddr, &[u8])) {
+        for r in 0..self.rooms.len() {
+            let mut due = false;
+            for peer in &mut self.rooms[r].peers {
+                if peer.next_timeout <= now {
+                    due = true;
+                    if let Err(err) = peer.rtc.handle_input(Input::Timeout(now)) {
+                        tracing::debug!(participant = %peer.id, %err, "media timeout failed");
+                        peer.dead = true;
+                    }
+                }
+            }
+            if let Some(speaker) = self.rooms[r].speakers.evaluate(now) {
+                self.rooms[r].signal(
+                    Audience::Everyone,
+                    ServerMessage::ActiveSpeaker {
+                        participant: speaker,
+                    },
+                );
+            }
+            if due {
+                self.drive_room(now, r, transmit);
+            }
+        }
+        self.cleanup(now);
+    }
+
+    fn request(
+        &mut self,
+        now: Instant,
+        r: usize,
+        participant: ParticipantId,
+        request: MediaRequest,
+    ) -> Result<(), SfuError> {
+        match request {
+            MediaRequest::Offer { sdp, tracks } => {
+                let fingerprint = sdp_attribute(&sdp, "fingerprint").unwrap_or_default().to_owned();
+                let offer =
+                    SdpOffer::from_sdp_string(&sdp).map_err(|e| SfuError::BadOffer(e.to_string()))?;
+                let mut seen = Vec::with_capacity(tracks.len());
+                for t in &tracks {
+                    if t.mid.is_empty() || t.mid.len() > 16 {
+                        return Err(SfuError::BadTrack {
+                            mid: t.mid.clone(),
+                            reason: "a mid has 1 to 16 characters",
+                        });
+                    }
+                    if seen.contains(&t.kind) {
+                        return Err(SfuError::BadTrack {
+                            mid: t.mid.clone(),
+                            reason: "one track of each kind at most",
+                        });
+                    }
+                    seen.push(t.kind);
+                }
+                let room = &mut self.rooms[r];
+                let existing = room.peers.iter().position(|p| p.id == participant);
+                if let Some(p) = existing {
+                    if room.peers[p].remote_fingerprint != fingerprint {
+                        // A new RTCPeerConnection: start over.
+                        self.remove_peer(r, participant);
+                    } else if room.peers[p].pending.is_some() {
+                        // Glare: our offer is outstanding. The server is the impolite peer; the
+                        // client rolls its offer back, answers ours and offers again.
+                        tracing::debug!(%participant, "client offer ignored while the server's offer is pending");
+                        return Ok(());
+                    }
+                }
+                let room = &mut self.rooms[r];
+                let p = match room.peers.iter().position(|p| p.id == participant) {
+                    Some(p) => p,
+                    None => {
+                        let mut rtc = rtc_config().build(now);
+                        let candidate = Candidate::host(self.candidate, "udp")
+                            .map_err(|e| SfuError::Rejected(e.to_string()))?;
+                        rtc.add_local_candidate(candidate);
+                        room.peers.push(Peer {
+                            id: participant,
+                            rtc,
+                            remote_fingerprint: fingerprint,
+                            published: Vec::new(),
+                            out: Vec::new(),
+                            pending: None,
+                            next_timeout: now,
+                            disconnected_since: None,
+                            announced_tracks: Vec::new(),
+                            dead: false,
+                        });
+                        room.peers.len() - 1
+                    }
+                };
+                let peer = &mut room.peers[p];
+                let answer = match peer.rtc.sdp_api().accept_offer(offer) {
+                    Ok(answer) => answer,
+                    Err(e) => {
+                        if peer.published.is_empty() && peer.out.is_empty() {
+                            room.peers.remove(p);
+                        }
+                        return Err(SfuError::Rejected(e.to_string()));
+                    }
+                };
+                room.signal(
+                    Audience::One(participant),
+                    ServerMessage::MediaAnswer {
+                        sdp: answer.to_sdp_string(),
+                    },
+                );
+                // What the client publishes now: the tracks it named that the SDP lets it send.
+                let peer = &mut room.peers[p];
+                let mut published = Vec::with_capacity(tracks.len());
+                for t in tracks {
+                    let mid = Mid::from(t.mid.as_str());
+                    let Some(media) = peer.rtc.media(mid) else {
+                        continue;
+                    };
+                    let receiving = matches!(
+                        media.direction(),
+                        Direction::RecvOnly | Direction::SendRecv
+                    );
+                    let kind_matches = media.kind().is_audio() == (t.kind == TrackKind::Audio);
+                    if !receiving || !kind_matches {
+                        continue;
+                    }
+                    let old = peer
+                        .published
+                        .iter()
+                        .find(|o| o.mid == mid && o.kind == t.kind);
+                    let declared = layers::declared_heights(&sdp, &t.mid);
+                    let layers = match media.rids_rx() {
+                        str0m::media::Rids::Specific(rids) => ladder(rids, &declared),
+                        _ => old.map(|o| o.layers.clone()).unwrap_or_default(),
+                    };
+                    published.push(Published {
+                        mid,
+                        kind: t.kind,
+                        layers,
+                        declared,
+                        last_keyframe_request: Default::default(),
+                        announced: old.and_then(|o| o.announced.clone()),
+                    });
+                }
+                let changed = published.len() != peer.published.len()
+                    || published
+                        .iter()
+                        .zip(&peer.published)
+                        .any(|(a, b)| a.mid != b.mid || a.kind != b.kind);
+                peer.published = published;
+                if changed {
+                    // Every other peer gains or loses tracks.
+                    for q in 0..room.peers.len() {
+                        room.sync_subscriptions(q);
+                    }
+                }
+                room.sync_subscriptions(p);
+                for q in 0..room.peers.len() {
+                    room.negotiate(q);
+                }
+                room.update_layers(now);
+                Ok(())
+            }
+            MediaRequest::Answer { sdp } => {
+                let room = &mut self.rooms[r];
+                let p = room
+                    .peers
+                    .iter()
+                    .position(|p| p.id == participant)
+                    .ok_or(SfuError::NoSession)?;
+                let answer = SdpAnswer::from_sdp_string(&sdp)
+                    .map_err(|e| SfuError::BadAnswer(e.to_string()))?;
+                let peer = &mut room.peers[p];
+                let pending = peer.pending.take().ok_or(SfuError::NoPendingOffer)?;
+                if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
+                    // The offer is spent; what it would have changed goes into the next one.
+                    for t in &mut peer.out {
+                        t.state = match t.state {
+                            OutState::Negotiating(_) => OutState::ToOpen,
+                            OutState::NegotiatingStop(m) => OutState::ToStop(m),
+                            s => s,
+                        };
+                    }
+                    return Err(SfuError::Rejected(e.to_string()));
+                }
+                let mut opened = Vec::new();
+                for t in &mut peer.out {
+                    if let OutState::Negotiating(m) = t.state {
+                        t.state = OutState::Open(m);
+                        if t.kind != TrackKind::Audio {
+                            opened.push((t.publisher, t.kind));
+                        }
+                    }
+                }
+                peer.out
+                    .retain(|t| !matches!(t.state, OutState::NegotiatingStop(_)));
+                // A new subscriber gets a keyframe right away instead of at the next interval.
+                for (publisher, kind) in opened {
+                    let layer = room.peers[p]
+                        .out
+                        .iter()
+                        .find(|t| t.publisher == publisher && t.kind == kind)
+                        .and_then(|t| t.target);
+                    if let Some(layer) = layer {
+                        room.request_keyframe(now, publisher, kind, layer, KeyframeRequestKind::Pli);
+                    }
+                }
+                room.negotiate(p);
+                Ok(())
+            }
+            MediaRequest::SubscribeVideo {
+                participant: publisher,
+                kind,
+                max_height,
+            } => {
+                let room = &mut self.rooms[r];
+                // Remembered even before there is a session or a track: it applies when one comes.
+                if room.max_height.len() < MAX_PREFERENCES_PER_ROOM
+                    || room.max_height.contains_key(&(participant, publisher, kind))
+                {
+                    room.max_height
+                        .insert((participant, publisher, kind), max_height);
+                }
+                room.update_layers(now);
+                Ok(())
+            }
+        }
+    }
+
+    fn remove_peer(&mut self, r: usize, participant: ParticipantId) {
+        let room = &mut self.rooms[r];
+        let Some(p) = room.peers.iter().position(|p| p.id == participant) else {
+            return;
+        };
+        let mut peer = room.peers.remove(p);
+        peer.rtc.disconnect();
+        room.speakers.remove(participant);
+        room.max_height
+            .retain(|(sub, publisher, _), _| *sub != participant && *publisher != participant);
+        for q in 0..room.peers.len() {
+            room.sync_subscriptions(q);
+            room.negotiate(q);
+        }
+        room.update_layers(Instant::now());
+        let key = room.key;
+        self.by_addr
+            .retain(|_, (k, id)| !(*k == key && *id == participant));
+        tracing::info!(meeting = %room.meeting, %participant, "media session closed");
+    }
+
+    /// Drops dead sessions and empty rooms, and keeps the gauge right.
+    fn cleanup(&mut self, now: Instant) {
+        for r in 0..self.rooms.len() {
+            let dead: Vec<ParticipantId> = self.rooms[r]
+                .peers
+                .iter()
+                .filter(|p| {
+                    p.dead
+                        || !p.rtc.is_alive()
+                        || p.disconnected_since
+                            .is_some_and(|t| now.saturating_duration_since(t) > DISCONNECTED_GRACE)
+                })
+                .map(|p| p.id)
+                .collect();
+            for id in dead {
+                self.remove_peer(r, id);
+            }
+        }
+        self.rooms.retain(|r| !r.peers.is_empty());
+        let count = self.peer_count() as i64;
+        Metrics::add(&self.metrics.media_peers, count - self.counted_peers);
+        self.counted_peers = count;
+    }
+
+    /// Polls every peer of a room until each has only a timeout left, handing what one peer
+    /// produced (media, keyframe requests) to the others, which may produce more.
+    fn drive_room(&mut self, now: Instant, r: usize, transmit: &mut impl FnMut(SocketAddr, &[u8])) {
+        let room = &mut self.rooms[r];
+        loop {
+            for p in 0..room.peers.len() {
+                let peer = &mut room.peers[p];
+                if peer.dead {
+                    continue;
+                }
+                loop {
+                    match peer.rtc.poll_output() {
+                        Ok(Output::Timeout(t)) => {
+                            peer.next_timeout = t;
+                            break;
+                        }
+                        Ok(Output::Transmit(t)) => transmit(t.destination, &t.contents),
+                        Ok(Output::Event(e)) => match e {
+                            Event::MediaData(d) => self.work.push_back((p, Work::Media(d))),
+                            Event::KeyframeRequest(k) => {
+                                self.work.push_back((p, Work::KeyframeRequest(k)))
+                            }
+                            Event::MediaAdded(m) => {
+                                if let Some(s) = m.simulcast {
+                                    // Our side of the publisher's `a=simulcast:send`.
+                                    let layers = if s.recv.is_empty() { &s.send } else { &s.recv };
+                                    let rids = layers.iter().map(|l| l.rid).collect::<Vec<_>>();
+                                    if !rids.is_empty() {
+                                        self.work
+                                            .push_back((p, Work::SimulcastAdded(m.mid, rids)));
+                                    }
+                                }
+                            }
+                            Event::IceConnectionStateChange(state) => {
+                                tracing::debug!(participant = %peer.id, ?state, "ICE state");
+                                if state == IceConnectionState::Disconnected {
+                                    peer.disconnected_since.get_or_insert(now);
+                                } else {
+                                    peer.disconnected_since = None;
+                                }
+                            }
+                            Event::Connected => {
+                                tracing::info!(meeting = %room.meeting, participant = %peer.id, "media connected")
+                            }
+                            _ => {}
+                        },
+                        Err(err) => {
+                            tracing::debug!(participant = %peer.id, %err, "media session failed");
+                            peer.dead = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if self.work.is_empty() {
+                break;
+            }
+            while let Some((p, work)) = self.work.pop_front() {
+                match work {
+                    Work::Media(d) => room.forward(now, p, d, &self.metrics),
+                    Work::KeyframeRequest(k) => room.keyframe_requested(now, p, k),
+                    Work::SimulcastAdded(mid, rids) => {
+                        if let Some(t) = room.peers[p].published.iter_mut().find(|t| t.mid == mid) {
+                            t.layers = ladder(&rids, &t.declared);
+                        }
+                        room.update_layers(now);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Room {
+    /// Hands a message to the meeting actor; never waits. A full queue means the actor is
+    /// far behind, and media signalling is the thing to shed.
+    fn signal(&self, to: Audience, msg: ServerMessage) {
+        if let Err(err) = self.tx.try_send(MediaSignal { to, msg }) {
+            tracing::warn!(meeting = %self.meeting, "media signal dropped: {err}");
+        }
+    }
+
+    /// Makes subscriber `q`'s wanted tracks match what the others publish.
+    fn sync_subscriptions(&mut self, q: usize) {
+        let me = self.peers[q].id;
+        let sources: Vec<(ParticipantId, TrackKind)> = self
+            .peers
+            .iter()
+            .filter(|p| p.id != me && !p.dead)
+            .flat_map(|p| p.published.iter().map(move |t| (p.id, t.kind)))
+            .collect();
+        let peer = &mut self.peers[q];
+        for t in &mut peer.out {
+            if !sources.contains(&(t.publisher, t.kind)) {
+                t.state = match t.state {
+                    OutState::Open(m) | OutState::Negotiating(m) => OutState::ToStop(m),
+                    s => s,
+                };
+            }
+        }
+        peer.out.retain(|t| {
+            t.state != OutState::ToOpen || sources.contains(&(t.publisher, t.kind))
+        });
+        for (publisher, kind) in sources {
+            let have = peer.out.iter().any(|t| {
+                t.publisher == publisher
+                    && t.kind == kind
+                    && !matches!(t.state, OutState::ToStop(_) | OutState::NegotiatingStop(_))
+            });
+            if !have {
+                peer.out.push(OutTrack {
+                    publisher,
+                    kind,
+                    state: OutState::ToOpen,
+                    current: None,
+                    target: None,
+                    time_offset: 0,
+                    last_time: None,
+                });
+            }
+        }
+    }
+
+    /// Sends subscriber `q` an offer for its queued track changes, unless one is outstanding.
+    fn negotiate(&mut self, q: usize) {
+        let peer = &mut self.peers[q];
+        if peer.pending.is_some() || peer.dead {
+            return;
+        }
+        let mut api = peer.rtc.sdp_api();
+        for t in &mut peer.out {
+            match t.state {
+                OutState::ToOpen => {
+                    let (kind, stream) = match t.kind {
+                        TrackKind::Audio => (MediaKind::Audio, format!("p{}", t.publisher.0)),
+                        TrackKind::Camera => (MediaKind::Video, format!("p{}", t.publisher.0)),
+                        TrackKind::Screen => {
+                            (MediaKind::Video, format!("p{}-screen", t.publisher.0))
+                        }
+                    };
+                    let track = format!("p{}-{}", t.publisher.0, kind_name(t.kind));
+                    let mid = api.add_media(kind, Direction::SendOnly, Some(stream), Some(track), None);
+                    t.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(m) => {
+                    api.stop_media(m);
+                    t.state = OutState::NegotiatingStop(m);
+                }
+                _ => {}
+            }
+        }
+        if !api.has_changes() {
+            return;
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        peer.pending = Some(pending);
+        let tracks: Vec<RemoteTrack> = peer
+            .out
+            .iter()
+            .filter_map(|t| match t.state {
+                OutState::Negotiating(m) | OutState::Open(m) => Some(RemoteTrack {
+                    mid: m.to_string(),
+                    participant: t.publisher,
+                    kind: t.kind,
+                }),
+                _ => None,
+            })
+            .collect();
+        let id = peer.id;
+        if tracks != peer.announced_tracks {
+            peer.announced_tracks = tracks.clone();
+            self.signal(Audience::One(id), ServerMessage::MediaTracks { tracks });
+        }
+        self.signal(
+            Audience::One(id),
+            ServerMessage::MediaOffer {
+                sdp: offer.to_sdp_string(),
+            },
+        );
+    }
+
+    /// Recomputes every subscriber's target layer from its `SubscribeVideo` heights, asks
+    /// for keyframes of newly wanted layers, and tells publishers which layers are watched.
+    fn update_layers(&mut self, now: Instant) {
+        let mut keyframes = Vec::new();
+        for p in 0..self.peers.len() {
+            let (left, rest) = self.peers.split_at_mut(p);
+            let (sub, right) = rest.split_first_mut().expect("p < len");
+            for t in &mut sub.out {
+                if t.kind == TrackKind::Audio {
+                    continue;
+                }
+                let Some(publisher) = left
+                    .iter()
+                    .chain(right.iter())
+                    .find(|x| x.id == t.publisher)
+                else {
+                    continue;
+                };
+                let Some(track) = publisher.published.iter().find(|x| x.kind == t.kind) else {
+                    continue;
+                };
+                let max_height = self
+                    .max_height
+                    .get(&(sub.id, t.publisher, t.kind))
+                    .copied()
+                    .unwrap_or(u32::MAX);
+                let target = if max_height == 0 {
+                    None
+                } else if track.layers.is_empty() {
+                    Some(None)
+                } else {
+                    layers::choose(&track.layers, max_height).map(Some)
+                };
+                if target != t.target {
+                    t.target = target;
+                    if target.is_none() {
+                        t.current = None;
+                    }
+                    if let Some(layer) = target {
+                        if matches!(t.state, OutState::Open(_)) {
+                            keyframes.push((t.publisher, t.kind, layer));
+                        }
+                    }
+                }
+            }
+        }
+        for (publisher, kind, layer) in keyframes {
+            self.request_keyframe(now, publisher, kind, layer, KeyframeRequestKind::Pli);
+        }
+        // Watched layers per simulcast publisher track.
+        let mut announcements = Vec::new();
+        for (i, publisher) in self.peers.iter().enumerate() {
+            for (j, track) in publisher.published.iter().enumerate() {
+                if track.layers.is_empty() {
+                    continue;
+                }
+                let watched: Vec<Rid> = track
+                    .layers
+                    .iter()
+                    .map(|l| l.rid)
+                    .filter(|rid| {
+                        self.peers.iter().any(|s| {
+                            s.out.iter().any(|t| {
+                                t.publisher == publisher.id
+                                    && t.kind == track.kind
+                                    && t.target == Some(Some(*rid))
+                                    && !matches!(
+                                        t.state,
+                                        OutState::ToStop(_) | OutState::NegotiatingStop(_)
+                                    )
+                            })
+                        })
+                    })
+                    .collect();
+                if track.announced.as_ref() != Some(&watched) {
+                    announcements.push((i, j, watched));
+                }
+            }
+        }
+        for (i, j, watched) in announcements {
+            let id = self.peers[i].id;
+            let kind = self.peers[i].published[j].kind;
+            self.signal(
+                Audience::One(id),
+                ServerMessage::MediaLayers {
+                    kind,
+                    active_rids: watched.iter().map(|r| r.to_string()).collect(),
+                },
+            );
+            self.peers[i].published[j].announced = Some(watched);
+        }
+    }
+
+    /// Asks a publisher for a keyframe of one layer, at most every [`KEYFRAME_THROTTLE`].
+    fn request_keyframe(
+        &mut self,
+        now: Instant,
+        publisher: ParticipantId,
+        kind: TrackKind,
+        layer: Layer,
+        how: KeyframeRequestKind,
+    ) {
+        let Some(peer) = self.peers.iter_mut().find(|p| p.id == publisher) else {
+            return;
+        };
+        let Some(track) = peer.published.iter_mut().find(|t| t.kind == kind) else {
+            return;
+        };
+        let slot = match layer {
+            Some(rid) => track.layers.iter().position(|l| l.rid == rid).unwrap_or(0),
+            None => 0,
+        }
+        .min(3);
+        if track.last_keyframe_request[slot]
+            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_THROTTLE)
+        {
+            return;
+        }
+        track.last_keyframe_request[slot] = Some(now);
+        let mid = track.mid;
+        if let Some(mut writer) = peer.rtc.writer(mid) {
+            if let Err(err) = writer.request_keyframe(layer, how) {
+                tracing::debug!(participant = %publisher, %err, "keyframe request not sent");
+            }
+        }
+    }
+
+    /// A subscriber lost a picture: pass the request on to the publisher of the layer it gets.
+    fn keyframe_requested(&mut self, now: Instant, q: usize, req: str0m::media::KeyframeRequest) {
+        let Some(t) = self.peers[q]
+            .out
+            .iter()
+            .find(|t| t.state.mid() == Some(req.mid))
+        else {
+            return;
+        };
+        let Some(layer) = t.current.or(t.target) else {
+            return;
+        };
+        let (publisher, kind) = (t.publisher, t.kind);
+        self.request_keyframe(now, publisher, kind, layer, req.kind);
+    }
+
+    /// Forwards one frame of publisher `p` to every subscriber of that track.
+    fn forward(&mut self, now: Instant, p: usize, d: MediaData, metrics: &Metrics) {
+        let publisher = self.peers[p].id;
+        let Some(kind) = self.peers[p]
+            .published
+            .iter()
+            .find(|t| t.mid == d.mid)
+            .map(|t| t.kind)
+        else {
+            return; // a mid the client did not name in `tracks`
+        };
+        if kind == TrackKind::Audio {
+            if let Some(level) = d.ext_vals.audio_level {
+                self.speakers.observe(publisher, level, now);
+            }
+        } else if !d.contiguous {
+            self.request_keyframe(now, publisher, kind, d.rid, KeyframeRequestKind::Fir);
+        }
+        let layer: Layer = d.rid;
+        let keyframe = kind != TrackKind::Audio && d.is_keyframe();
+        let mut want_keyframe = false;
+        for q in 0..self.peers.len() {
+            if q == p {
+                continue;
+            }
+            let sub = &mut self.peers[q];
+            let Some(t) = sub
+                .out
+                .iter_mut()
+                .find(|t| t.publisher == publisher && t.kind == kind)
+            else {
+                continue;
+            };
+            let OutState::Open(mid) = t.state else {
+                continue;
+            };
+            if kind != TrackKind::Audio {
+                if t.target == Some(layer) && t.current != Some(layer) {
+                    if keyframe {
+                        // Switch here: the new layer's RTP time continues the old one's.
+                        if let Some(last) = t.last_time {
+                            t.time_offset = last
+                                .wrapping_add(FRAME_TICKS_90KHZ)
+                                .wrapping_sub(d.time.numer());
+                        }
+                        t.current = Some(layer);
+                    } else {
+                        want_keyframe = true;
+                    }
+                }
+                if t.current != Some(layer) {
+                    continue;
+                }
+            }
+            let time = d.time.numer().wrapping_add(t.time_offset);
+            t.last_time = Some(time);
+            let Some(writer) = sub.rtc.writer(mid) else {
+                continue;
+            };
+            let Some(pt) = writer.match_params(d.params) else {
+                continue;
+            };
+            let writer = match (d.ext_vals.audio_level, d.ext_vals.voice_activity) {
+                (Some(level), vad) => writer.audio_level(level, vad.unwrap_or(false)),
+                _ => writer,
+            };
+            match writer.write(
+                pt,
+                d.network_time,
+                MediaTime::new(time, d.time.frequency()),
+                d.data.clone(),
+            ) {
+                Ok(()) => Metrics::inc(&metrics.media_frames_forwarded_total),
+                Err(err) => {
+                    tracing::debug!(participant = %sub.id, %err, "frame not forwarded");
+                }
+            }
+        }
+        if want_keyframe {
+            self.request_keyframe(now, publisher, kind, layer, KeyframeRequestKind::Pli);
+        }
+    }
+}
+
+fn kind_name(kind: TrackKind) -> &'static str {
+    match kind {
+        TrackKind::Audio => "audio",
+        TrackKind::Camera => "camera",
+        TrackKind::Screen => "screen",
+    }
+}
+
+/// The first value of an SDP attribute (`a=<name>:<value>`), session or media level.
+fn sdp_attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("a=")?.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// A publisher's layers from the rids str0m negotiated and the heights the SDP declared.
+fn ladder(rids: &[Rid], declared: &[(String, u32)]) -> Vec<layers::Layer> {
+    let with_heights: Vec<(Rid, Option<u32>)> = rids
+        .iter()
+        .map(|rid| {
+            let height = declared
+                .iter()
+                .find(|(r, _)| r.as_str() == &**rid)
+                .map(|(_, h)| *h);
+            (*rid, height)
+        })
+        .collect();
+    layers::ladder(&with_heights)
+}
+
+/// Every session: ICE-lite (the server has a fixed address and never probes), Opus and
+/// H.264 constrained baseline only (with VP8 on offer Chromium picks VP8), and str0m's
+/// standard header extensions: audio level, transport-wide CC, mid, rid and repaired rid.
+fn rtc_config() -> RtcConfig {
+    let mut config = RtcConfig::new()
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_opus(true, false);
+    config.codec_config().add_h264(
+        H264_PT.into(),
+        Some(H264_RTX_PT.into()),
+        true,
+        H264_PROFILE_CONSTRAINED_BASELINE_3_1,
+    );
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_read_from_the_sdp() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\na=ice-ufrag:abcd\r\na=fingerprint:sha-256 AB:CD\r\n";
+        assert_eq!(sdp_attribute(sdp, "ice-ufrag"), Some("abcd"));
+        assert_eq!(sdp_attribute(sdp, "fingerprint"), Some("sha-256 AB:CD"));
+        assert_eq!(sdp_attribute("v=0\r\n", "fingerprint"), None);
+    }
+}

@@ -1,0 +1,744 @@
+//! The SFU with real str0m peers over real UDP on 127.0.0.1: publishing, forwarding with the
+//! `media_tracks` mapping, simulcast layer choice, the active speaker, and departures.
+//!
+//! Each test client is a full (not ICE-lite) str0m `Rtc` on its own socket, driven by the
+//! test the way a real client engine would drive it; the SFU runs as it does in the server
+//! (`sfu::start`), and the test plays the meeting actor's part of carrying signalling.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use samla_protocol::{ParticipantId, PublishedTrack, RemoteTrack, ServerMessage, TrackKind};
+use samla_server::meeting::MediaRequest;
+use samla_server::metrics::Metrics;
+use samla_server::sfu::{self, Audience, MediaSignal, SfuHandle};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{
+    Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
+};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A received frame, as the test checks it.
+#[derive(Debug, Clone)]
+struct Got {
+    mid: Mid,
+    data: Vec<u8>,
+    keyframe: bool,
+    audio: bool,
+}
+
+struct Client {
+    id: ParticipantId,
+    rtc: Rtc,
+    socket: UdpSocket,
+    addr: SocketAddr,
+    pending: Option<SdpPendingOffer>,
+    connected: bool,
+    got: Vec<Got>,
+    /// Everything the SFU sent this participant through the meeting, in order.
+    signals: Vec<ServerMessage>,
+    tracks: Vec<RemoteTrack>,
+    /// The mids this client publishes on, by kind.
+    sending: Vec<(TrackKind, Mid)>,
+}
+
+impl Client {
+    async fn new(id: u32) -> Client {
+        str0m::crypto::from_feature_flags().install_process_default();
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let mut config = RtcConfig::new().clear_codecs().enable_opus(true, false);
+        config
+            .codec_config()
+            .add_h264(102.into(), Some(103.into()), true, 0x42e01f);
+        let mut rtc = config.build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        Client {
+            id: ParticipantId(id),
+            rtc,
+            socket,
+            addr,
+            pending: None,
+            connected: false,
+            got: Vec::new(),
+            signals: Vec::new(),
+            tracks: Vec::new(),
+            sending: Vec::new(),
+        }
+    }
+
+    /// An offer publishing `kinds` (sendonly), with the `tracks` that go with it.
+    fn offer(&mut self, kinds: &[(TrackKind, Option<&[&str]>)]) -> MediaRequest {
+        let mut tracks = Vec::new();
+        let mut api = self.rtc.sdp_api();
+        for (kind, rids) in kinds {
+            let media_kind = if *kind == TrackKind::Audio {
+                MediaKind::Audio
+            } else {
+                MediaKind::Video
+            };
+            let simulcast = rids.map(|rids| {
+                let mut s = Simulcast::new();
+                for rid in rids {
+                    s.add_send_layer(SimulcastLayer::new(rid));
+                }
+                s
+            });
+            let mid = api.add_media(media_kind, Direction::SendOnly, None, None, simulcast);
+            self.sending.push((*kind, mid));
+            tracks.push(PublishedTrack {
+                mid: mid.to_string(),
+                kind: *kind,
+            });
+        }
+        let (offer, pending) = api.apply().expect("changes to offer");
+        self.pending = Some(pending);
+        MediaRequest::Offer {
+            sdp: offer.to_sdp_string(),
+            tracks,
+        }
+    }
+
+    /// Handles what the SFU sent; returns the answer to a server offer, if there was one.
+    fn on_signal(&mut self, msg: ServerMessage) -> Option<MediaRequest> {
+        self.signals.push(msg.clone());
+        match msg {
+            ServerMessage::MediaAnswer { sdp } => {
+                let answer = SdpAnswer::from_sdp_string(&sdp).unwrap();
+                let pending = self.pending.take().expect("an offer of ours");
+                self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+                None
+            }
+            ServerMessage::MediaOffer { sdp } => {
+                let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
+                let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
+                Some(MediaRequest::Answer {
+                    sdp: answer.to_sdp_string(),
+                })
+            }
+            ServerMessage::MediaTracks { tracks } => {
+                self.tracks = tracks;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Moves datagrams and time through the Rtc until it has nothing more to do now.
+    fn pump(&mut self) {
+        let now = Instant::now();
+        self.rtc.handle_input(Input::Timeout(now)).unwrap();
+        let mut buf = [0u8; 2048];
+        loop {
+            loop {
+                match self.rtc.poll_output().unwrap() {
+                    Output::Timeout(_) => break,
+                    Output::Transmit(t) => {
+                        let _ = self.socket.try_send_to(&t.contents, t.destination);
+                    }
+                    Output::Event(e) => match e {
+                        Event::Connected => self.connected = true,
+                        Event::MediaData(d) => self.got.push(Got {
+                            mid: d.mid,
+                            keyframe: d.is_keyframe(),
+                            audio: d.params.spec().codec == Codec::Opus,
+                            data: d.data.to_vec(),
+                        }),
+                        _ => {}
+                    },
+                }
+            }
+            match self.socket.try_recv_from(&mut buf) {
+                Ok((n, source)) => {
+                    let Ok(contents) = buf[..n].try_into() else {
+                        continue;
+                    };
+                    let input = Input::Receive(
+                        Instant::now(),
+                        Receive {
+                            proto: Protocol::Udp,
+                            source,
+                            destination: self.addr,
+                            contents,
+                        },
+                    );
+                    self.rtc.handle_input(input).unwrap();
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn mid_of(&self, publisher: &Client, kind: TrackKind) -> Option<Mid> {
+        self.tracks
+            .iter()
+            .find(|t| t.participant == publisher.id && t.kind == kind)
+            .map(|t| Mid::from(t.mid.as_str()))
+    }
+
+    fn write(&mut self, kind: TrackKind, rid: Option<&str>, frame_no: u64, data: &[u8]) {
+        let mid = self
+            .sending
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, m)| *m)
+            .expect("a track of that kind");
+        let writer = self.rtc.writer(mid).unwrap();
+        let pt = writer
+            .payload_params()
+            .find(|p| (p.spec().codec == Codec::Opus) == (kind == TrackKind::Audio))
+            .map(|p| p.pt())
+            .unwrap();
+        let (writer, time) = if kind == TrackKind::Audio {
+            (
+                writer.audio_level(-12, true),
+                MediaTime::new(frame_no * 960, Frequency::FORTY_EIGHT_KHZ),
+            )
+        } else {
+            (writer, MediaTime::from_90khz(frame_no * 3000))
+        };
+        let writer = match rid {
+            Some(rid) => writer.rid(Rid::from(rid)),
+            None => writer,
+        };
+        writer.write(pt, Instant::now(), time, data.to_vec()).unwrap();
+    }
+}
+
+/// The test's stand-in for the meeting actor: the SFU, the reply channel, and the clients
+/// it delivers to.
+struct Meeting {
+    sfu: SfuHandle,
+    id: samla_protocol::MeetingId,
+    tx: mpsc::Sender<MediaSignal>,
+    rx: mpsc::Receiver<MediaSignal>,
+    metrics: Arc<Metrics>,
+}
+
+impl Meeting {
+    async fn new() -> Meeting {
+        let metrics = Arc::new(Metrics::default());
+        let sfu = sfu::start(
+            "127.0.0.1:0".parse().unwrap(),
+            None,
+            Vec::new(),
+            metrics.clone(),
+        )
+        .await
+        .unwrap();
+        let (tx, rx) = mpsc::channel(sfu::SIGNAL_QUEUE);
+        Meeting {
+            sfu,
+            id: "123456789".parse().unwrap(),
+            tx,
+            rx,
+            metrics,
+        }
+    }
+
+    fn send(&self, from: &Client, request: MediaRequest) {
+        self.sfu.request(&self.id, from.id, request, &self.tx);
+    }
+
+    /// Runs clients and signalling until `done` holds (or fails after [`WAIT`]).
+    async fn run_until(&mut self, clients: &mut [&mut Client], mut done: impl FnMut(&[&mut Client]) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            while let Ok(signal) = self.rx.try_recv() {
+                for c in clients.iter_mut() {
+                    let to_me = match signal.to {
+                        Audience::One(p) => p == c.id,
+                        Audience::Everyone => true,
+                    };
+                    if to_me {
+                        if let Some(answer) = c.on_signal(signal.msg.clone()) {
+                            self.sfu.request(&self.id, c.id, answer, &self.tx);
+                        }
+                    }
+                }
+            }
+            for c in clients.iter_mut() {
+                c.pump();
+            }
+            if done(clients) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+/// An H.264 access unit that looks real to a depacketizer: SPS, PPS and an IDR slice for a
+/// keyframe, one non-IDR slice otherwise, in Annex B form.
+fn h264_frame(keyframe: bool, n: u8) -> Vec<u8> {
+    let mut f = Vec::new();
+    if keyframe {
+        f.extend_from_slice(&[0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0x8d, 0x68, 0x05, 0x8b]);
+        f.extend_from_slice(&[0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80]);
+        f.extend_from_slice(&[0, 0, 0, 1, 0x65, 0x88, 0x84, n]);
+    } else {
+        f.extend_from_slice(&[0, 0, 0, 1, 0x41, 0x9a, 0x02, n]);
+    }
+    // Never zero: runs of zeros would read as start codes.
+    f.extend(std::iter::repeat_n(n | 0x80, 300));
+    f
+}
+
+async fn connect_two(m: &mut Meeting) -> (Client, Client) {
+    let mut a = Client::new(1).await;
+    let mut b = Client::new(2).await;
+    let offer = a.offer(&[(TrackKind::Audio, None), (TrackKind::Camera, None)]);
+    m.send(&a, offer);
+    m.run_until(&mut [&mut a], |c| c[0].connected).await;
+    let offer = b.offer(&[(TrackKind::Audio, None)]);
+    m.send(&b, offer);
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[1].connected && c[1].tracks.len() == 2 && c[0].tracks.len() == 1
+    })
+    .await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn frames_reach_the_other_participant_on_the_announced_mids() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connect_two(&mut m).await;
+
+    // b was told, before the offer, which mid carries what of a.
+    let b_signals: Vec<&str> = b.signals.iter().map(signal_name).collect();
+    let tracks_at = b_signals.iter().position(|s| *s == "media_tracks").unwrap();
+    let offer_at = b_signals.iter().position(|s| *s == "media_offer").unwrap();
+    assert!(tracks_at < offer_at, "media_tracks comes before the offer: {b_signals:?}");
+    let video_mid = b.mid_of(&a, TrackKind::Camera).expect("a's camera announced");
+    let audio_mid = b.mid_of(&a, TrackKind::Audio).expect("a's audio announced");
+    assert!(a.mid_of(&b, TrackKind::Audio).is_some());
+
+    // Let the server's offer/answer settle before writing.
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    for n in 0..60u64 {
+        a.write(TrackKind::Camera, None, n, &h264_frame(n % 30 == 0, n as u8));
+        a.write(TrackKind::Audio, None, n, &[0xfc, 0xff, n as u8, 1, 2, 3]);
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[1].got.iter().filter(|g| !g.audio).count() >= 50
+    })
+    .await;
+
+    let video: Vec<&Got> = b.got.iter().filter(|g| !g.audio).collect();
+    let audio: Vec<&Got> = b.got.iter().filter(|g| g.audio).collect();
+    assert!(video.iter().all(|g| g.mid == video_mid), "video on a's camera mid");
+    assert!(audio.iter().all(|g| g.mid == audio_mid), "audio on a's audio mid");
+    assert!(video[0].keyframe, "a subscriber starts at a keyframe");
+    assert!(audio.len() >= 50, "audio arrives: {}", audio.len());
+    // Payloads pass through unchanged (str0m hands frames over in Annex B form).
+    for g in &video {
+        let n = g.data[g.data.len() - 1] & 0x7f;
+        assert_eq!(g.data, h264_frame(g.keyframe, n), "frame {n}");
+    }
+    assert_eq!(audio.last().unwrap().data[..2], [0xfc, 0xff]);
+    assert!(
+        m.metrics
+            .media_frames_forwarded_total
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 100
+    );
+
+    // Audio at −12 dBov makes a the active speaker, announced to everyone.
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| {
+            c.signals
+                .contains(&ServerMessage::ActiveSpeaker { participant: ParticipantId(1) })
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_departed_participants_tracks_are_removed_from_the_others() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connect_two(&mut m).await;
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none()).await;
+    assert_eq!(m.metrics.media_peers.load(std::sync::atomic::Ordering::Relaxed), 2);
+
+    let former: Vec<Mid> = b.tracks.iter().map(|t| Mid::from(t.mid.as_str())).collect();
+    assert_eq!(former.len(), 2);
+    let offers_before = b.signals.iter().filter(|s| signal_name(s) == "media_offer").count();
+    m.sfu.gone(&m.id, a.id);
+    m.run_until(&mut [&mut b], |c| {
+        c[0].tracks.is_empty()
+            && c[0].signals.iter().filter(|s| signal_name(s) == "media_offer").count()
+                > offers_before
+    })
+    .await;
+    // The renegotiation stopped a's m-lines at b.
+    m.run_until(&mut [&mut b], |c| {
+        former
+            .iter()
+            .all(|mid| c[0].rtc.media(*mid).is_none_or(|m| m.stopped() || m.disabled()))
+    })
+    .await;
+    assert_eq!(m.metrics.media_peers.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn bad_sdp_is_refused_with_invalid_argument() {
+    let mut m = Meeting::new().await;
+    let mut a = Client::new(1).await;
+    m.send(
+        &a,
+        MediaRequest::Offer {
+            sdp: "not sdp".into(),
+            tracks: vec![],
+        },
+    );
+    m.send(&a, MediaRequest::Answer { sdp: "v=0".into() });
+    m.run_until(&mut [&mut a], |c| c[0].signals.len() >= 2).await;
+    for s in &a.signals {
+        assert!(
+            matches!(
+                s,
+                ServerMessage::Error {
+                    code: samla_protocol::ErrorCode::InvalidArgument,
+                    ..
+                }
+            ),
+            "{s:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn simulcast_subscribers_get_the_layer_that_fits_and_publishers_hear_what_is_watched() {
+    let mut m = Meeting::new().await;
+    let mut a = Client::new(1).await;
+    let mut b = Client::new(2).await;
+    let offer = a.offer(&[(TrackKind::Camera, Some(&["q", "h", "f"]))]);
+    m.send(&a, offer);
+    m.run_until(&mut [&mut a], |c| c[0].connected).await;
+    // b draws a's camera small before it even has a session.
+    let offer = b.offer(&[(TrackKind::Audio, None)]);
+    m.send(&b, offer);
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].connected && c[1].tracks.len() == 1)
+        .await;
+    m.send(
+        &b,
+        MediaRequest::SubscribeVideo {
+            participant: a.id,
+            kind: TrackKind::Camera,
+            max_height: 200,
+        },
+    );
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[1].pending.is_none()
+            && c[0].signals.contains(&ServerMessage::MediaLayers {
+                kind: TrackKind::Camera,
+                active_rids: vec!["q".into()],
+            })
+    })
+    .await;
+
+    // a sends all three layers; each frame's last byte names its layer.
+    for n in 0..40u64 {
+        for (rid, tag) in [("q", 1u8), ("h", 2), ("f", 3)] {
+            let mut frame = h264_frame(n % 20 == 0, n as u8);
+            frame.push(tag);
+            a.write(TrackKind::Camera, Some(rid), n, &frame);
+        }
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].got.len() >= 20).await;
+    assert!(
+        b.got.iter().all(|g| *g.data.last().unwrap() == 1),
+        "only the low layer reaches b: {:?}", b.got.iter().map(|g| (*g.data.last().unwrap(), g.keyframe, g.data.len())).collect::<Vec<_>>()
+    );
+
+    // b maximises the tile: it switches to the full layer at its next keyframe.
+    m.send(
+        &b,
+        MediaRequest::SubscribeVideo {
+            participant: a.id,
+            kind: TrackKind::Camera,
+            max_height: 1080,
+        },
+    );
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[0].signals.contains(&ServerMessage::MediaLayers {
+            kind: TrackKind::Camera,
+            active_rids: vec!["f".into()],
+        })
+    })
+    .await;
+    let before = b.got.len();
+    for n in 40..80u64 {
+        for (rid, tag) in [("q", 1u8), ("h", 2), ("f", 3)] {
+            let mut frame = h264_frame(n % 20 == 0, n as u8);
+            frame.push(tag);
+            a.write(TrackKind::Camera, Some(rid), n, &frame);
+        }
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[1].got.last().is_some_and(|g| *g.data.last().unwrap() == 3)
+    })
+    .await;
+    let after: Vec<u8> = b.got[before..].iter().map(|g| *g.data.last().unwrap()).collect();
+    let switch = after.iter().position(|&t| t == 3).unwrap();
+    assert!(b.got[before + switch].keyframe, "the switch happens at a keyframe");
+    assert!(after[switch..].iter().all(|&t| t == 3), "no going back: {after:?}");
+}
+
+fn signal_name(msg: &ServerMessage) -> &'static str {
+    match msg {
+        ServerMessage::MediaAnswer { .. } => "media_answer",
+        ServerMessage::MediaOffer { .. } => "media_offer",
+        ServerMessage::MediaTracks { .. } => "media_tracks",
+        ServerMessage::MediaLayers { .. } => "media_layers",
+        ServerMessage::ActiveSpeaker { .. } => "active_speaker",
+        ServerMessage::Error { .. } => "error",
+        _ => "other",
+    }
+}
+
+/// The whole server in-process (HTTP, WebSocket, meeting actors, SFU), for the signalling path
+/// through the meeting actor.
+mod through_the_server {
+    use super::*;
+    use futures_util::{SinkExt, StreamExt};
+    use samla_protocol::{ClientMessage, MeetingId, PROTOCOL_VERSION};
+    use samla_server::config::{Config, MediaSettings};
+    use samla_server::meeting::registry::MeetingRegistry;
+    use samla_server::state::AppState;
+    use samla_server::store::{NewMeetingRecord, Store};
+    use tokio_tungstenite::tungstenite::Message;
+
+    type Ws = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    struct Server {
+        addr: SocketAddr,
+        meeting: MeetingId,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn server() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("samla.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            database_url: url,
+            public_url: "http://samla.test".into(),
+            organisations: vec![],
+            media: MediaSettings::default(),
+        };
+        store.ensure_configured_organisations(&config).await.unwrap();
+        let org = store.default_organisation().await.unwrap();
+        let owner = store
+            .ensure_user(&org.id, "owner@samla.test", "Owner", false)
+            .await
+            .unwrap();
+        let meeting = store
+            .create_meeting(&NewMeetingRecord {
+                org_id: org.id.clone(),
+                owner_user_id: owner.id.clone(),
+                topic: "media".into(),
+                passcode_hash: None,
+                waiting_room: false,
+                signed_in_only: false,
+                start_time_ms: None,
+                duration_minutes: None,
+            })
+            .await
+            .unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let sfu = sfu::start(
+            "127.0.0.1:0".parse().unwrap(),
+            None,
+            vec![samla_protocol::IceServer {
+                urls: vec!["stun:stun.samla.test:3478".into()],
+                username: None,
+                credential: None,
+            }],
+            metrics.clone(),
+        )
+        .await
+        .unwrap();
+        let state = AppState {
+            meetings: MeetingRegistry::with_sfu(store.clone(), metrics.clone(), Some(sfu)),
+            config: Arc::new(config),
+            store,
+            metrics,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = samla_server::http::router(state)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Server {
+            addr,
+            meeting: meeting.id,
+            _dir: dir,
+        }
+    }
+
+    async fn send(ws: &mut Ws, msg: &ClientMessage) {
+        ws.send(Message::text(serde_json::to_string(msg).unwrap()))
+            .await
+            .unwrap();
+    }
+
+    /// The next server message, if one comes within a few milliseconds.
+    async fn recv(ws: &mut Ws) -> Option<ServerMessage> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_millis(3), ws.next())
+                .await
+                .ok()??
+                .unwrap();
+            if let Message::Text(text) = frame {
+                return Some(serde_json::from_str(&text).unwrap());
+            }
+        }
+    }
+
+    async fn join(server: &Server, name: &str) -> (Ws, ParticipantId, Vec<ServerMessage>) {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+            .await
+            .unwrap();
+        send(
+            &mut ws,
+            &ClientMessage::Hello {
+                version: PROTOCOL_VERSION,
+                client: "sfu test".into(),
+            },
+        )
+        .await;
+        send(
+            &mut ws,
+            &ClientMessage::Join {
+                meeting_id: server.meeting.clone(),
+                display_name: name.into(),
+                passcode: None,
+                token: None,
+                client_id: None,
+            },
+        )
+        .await;
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + WAIT;
+        while !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::MediaConfig { .. }))
+        {
+            assert!(Instant::now() < deadline, "no media_config: {seen:?}");
+            seen.extend(recv(&mut ws).await);
+        }
+        let you = seen
+            .iter()
+            .find_map(|m| match m {
+                ServerMessage::Joined { you, .. } => Some(*you),
+                _ => None,
+            })
+            .expect("joined");
+        (ws, you, seen)
+    }
+
+    /// Carries signalling between the sockets and the clients until `done` holds.
+    async fn run_until(
+        sockets: &mut [&mut Ws],
+        clients: &mut [&mut Client],
+        mut done: impl FnMut(&[&mut Client]) -> bool,
+    ) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            for (ws, c) in sockets.iter_mut().zip(clients.iter_mut()) {
+                while let Some(msg) = recv(ws).await {
+                    if let Some(MediaRequest::Answer { sdp }) = c.on_signal(msg) {
+                        send(ws, &ClientMessage::MediaAnswer { sdp }).await;
+                    }
+                }
+                c.pump();
+            }
+            if done(clients) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out");
+        }
+    }
+
+    fn offer_message(request: MediaRequest) -> ClientMessage {
+        match request {
+            MediaRequest::Offer { sdp, tracks } => ClientMessage::MediaOffer { sdp, tracks },
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn media_flows_through_the_real_server_and_stops_when_someone_leaves() {
+        let server = server().await;
+        let (mut ws_a, id_a, seen) = join(&server, "Ada").await;
+        let joined_at = seen
+            .iter()
+            .position(|m| matches!(m, ServerMessage::Joined { .. }))
+            .unwrap();
+        assert_eq!(
+            seen[joined_at + 1],
+            ServerMessage::MediaConfig {
+                ice_servers: vec![samla_protocol::IceServer {
+                    urls: vec!["stun:stun.samla.test:3478".into()],
+                    username: None,
+                    credential: None,
+                }]
+            },
+            "media_config comes right after joined"
+        );
+        let (mut ws_b, id_b, _) = join(&server, "Bo").await;
+        let mut a = Client::new(id_a.0).await;
+        let mut b = Client::new(id_b.0).await;
+
+        let offer = a.offer(&[(TrackKind::Audio, None), (TrackKind::Camera, None)]);
+        send(&mut ws_a, &offer_message(offer)).await;
+        let offer = b.offer(&[(TrackKind::Audio, None)]);
+        send(&mut ws_b, &offer_message(offer)).await;
+        run_until(&mut [&mut ws_a, &mut ws_b], &mut [&mut a, &mut b], |c| {
+            c.iter().all(|c| c.connected && c.pending.is_none())
+                && c[1].tracks.len() == 2
+                && c[0].tracks.len() == 1
+        })
+        .await;
+
+        let mut n = 0u64;
+        let video_mid = b.mid_of(&a, TrackKind::Camera).unwrap();
+        while b.got.iter().filter(|g| !g.audio).count() < 10 {
+            a.write(TrackKind::Camera, None, n, &h264_frame(n.is_multiple_of(10), n as u8));
+            a.write(TrackKind::Audio, None, n, &[0xfc, 1, 2]);
+            n += 1;
+            run_until(&mut [&mut ws_a, &mut ws_b], &mut [&mut a, &mut b], |_| true).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            assert!(n < 1000, "video does not arrive");
+        }
+        assert!(b.got.iter().filter(|g| !g.audio).all(|g| g.mid == video_mid));
+
+        // Ada leaves: Bo's session loses her tracks.
+        send(&mut ws_a, &ClientMessage::Leave).await;
+        run_until(&mut [&mut ws_b], &mut [&mut b], |c| {
+            c[0].tracks.is_empty() && c[0].pending.is_none()
+        })
+        .await;
+    }
+}
