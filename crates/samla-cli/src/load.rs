@@ -389,6 +389,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn media_totals_sum_pairs_and_keep_the_worst_latency() {
+        let pair = |frames: u64, p95: Option<f64>| ParticipantStats {
+            frames_received: frames,
+            frames_verified: frames,
+            bytes_received: frames * 1000,
+            latency_ms_p95: p95,
+            ..ParticipantStats::default()
+        };
+        let a = BTreeMap::from([(ParticipantId(2), pair(10, Some(40.0)))]);
+        let b = BTreeMap::from([
+            (ParticipantId(1), pair(20, Some(90.0))),
+            (ParticipantId(3), pair(0, None)),
+        ]);
+        let t = media_totals(&[a, b]);
+        assert_eq!(t.pairs_with_media, 2);
+        assert_eq!(t.video_frames_received, 30);
+        assert_eq!(t.frames_verified, 30);
+        assert_eq!(t.bytes_received, 30_000);
+        assert_eq!(t.latency_ms_p95_max, Some(90.0));
+    }
+
+    #[test]
     fn nearest_rank_percentiles() {
         assert_eq!(percentiles(vec![]), None);
         assert_eq!(

@@ -10,11 +10,13 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use samla_engine::api::ApiClient;
 use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, ParticipantStats};
-use samla_engine::{JoinOptions, Session, SessionHandle};
+use samla_engine::{Event, JoinOptions, Session, SessionHandle};
 use samla_media::Tone;
 use samla_protocol::api::NewMeeting;
 use samla_protocol::ParticipantId;
@@ -117,17 +119,63 @@ impl Server {
     }
 }
 
-/// One participant: signalling session plus media, events forwarded to the media.
+/// A TCP relay in front of the server whose connections the test can cut, to make a session
+/// lose its signalling socket and resume.
+struct Relay {
+    base: Url,
+    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(server: &Url) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let upstream = format!(
+            "{}:{}",
+            server.host_str().unwrap(),
+            server.port_or_known_default().unwrap()
+        );
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let list = links.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                list.lock().unwrap().push(link);
+            }
+        });
+        Relay { base, links }
+    }
+
+    /// Drops every connection through the relay (both ends see a reset).
+    fn cut(&self) {
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+}
+
+/// One participant: signalling session plus media, events forwarded to the media. The flag
+/// turns true when the session resumed after a drop.
 async fn join(
     server: &Url,
     meeting: &str,
     name: &str,
     token: Option<&str>,
-) -> (SessionHandle, std::sync::Arc<MediaSession>, ParticipantId) {
+) -> (
+    SessionHandle,
+    Arc<MediaSession>,
+    ParticipantId,
+    Arc<AtomicBool>,
+) {
     let mut opts = JoinOptions::new(server.clone(), meeting.parse().unwrap(), name);
     opts.token = token.map(str::to_owned);
     let (handle, mut events) = Session::join(opts).await.unwrap();
-    let media = std::sync::Arc::new(MediaSession::start(
+    let media = Arc::new(MediaSession::start(
         handle.clone(),
         MediaOptions {
             video: Some("synthetic:640x360@30".parse().unwrap()),
@@ -136,13 +184,18 @@ async fn join(
         },
     ));
     let m = media.clone();
+    let resumed = Arc::new(AtomicBool::new(false));
+    let flag = resumed.clone();
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
+            if event == Event::Resumed {
+                flag.store(true, Ordering::SeqCst);
+            }
             m.on_event(&event);
         }
     });
     let me = handle.view().me.expect("joined");
-    (handle, media, me)
+    (handle, media, me, resumed)
 }
 
 async fn wait_for(
@@ -191,8 +244,10 @@ async fn two_sessions_see_and_hear_each_other_through_samla_server() {
         .await
         .unwrap();
 
-    let (_ha, a, a_id) = join(&server.base, &meeting.id, "Kari", Some(&token)).await;
-    let (_hb, b, b_id) = join(&server.base, &meeting.id, "Ola", None).await;
+    // Kari's signalling goes through a relay the test can cut.
+    let relay = Relay::start(&server.base).await;
+    let (_ha, a, a_id, a_resumed) = join(&relay.base, &meeting.id, "Kari", Some(&token)).await;
+    let (_hb, b, b_id, _) = join(&server.base, &meeting.id, "Ola", None).await;
 
     let ab = wait_for(&a, b_id, "Kari sees and hears Ola", |s| {
         sees_and_hears(s, b_id)
@@ -213,4 +268,31 @@ async fn two_sessions_see_and_hear_each_other_through_samla_server() {
     assert_eq!(ab.name, "Ola");
     assert_eq!(ba.name, "Kari");
     assert_eq!(a.unmapped_packets() + b.unmapped_packets(), 0);
+
+    // Kari's signalling drops; after the resume her media starts on a new peer connection
+    // and flows both ways again without rejoining.
+    relay.cut();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !a_resumed.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "Kari did not resume");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resumed_at = Instant::now();
+    let (of_b, of_a) = (
+        a.stats()[&b_id].frames_verified,
+        b.stats()[&a_id].frames_verified,
+    );
+    let ab = wait_for(&a, b_id, "Kari sees Ola after her resume", |s| {
+        s.frames_verified >= of_b + 60
+    })
+    .await;
+    wait_for(&b, a_id, "Ola sees Kari after her resume", |s| {
+        s.frames_verified >= of_a + 60
+    })
+    .await;
+    eprintln!(
+        "media back {:?} after the resume; Kari of Ola: {}",
+        resumed_at.elapsed(),
+        serde_json::to_string(&ab).unwrap()
+    );
 }

@@ -47,6 +47,10 @@ struct Client {
     tracks: Vec<RemoteTrack>,
     /// The mids this client publishes on, by kind.
     sending: Vec<(TrackKind, Mid)>,
+    /// Tracks of our offer that is not answered yet.
+    unconfirmed: Vec<(TrackKind, Mid)>,
+    /// How many of our offers we rolled back because the server's crossed them.
+    rolled_back: usize,
 }
 
 impl Client {
@@ -71,12 +75,14 @@ impl Client {
             signals: Vec::new(),
             tracks: Vec::new(),
             sending: Vec::new(),
+            unconfirmed: Vec::new(),
+            rolled_back: 0,
         }
     }
 
-    /// An offer publishing `kinds` (sendonly), with the `tracks` that go with it.
+    /// An offer adding `kinds` (sendonly), with the `tracks` that go with it: everything
+    /// this client publishes.
     fn offer(&mut self, kinds: &[(TrackKind, Option<&[&str]>)]) -> MediaRequest {
-        let mut tracks = Vec::new();
         let mut api = self.rtc.sdp_api();
         for (kind, rids) in kinds {
             let media_kind = if *kind == TrackKind::Audio {
@@ -92,14 +98,19 @@ impl Client {
                 s
             });
             let mid = api.add_media(media_kind, Direction::SendOnly, None, None, simulcast);
-            self.sending.push((*kind, mid));
-            tracks.push(PublishedTrack {
-                mid: mid.to_string(),
-                kind: *kind,
-            });
+            self.unconfirmed.push((*kind, mid));
         }
         let (offer, pending) = api.apply().expect("changes to offer");
         self.pending = Some(pending);
+        let tracks = self
+            .sending
+            .iter()
+            .chain(&self.unconfirmed)
+            .map(|(kind, mid)| PublishedTrack {
+                mid: mid.to_string(),
+                kind: *kind,
+            })
+            .collect();
         MediaRequest::Offer {
             sdp: offer.to_sdp_string(),
             tracks,
@@ -114,9 +125,16 @@ impl Client {
                 let answer = SdpAnswer::from_sdp_string(&sdp).unwrap();
                 let pending = self.pending.take().expect("an offer of ours");
                 self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+                self.sending.append(&mut self.unconfirmed);
                 None
             }
             ServerMessage::MediaOffer { sdp } => {
+                // The polite peer: an offer of ours that crossed the server's is rolled back
+                // (accepting the remote offer invalidates it in str0m).
+                if self.pending.take().is_some() {
+                    self.unconfirmed.clear();
+                    self.rolled_back += 1;
+                }
                 let offer = SdpOffer::from_sdp_string(&sdp).unwrap();
                 let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
                 Some(MediaRequest::Answer {
@@ -208,7 +226,9 @@ impl Client {
             Some(rid) => writer.rid(Rid::from(rid)),
             None => writer,
         };
-        writer.write(pt, Instant::now(), time, data.to_vec()).unwrap();
+        writer
+            .write(pt, Instant::now(), time, data.to_vec())
+            .unwrap();
     }
 }
 
@@ -224,15 +244,15 @@ struct Meeting {
 
 impl Meeting {
     async fn new() -> Meeting {
+        Meeting::at("127.0.0.1:0".parse().unwrap(), None).await
+    }
+
+    /// An SFU bound to `listen`, announcing `public_ip`.
+    async fn at(listen: SocketAddr, public_ip: Option<std::net::IpAddr>) -> Meeting {
         let metrics = Arc::new(Metrics::default());
-        let sfu = sfu::start(
-            "127.0.0.1:0".parse().unwrap(),
-            None,
-            Vec::new(),
-            metrics.clone(),
-        )
-        .await
-        .unwrap();
+        let sfu = sfu::start(listen, public_ip, Vec::new(), metrics.clone())
+            .await
+            .unwrap();
         let (tx, rx) = mpsc::channel(sfu::SIGNAL_QUEUE);
         Meeting {
             sfu,
@@ -247,8 +267,43 @@ impl Meeting {
         self.sfu.request(&self.id, from.id, request, &self.tx);
     }
 
+    /// Collects what the SFU sends for `wait`, without delivering it.
+    async fn hold(&mut self, wait: Duration, clients: &mut [&mut Client]) -> Vec<MediaSignal> {
+        let mut held = Vec::new();
+        let end = Instant::now() + wait;
+        while Instant::now() < end {
+            while let Ok(signal) = self.rx.try_recv() {
+                held.push(signal);
+            }
+            for c in clients.iter_mut() {
+                c.pump();
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        held
+    }
+
+    /// Delivers held signals, answering server offers.
+    fn deliver(&mut self, held: Vec<MediaSignal>, clients: &mut [&mut Client]) {
+        for signal in held {
+            for c in clients.iter_mut() {
+                if matches!(signal.to, Audience::One(p) if p == c.id)
+                    || signal.to == Audience::Everyone
+                {
+                    if let Some(answer) = c.on_signal(signal.msg.clone()) {
+                        self.sfu.request(&self.id, c.id, answer, &self.tx);
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs clients and signalling until `done` holds (or fails after [`WAIT`]).
-    async fn run_until(&mut self, clients: &mut [&mut Client], mut done: impl FnMut(&[&mut Client]) -> bool) {
+    async fn run_until(
+        &mut self,
+        clients: &mut [&mut Client],
+        mut done: impl FnMut(&[&mut Client]) -> bool,
+    ) {
         let deadline = Instant::now() + WAIT;
         loop {
             while let Ok(signal) = self.rx.try_recv() {
@@ -316,17 +371,28 @@ async fn frames_reach_the_other_participant_on_the_announced_mids() {
     let b_signals: Vec<&str> = b.signals.iter().map(signal_name).collect();
     let tracks_at = b_signals.iter().position(|s| *s == "media_tracks").unwrap();
     let offer_at = b_signals.iter().position(|s| *s == "media_offer").unwrap();
-    assert!(tracks_at < offer_at, "media_tracks comes before the offer: {b_signals:?}");
-    let video_mid = b.mid_of(&a, TrackKind::Camera).expect("a's camera announced");
+    assert!(
+        tracks_at < offer_at,
+        "media_tracks comes before the offer: {b_signals:?}"
+    );
+    let video_mid = b
+        .mid_of(&a, TrackKind::Camera)
+        .expect("a's camera announced");
     let audio_mid = b.mid_of(&a, TrackKind::Audio).expect("a's audio announced");
     assert!(a.mid_of(&b, TrackKind::Audio).is_some());
 
     // Let the server's offer/answer settle before writing.
-    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none()).await;
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none())
+        .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     for n in 0..60u64 {
-        a.write(TrackKind::Camera, None, n, &h264_frame(n % 30 == 0, n as u8));
+        a.write(
+            TrackKind::Camera,
+            None,
+            n,
+            &h264_frame(n % 30 == 0, n as u8),
+        );
         a.write(TrackKind::Audio, None, n, &[0xfc, 0xff, n as u8, 1, 2, 3]);
         m.run_until(&mut [&mut a, &mut b], |_| true).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -338,8 +404,14 @@ async fn frames_reach_the_other_participant_on_the_announced_mids() {
 
     let video: Vec<&Got> = b.got.iter().filter(|g| !g.audio).collect();
     let audio: Vec<&Got> = b.got.iter().filter(|g| g.audio).collect();
-    assert!(video.iter().all(|g| g.mid == video_mid), "video on a's camera mid");
-    assert!(audio.iter().all(|g| g.mid == audio_mid), "audio on a's audio mid");
+    assert!(
+        video.iter().all(|g| g.mid == video_mid),
+        "video on a's camera mid"
+    );
+    assert!(
+        audio.iter().all(|g| g.mid == audio_mid),
+        "audio on a's audio mid"
+    );
     assert!(video[0].keyframe, "a subscriber starts at a keyframe");
     assert!(audio.len() >= 50, "audio arrives: {}", audio.len());
     // Payloads pass through unchanged (str0m hands frames over in Annex B form).
@@ -358,8 +430,9 @@ async fn frames_reach_the_other_participant_on_the_announced_mids() {
     // Audio at −12 dBov makes a the active speaker, announced to everyone.
     m.run_until(&mut [&mut a, &mut b], |c| {
         c.iter().all(|c| {
-            c.signals
-                .contains(&ServerMessage::ActiveSpeaker { participant: ParticipantId(1) })
+            c.signals.contains(&ServerMessage::ActiveSpeaker {
+                participant: ParticipantId(1),
+            })
         })
     })
     .await;
@@ -369,27 +442,48 @@ async fn frames_reach_the_other_participant_on_the_announced_mids() {
 async fn a_departed_participants_tracks_are_removed_from_the_others() {
     let mut m = Meeting::new().await;
     let (mut a, mut b) = connect_two(&mut m).await;
-    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none()).await;
-    assert_eq!(m.metrics.media_peers.load(std::sync::atomic::Ordering::Relaxed), 2);
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none())
+        .await;
+    assert_eq!(
+        m.metrics
+            .media_peers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
 
     let former: Vec<Mid> = b.tracks.iter().map(|t| Mid::from(t.mid.as_str())).collect();
     assert_eq!(former.len(), 2);
-    let offers_before = b.signals.iter().filter(|s| signal_name(s) == "media_offer").count();
+    let offers_before = b
+        .signals
+        .iter()
+        .filter(|s| signal_name(s) == "media_offer")
+        .count();
     m.sfu.gone(&m.id, a.id);
     m.run_until(&mut [&mut b], |c| {
         c[0].tracks.is_empty()
-            && c[0].signals.iter().filter(|s| signal_name(s) == "media_offer").count()
+            && c[0]
+                .signals
+                .iter()
+                .filter(|s| signal_name(s) == "media_offer")
+                .count()
                 > offers_before
     })
     .await;
     // The renegotiation stopped a's m-lines at b.
     m.run_until(&mut [&mut b], |c| {
-        former
-            .iter()
-            .all(|mid| c[0].rtc.media(*mid).is_none_or(|m| m.stopped() || m.disabled()))
+        former.iter().all(|mid| {
+            c[0].rtc
+                .media(*mid)
+                .is_none_or(|m| m.stopped() || m.disabled())
+        })
     })
     .await;
-    assert_eq!(m.metrics.media_peers.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        m.metrics
+            .media_peers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }
 
 #[tokio::test]
@@ -404,7 +498,8 @@ async fn bad_sdp_is_refused_with_invalid_argument() {
         },
     );
     m.send(&a, MediaRequest::Answer { sdp: "v=0".into() });
-    m.run_until(&mut [&mut a], |c| c[0].signals.len() >= 2).await;
+    m.run_until(&mut [&mut a], |c| c[0].signals.len() >= 2)
+        .await;
     for s in &a.signals {
         assert!(
             matches!(
@@ -424,14 +519,27 @@ async fn simulcast_subscribers_get_the_layer_that_fits_and_publishers_hear_what_
     let mut m = Meeting::new().await;
     let mut a = Client::new(1).await;
     let mut b = Client::new(2).await;
-    let offer = a.offer(&[(TrackKind::Camera, Some(&["q", "h", "f"]))]);
+    // a declares its layers' heights (RFC 8851) in the copy of the offer the server gets, as
+    // a browser client would by editing the SDP it sends; they differ from the assumed ladder.
+    let offer = match a.offer(&[(TrackKind::Camera, Some(&["q", "h", "f"]))]) {
+        MediaRequest::Offer { sdp, tracks } => MediaRequest::Offer {
+            sdp: sdp
+                .replace("a=rid:q send", "a=rid:q send max-height=120")
+                .replace("a=rid:h send", "a=rid:h send max-width=426;max-height=240")
+                .replace("a=rid:f send", "a=rid:f send max-height=480"),
+            tracks,
+        },
+        other => other,
+    };
     m.send(&a, offer);
     m.run_until(&mut [&mut a], |c| c[0].connected).await;
-    // b draws a's camera small before it even has a session.
+    // b draws a's camera small (between q's and h's height) before it even has a session.
     let offer = b.offer(&[(TrackKind::Audio, None)]);
     m.send(&b, offer);
-    m.run_until(&mut [&mut a, &mut b], |c| c[1].connected && c[1].tracks.len() == 1)
-        .await;
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[1].connected && c[1].tracks.len() == 1
+    })
+    .await;
     m.send(
         &b,
         MediaRequest::SubscribeVideo {
@@ -459,10 +567,15 @@ async fn simulcast_subscribers_get_the_layer_that_fits_and_publishers_hear_what_
         m.run_until(&mut [&mut a, &mut b], |_| true).await;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    m.run_until(&mut [&mut a, &mut b], |c| c[1].got.len() >= 20).await;
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].got.len() >= 20)
+        .await;
     assert!(
         b.got.iter().all(|g| *g.data.last().unwrap() == 1),
-        "only the low layer reaches b: {:?}", b.got.iter().map(|g| (*g.data.last().unwrap(), g.keyframe, g.data.len())).collect::<Vec<_>>()
+        "only the low layer reaches b: {:?}",
+        b.got
+            .iter()
+            .map(|g| (*g.data.last().unwrap(), g.keyframe, g.data.len()))
+            .collect::<Vec<_>>()
     );
 
     // b maximises the tile: it switches to the full layer at its next keyframe.
@@ -492,13 +605,24 @@ async fn simulcast_subscribers_get_the_layer_that_fits_and_publishers_hear_what_
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     m.run_until(&mut [&mut a, &mut b], |c| {
-        c[1].got.last().is_some_and(|g| *g.data.last().unwrap() == 3)
+        c[1].got
+            .last()
+            .is_some_and(|g| *g.data.last().unwrap() == 3)
     })
     .await;
-    let after: Vec<u8> = b.got[before..].iter().map(|g| *g.data.last().unwrap()).collect();
+    let after: Vec<u8> = b.got[before..]
+        .iter()
+        .map(|g| *g.data.last().unwrap())
+        .collect();
     let switch = after.iter().position(|&t| t == 3).unwrap();
-    assert!(b.got[before + switch].keyframe, "the switch happens at a keyframe");
-    assert!(after[switch..].iter().all(|&t| t == 3), "no going back: {after:?}");
+    assert!(
+        b.got[before + switch].keyframe,
+        "the switch happens at a keyframe"
+    );
+    assert!(
+        after[switch..].iter().all(|&t| t == 3),
+        "no going back: {after:?}"
+    );
 }
 
 fn signal_name(msg: &ServerMessage) -> &'static str {
@@ -537,7 +661,10 @@ mod through_the_server {
 
     async fn server() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("samla.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("samla.db").display()
+        );
         let store = Store::connect(&url).await.unwrap();
         let config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -547,7 +674,10 @@ mod through_the_server {
             organisations: vec![],
             media: MediaSettings::default(),
         };
-        store.ensure_configured_organisations(&config).await.unwrap();
+        store
+            .ensure_configured_organisations(&config)
+            .await
+            .unwrap();
         let org = store.default_organisation().await.unwrap();
         let owner = store
             .ensure_user(&org.id, "owner@samla.test", "Owner", false)
@@ -587,8 +717,8 @@ mod through_the_server {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = samla_server::http::router(state)
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app =
+            samla_server::http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Server {
             addr,
@@ -725,14 +855,23 @@ mod through_the_server {
         let mut n = 0u64;
         let video_mid = b.mid_of(&a, TrackKind::Camera).unwrap();
         while b.got.iter().filter(|g| !g.audio).count() < 10 {
-            a.write(TrackKind::Camera, None, n, &h264_frame(n.is_multiple_of(10), n as u8));
+            a.write(
+                TrackKind::Camera,
+                None,
+                n,
+                &h264_frame(n.is_multiple_of(10), n as u8),
+            );
             a.write(TrackKind::Audio, None, n, &[0xfc, 1, 2]);
             n += 1;
             run_until(&mut [&mut ws_a, &mut ws_b], &mut [&mut a, &mut b], |_| true).await;
             tokio::time::sleep(Duration::from_millis(5)).await;
             assert!(n < 1000, "video does not arrive");
         }
-        assert!(b.got.iter().filter(|g| !g.audio).all(|g| g.mid == video_mid));
+        assert!(b
+            .got
+            .iter()
+            .filter(|g| !g.audio)
+            .all(|g| g.mid == video_mid));
 
         // Ada leaves: Bo's session loses her tracks.
         send(&mut ws_a, &ClientMessage::Leave).await;
@@ -741,4 +880,303 @@ mod through_the_server {
         })
         .await;
     }
+}
+
+#[tokio::test]
+async fn crossing_offers_the_server_wins_and_the_client_offers_again() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connect_two(&mut m).await;
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.pending.is_none())
+    })
+    .await;
+
+    // a starts sharing its screen: the server offers b a new m-line...
+    let offer = a.offer(&[(TrackKind::Screen, None)]);
+    m.send(&a, offer);
+    let mut held = m
+        .hold(Duration::from_millis(200), &mut [&mut a, &mut b])
+        .await;
+    assert!(
+        held.iter()
+            .any(|s| s.to == Audience::One(b.id) && signal_name(&s.msg) == "media_offer"),
+        "the server offers b a's screen"
+    );
+    // ...while b, not having seen that offer yet, offers its camera.
+    let offer = b.offer(&[(TrackKind::Camera, None)]);
+    m.send(&b, offer);
+    held.extend(
+        m.hold(Duration::from_millis(200), &mut [&mut a, &mut b])
+            .await,
+    );
+    assert!(
+        !held
+            .iter()
+            .any(|s| s.to == Audience::One(b.id) && signal_name(&s.msg) == "media_answer"),
+        "the impolite server ignores the crossing offer"
+    );
+    // b rolls back, answers the server, then offers again.
+    m.deliver(held, &mut [&mut a, &mut b]);
+    assert_eq!(b.rolled_back, 1);
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].tracks.len() == 3)
+        .await;
+    let offer = b.offer(&[(TrackKind::Camera, None)]);
+    m.send(&b, offer);
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.pending.is_none()) && c[0].tracks.len() == 2
+    })
+    .await;
+    assert!(a.mid_of(&b, TrackKind::Camera).is_some());
+    assert!(b.mid_of(&a, TrackKind::Screen).is_some());
+}
+
+#[tokio::test]
+async fn a_new_peer_connection_replaces_the_old_session() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connect_two(&mut m).await;
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.pending.is_none())
+    })
+    .await;
+    // a reloads: a fresh Rtc (new DTLS fingerprint) under the same participant id.
+    let mut a2 = Client::new(a.id.0).await;
+    let offer = a2.offer(&[(TrackKind::Audio, None)]);
+    m.send(&a2, offer);
+    m.run_until(&mut [&mut a2, &mut b], |c| {
+        c[0].connected && c[0].tracks.len() == 1 && c[1].tracks.len() == 1
+    })
+    .await;
+    assert!(b.mid_of(&a2, TrackKind::Audio).is_some());
+    assert!(
+        b.mid_of(&a2, TrackKind::Camera).is_none(),
+        "the old camera is gone"
+    );
+    assert_eq!(
+        m.metrics
+            .media_peers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+}
+
+#[tokio::test]
+async fn after_a_resume_the_server_repeats_what_was_lost() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connect_two(&mut m).await;
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.pending.is_none())
+    })
+    .await;
+    // a shares its screen while b's signalling connection is down: b's messages are lost.
+    let offer = a.offer(&[(TrackKind::Screen, None)]);
+    m.send(&a, offer);
+    let held = m
+        .hold(Duration::from_millis(200), &mut [&mut a, &mut b])
+        .await;
+    let (for_b, for_others): (Vec<_>, Vec<_>) =
+        held.into_iter().partition(|s| s.to == Audience::One(b.id));
+    assert!(for_b.iter().any(|s| signal_name(&s.msg) == "media_offer"));
+    m.deliver(for_others, &mut [&mut a, &mut b]);
+    // b is back: the meeting actor tells the SFU, which offers again.
+    m.sfu.resync(&m.id, b.id);
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c[1].tracks.len() == 3 && c.iter().all(|c| c.pending.is_none())
+    })
+    .await;
+    assert!(b.mid_of(&a, TrackKind::Screen).is_some());
+}
+
+/// CPU cost of forwarding: eight participants each sending 30 fps video (~4 KB frames) and
+/// 50 audio packets a second for five seconds. The SFU runs on a thread of its own so its CPU
+/// time can be read apart from the clients'. Prints figures; run with
+/// `cargo test -p samla-server --release --test sfu_forwarding -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn load_eight_participants() {
+    const PARTICIPANTS: u32 = 8;
+    const SECONDS: u64 = 5;
+    let metrics = Arc::new(Metrics::default());
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let sfu_metrics = metrics.clone();
+    std::thread::Builder::new()
+        .name("sfu-load".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let sfu = sfu::start(
+                    "127.0.0.1:0".parse().unwrap(),
+                    None,
+                    Vec::new(),
+                    sfu_metrics,
+                )
+                .await
+                .unwrap();
+                handle_tx.send(sfu).unwrap();
+                std::future::pending::<()>().await;
+            });
+        })
+        .unwrap();
+    let sfu = handle_rx.recv().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let (tx, rx) = mpsc::channel(sfu::SIGNAL_QUEUE);
+        let mut m = Meeting {
+            sfu,
+            id: "123456789".parse().unwrap(),
+            tx,
+            rx,
+            metrics: metrics.clone(),
+        };
+        let mut clients = Vec::new();
+        for i in 1..=PARTICIPANTS {
+            let mut c = Client::new(i).await;
+            let offer = c.offer(&[(TrackKind::Audio, None), (TrackKind::Camera, None)]);
+            m.send(&c, offer);
+            clients.push(c);
+        }
+        let want = (PARTICIPANTS as usize - 1) * 2;
+        {
+            let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+            m.run_until(&mut refs, |c| {
+                c.iter()
+                    .all(|c| c.connected && c.pending.is_none() && c.tracks.len() == want)
+            })
+            .await;
+        }
+        let cpu_before = thread_cpu("sfu-load");
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs(SECONDS) {
+            for c in clients.iter_mut() {
+                if n % 5 < 3 {
+                    c.write(
+                        TrackKind::Camera,
+                        None,
+                        n * 3 / 5,
+                        &h264_frame((n / 5).is_multiple_of(60), n as u8).repeat(13),
+                    );
+                }
+                c.write(TrackKind::Audio, None, n, &[0xfc; 80]);
+            }
+            n += 1;
+            let mut refs: Vec<&mut Client> = clients.iter_mut().collect();
+            m.run_until(&mut refs, |_| true).await;
+            let next = start + Duration::from_millis(20 * n);
+            tokio::time::sleep_until(next.into()).await;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let cpu = thread_cpu("sfu-load") - cpu_before;
+        let forwarded = metrics
+            .media_frames_forwarded_total
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let received: usize = clients.iter().map(|c| c.got.len()).sum();
+        println!(
+            "{PARTICIPANTS} participants, {elapsed:.1} s: SFU thread CPU {cpu:.2} s ({:.0} %), \
+             {forwarded} frames forwarded ({:.0}/s), {received} frames received by clients",
+            100.0 * cpu / elapsed,
+            forwarded as f64 / elapsed
+        );
+    });
+}
+
+/// User + system CPU seconds of this process's thread named `name` (Linux).
+fn thread_cpu(name: &str) -> f64 {
+    let ticks = 100.0; // USER_HZ on Linux
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            let after = &stat[stat.rfind(')').unwrap() + 2..];
+            let f: Vec<&str> = after.split_whitespace().collect();
+            let (utime, stime): (f64, f64) = (f[11].parse().unwrap(), f[12].parse().unwrap());
+            return (utime + stime) / ticks;
+        }
+    }
+    panic!("no thread named {name}");
+}
+
+#[tokio::test]
+async fn a_dual_stack_socket_serves_ipv4_clients() {
+    // Bound to [::] (IPv4 arrives IPv4-mapped), announcing 127.0.0.1.
+    let mut m = Meeting::at(
+        "[::]:0".parse().unwrap(),
+        Some("127.0.0.1".parse().unwrap()),
+    )
+    .await;
+    let (mut a, mut b) = connect_two(&mut m).await;
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.pending.is_none())
+    })
+    .await;
+    for n in 0..10u64 {
+        a.write(TrackKind::Audio, None, n, &[0xfc, 1, 2]);
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| !c[1].got.is_empty())
+        .await;
+}
+
+#[tokio::test]
+async fn a_subscriber_falls_back_to_a_flowing_layer_while_its_layer_is_idle() {
+    let mut m = Meeting::new().await;
+    let mut a = Client::new(1).await;
+    let mut b = Client::new(2).await;
+    let offer = a.offer(&[(TrackKind::Camera, Some(&["q", "h", "f"]))]);
+    m.send(&a, offer);
+    let offer = b.offer(&[(TrackKind::Audio, None)]);
+    m.send(&b, offer);
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.connected && c.pending.is_none()) && c[1].tracks.len() == 1
+    })
+    .await;
+
+    // b wants the top layer (no size given), but a's uplink only carries q and h.
+    let mut n = 0u64;
+    let mut send = |a: &mut Client, layers: &[(&str, u8)]| {
+        for (rid, tag) in layers {
+            let mut frame = h264_frame(n.is_multiple_of(10), n as u8);
+            frame.push(*tag);
+            a.write(TrackKind::Camera, Some(rid), n, &frame);
+        }
+        n += 1;
+    };
+    let deadline = Instant::now() + WAIT;
+    while !b.got.iter().any(|g| *g.data.last().unwrap() == 2) {
+        send(&mut a, &[("q", 1), ("h", 2)]);
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(Instant::now() < deadline, "no fallback to h");
+    }
+    assert!(
+        b.got.iter().all(|g| *g.data.last().unwrap() == 2),
+        "b gets h, the best layer that flows"
+    );
+    assert!(
+        a.signals.iter().any(|s| matches!(
+            s,
+            ServerMessage::MediaLayers { active_rids, .. }
+                if active_rids.contains(&"h".to_owned()) && active_rids.contains(&"f".to_owned())
+        )),
+        "a keeps f on (wanted) and h (used): {:?}",
+        a.signals
+    );
+
+    // f comes back: b moves up at its next keyframe.
+    let deadline = Instant::now() + WAIT;
+    while b.got.last().is_none_or(|g| *g.data.last().unwrap() != 3) {
+        send(&mut a, &[("q", 1), ("h", 2), ("f", 3)]);
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(Instant::now() < deadline, "no switch back to f");
+    }
+    let first_f = b
+        .got
+        .iter()
+        .position(|g| *g.data.last().unwrap() == 3)
+        .unwrap();
+    assert!(b.got[first_f].keyframe);
 }

@@ -6,6 +6,7 @@
 //! drains between frames.
 
 use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 use std::thread;
 use std::time::UNIX_EPOCH;
 
@@ -28,11 +29,13 @@ pub enum Encoded {
     Video {
         /// Simulcast layer index (see [`RIDS`]), `None` without simulcast.
         layer: Option<usize>,
-        data: Vec<u8>,
+        /// Shared rather than owned: str0m's writer takes an `Arc<[u8]>`, so this is the
+        /// only copy of the encoder's output.
+        data: Arc<[u8]>,
         capture_us: u64,
     },
     Audio {
-        data: Vec<u8>,
+        data: Arc<[u8]>,
         capture_us: u64,
         /// Level in -dBov (0 loudest, -127 silence) for the RFC 6464 header extension,
         /// from which the SFU picks the active speaker.
@@ -206,7 +209,7 @@ pub fn spawn_video(
                     closed |= out
                         .send(Encoded::Video {
                             layer,
-                            data: unit.data.clone(),
+                            data: Arc::from(unit.data.as_slice()),
                             capture_us: unit.timestamp_us,
                         })
                         .is_err();
@@ -257,7 +260,7 @@ pub fn spawn_audio(
                     }
                 }
                 let unit = Encoded::Audio {
-                    data: packet.clone(),
+                    data: Arc::from(packet.as_slice()),
                     capture_us: frame.timestamp_us,
                     level: audio_level(&frame.samples),
                 };

@@ -22,7 +22,7 @@ mod tracks;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use samla_protocol::{ClientMessage, ParticipantId, ServerMessage};
+use samla_protocol::{ClientMessage, ParticipantId, ServerMessage, TrackKind};
 use tokio::sync::mpsc;
 
 use crate::{EngineError, Event, SessionHandle};
@@ -106,6 +106,7 @@ impl MediaOptions {
 /// The media side of a session. Dropping it stops the task, its threads and the socket.
 pub struct MediaSession {
     events: mpsc::UnboundedSender<Event>,
+    signal: Arc<dyn SignalSink>,
     stats: Arc<Mutex<stats::StatsBook>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -114,11 +115,13 @@ impl MediaSession {
     /// Starts the media task. It does nothing on the network until the session's `joined`
     /// and `media_config` arrive through [`MediaSession::on_event`].
     pub fn start(signal: impl SignalSink, opts: MediaOptions) -> Self {
+        let signal: Arc<dyn SignalSink> = Arc::new(signal);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(stats::StatsBook::default()));
-        let task = tokio::spawn(peer::run(Box::new(signal), opts, events_rx, stats.clone()));
+        let task = tokio::spawn(peer::run(signal.clone(), opts, events_rx, stats.clone()));
         Self {
             events: events_tx,
+            signal,
             stats,
             task,
         }
@@ -130,6 +133,21 @@ impl MediaSession {
         if is_media_relevant(event) {
             let _ = self.events.send(event.clone());
         }
+    }
+
+    /// Tells the SFU how tall we draw `participant`'s video, so it forwards the simulcast
+    /// layer that fits (0 pauses it while the tile is hidden).
+    pub fn subscribe_video(
+        &self,
+        participant: ParticipantId,
+        kind: TrackKind,
+        max_height: u32,
+    ) -> Result<(), EngineError> {
+        self.signal.send(ClientMessage::SubscribeVideo {
+            participant,
+            kind,
+            max_height,
+        })
     }
 
     /// Receive statistics per remote participant, as of now.

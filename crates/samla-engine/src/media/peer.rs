@@ -58,7 +58,7 @@ struct Conn {
 }
 
 struct Peer {
-    signal: Box<dyn SignalSink>,
+    signal: Arc<dyn SignalSink>,
     opts: MediaOptions,
     stats: Arc<Mutex<StatsBook>>,
     me: Option<ParticipantId>,
@@ -96,7 +96,7 @@ enum Wake {
 const STATS_TICK: Duration = Duration::from_millis(500);
 
 pub(super) async fn run(
-    signal: Box<dyn SignalSink>,
+    signal: Arc<dyn SignalSink>,
     mut opts: MediaOptions,
     mut events: mpsc::UnboundedReceiver<Event>,
     stats: Arc<Mutex<StatsBook>>,

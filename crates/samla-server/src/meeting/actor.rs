@@ -240,8 +240,10 @@ impl Actor {
                     if let (ServerMessage::Joined { you, .. }, [conn], Some(media)) =
                         (&msg, to.as_slice(), &mut self.media)
                     {
-                        // Right after `joined`: how to reach the SFU.
+                        // Right after `joined`: how to reach the SFU. After a resume, the SFU
+                        // repeats what the old connection may have missed.
                         media.seated.insert(*you, *conn);
+                        media.sfu.resync(&self.id, *you);
                         let config = ServerMessage::MediaConfig {
                             ice_servers: media.sfu.ice_servers(),
                         };
@@ -266,7 +268,9 @@ impl Actor {
                     request,
                 } => match &self.media {
                     Some(media) => media.sfu.request(&self.id, participant, request, &media.tx),
-                    None => tracing::debug!(meeting = %self.id, %participant, "no SFU; media request dropped"),
+                    None => {
+                        tracing::debug!(meeting = %self.id, %participant, "no SFU; media request dropped")
+                    }
                 },
                 Output::MediaGone { participant } => {
                     if let Some(media) = &mut self.media {

@@ -34,6 +34,21 @@ const H264_PT: u8 = 108;
 const H264_RTX_PT: u8 = 109;
 const H264_PROFILE_CONSTRAINED_BASELINE_3_1: u32 = 0x42e01f;
 
+/// A simulcast layer not heard from for this long counts as idle: the publisher stopped
+/// sending it (Chromium drops its top layers when its uplink is short). Subscribers that want
+/// it get the nearest layer that flows until it comes back.
+const LAYER_IDLE: Duration = Duration::from_secs(1);
+
+/// How long a layer that was just published or switched on by `media_layers` gets to start
+/// flowing before it can count as idle.
+const LAYER_GRACE: Duration = Duration::from_secs(2);
+
+/// How often layer choices are re-checked for layers that went idle or came back.
+const LAYER_CHECK_EVERY: Duration = Duration::from_millis(500);
+
+/// How long the server waits for the answer to its offer before offering again.
+const OFFER_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// How long a session may stay ICE-disconnected (no consent checks from the client) before
 /// it is dropped; short outages recover on their own.
 const DISCONNECTED_GRACE: Duration = Duration::from_secs(10);
@@ -70,6 +85,11 @@ struct Published {
     declared: Vec<(String, u32)>,
     /// When a keyframe was last asked for, per layer (index into `layers`, or 0 without simulcast).
     last_keyframe_request: [Option<Instant>; 4],
+    /// When a frame of each layer last arrived (index into `layers`).
+    seen: [Option<Instant>; 4],
+    /// Until when each layer counts as flowing even if unseen: just published, or just
+    /// switched on by `media_layers`.
+    grace_until: [Option<Instant>; 4],
     /// The layers last announced to the publisher in `MediaLayers`.
     announced: Option<Vec<Rid>>,
 }
@@ -110,8 +130,11 @@ struct OutTrack {
     state: OutState,
     /// The layer frames are forwarded from now; `None` until the first keyframe.
     current: Option<Layer>,
-    /// The layer to switch to at its next keyframe; `None` pauses the track.
+    /// The layer to switch to at its next keyframe; `None` pauses the track. Usually
+    /// `desired`, or the nearest layer that flows while that one is idle.
     target: Option<Layer>,
+    /// The layer that fits the subscriber's `SubscribeVideo` height.
+    desired: Option<Layer>,
     /// Added to the RTP time of forwarded frames so that it runs on across layer switches.
     time_offset: u64,
     last_time: Option<u64>,
@@ -131,8 +154,14 @@ struct Peer {
     next_timeout: Instant,
     /// Since when ICE has been disconnected.
     disconnected_since: Option<Instant>,
-    /// What the last `MediaTracks` said, to send it only when it changes.
-    announced_tracks: Vec<RemoteTrack>,
+    /// When the outstanding server offer was sent.
+    offered_at: Option<Instant>,
+    /// Got input or had media written since it was last polled: [`SfuCore::drive_room`]
+    /// polls only these, so one packet costs one session's poll, not the whole room's.
+    dirty: bool,
+    /// What the last `MediaTracks` said, to send it only when it changes; `None` when the
+    /// client may not know (new session, or its connection was replaced).
+    announced_tracks: Option<Vec<RemoteTrack>>,
     dead: bool,
 }
 
@@ -146,6 +175,8 @@ struct Room {
     tx: mpsc::Sender<MediaSignal>,
     peers: Vec<Peer>,
     speakers: SpeakerDetector,
+    /// When layer choices were last re-checked.
+    layers_checked: Option<Instant>,
 }
 
 /// An event of one peer, moved out of its `Rtc` so that other peers can be written to.
@@ -232,6 +263,7 @@ impl SfuCore {
                             tx: reply,
                             peers: Vec::new(),
                             speakers: SpeakerDetector::default(),
+                            layers_checked: None,
                         });
                         self.rooms.len() - 1
                     }
@@ -252,10 +284,41 @@ impl SfuCore {
                 let Some(r) = self.rooms.iter().position(|r| r.meeting == meeting) else {
                     return;
                 };
-                self.remove_peer(r, participant);
+                self.remove_peer(now, r, participant);
+                // Their own preferences and others' about them (a replaced session keeps them).
+                self.rooms[r].max_height.retain(|(sub, publisher, _), _| {
+                    *sub != participant && *publisher != participant
+                });
+                r
+            }
+            CommandKind::Resync => {
+                let Some(r) = self.rooms.iter().position(|r| r.meeting == meeting) else {
+                    return;
+                };
+                let room = &mut self.rooms[r];
+                let Some(p) = room.peers.iter().position(|p| p.id == participant) else {
+                    return;
+                };
+                let peer = &mut room.peers[p];
+                if peer.pending.is_some() {
+                    peer.abandon_offer();
+                }
+                peer.announced_tracks = None;
+                for t in &mut peer.published {
+                    t.announced = None;
+                }
+                room.negotiate(now, p);
+                if room.peers[p].pending.is_none() {
+                    room.announce_tracks(p);
+                }
+                room.update_layers(now);
                 r
             }
         };
+        // Signalling may have touched any session of the room.
+        for peer in &mut self.rooms[r].peers {
+            peer.dirty = true;
+        }
         self.drive_room(now, r, transmit);
         self.cleanup(now);
     }
@@ -302,11 +365,15 @@ impl SfuCore {
             self.by_addr.insert(source, key);
         }
         let peer = &mut self.rooms[r].peers[p];
+        peer.dirty = true;
         if let Err(err) = peer.rtc.handle_input(input) {
             tracing::debug!(participant = %peer.id, %err, "media input failed");
         }
         self.drive_room(now, r, transmit);
-        self.cleanup(now);
+        // The per-packet path skips the sweep unless a session just failed; timeouts sweep anyway.
+        if self.rooms[r].peers.iter().any(|p| p.dead) {
+            self.cleanup(now);
+        }
     }
 
     /// Time passed: lets every session whose timer ran out do its work.
@@ -316,11 +383,25 @@ impl SfuCore {
             for peer in &mut self.rooms[r].peers {
                 if peer.next_timeout <= now {
                     due = true;
+                    peer.dirty = true;
                     if let Err(err) = peer.rtc.handle_input(Input::Timeout(now)) {
                         tracing::debug!(participant = %peer.id, %err, "media timeout failed");
                         peer.dead = true;
                     }
                 }
+            }
+            for q in 0..self.rooms[r].peers.len() {
+                if self.rooms[r].peers[q].pending.is_some() {
+                    self.rooms[r].negotiate(now, q);
+                }
+            }
+            let room = &mut self.rooms[r];
+            if room
+                .layers_checked
+                .is_none_or(|t| now.saturating_duration_since(t) >= LAYER_CHECK_EVERY)
+            {
+                room.layers_checked = Some(now);
+                room.update_layers(now);
             }
             if let Some(speaker) = self.rooms[r].speakers.evaluate(now) {
                 self.rooms[r].signal(
@@ -346,9 +427,11 @@ impl SfuCore {
     ) -> Result<(), SfuError> {
         match request {
             MediaRequest::Offer { sdp, tracks } => {
-                let fingerprint = sdp_attribute(&sdp, "fingerprint").unwrap_or_default().to_owned();
-                let offer =
-                    SdpOffer::from_sdp_string(&sdp).map_err(|e| SfuError::BadOffer(e.to_string()))?;
+                let fingerprint = sdp_attribute(&sdp, "fingerprint")
+                    .unwrap_or_default()
+                    .to_owned();
+                let offer = SdpOffer::from_sdp_string(&sdp)
+                    .map_err(|e| SfuError::BadOffer(e.to_string()))?;
                 let mut seen = Vec::with_capacity(tracks.len());
                 for t in &tracks {
                     if t.mid.is_empty() || t.mid.len() > 16 {
@@ -370,7 +453,7 @@ impl SfuCore {
                 if let Some(p) = existing {
                     if room.peers[p].remote_fingerprint != fingerprint {
                         // A new RTCPeerConnection: start over.
-                        self.remove_peer(r, participant);
+                        self.remove_peer(now, r, participant);
                     } else if room.peers[p].pending.is_some() {
                         // Glare: our offer is outstanding. The server is the impolite peer; the
                         // client rolls its offer back, answers ours and offers again.
@@ -395,7 +478,9 @@ impl SfuCore {
                             pending: None,
                             next_timeout: now,
                             disconnected_since: None,
-                            announced_tracks: Vec::new(),
+                            offered_at: None,
+                            dirty: true,
+                            announced_tracks: None,
                             dead: false,
                         });
                         room.peers.len() - 1
@@ -425,10 +510,8 @@ impl SfuCore {
                     let Some(media) = peer.rtc.media(mid) else {
                         continue;
                     };
-                    let receiving = matches!(
-                        media.direction(),
-                        Direction::RecvOnly | Direction::SendRecv
-                    );
+                    let receiving =
+                        matches!(media.direction(), Direction::RecvOnly | Direction::SendRecv);
                     let kind_matches = media.kind().is_audio() == (t.kind == TrackKind::Audio);
                     if !receiving || !kind_matches {
                         continue;
@@ -448,6 +531,10 @@ impl SfuCore {
                         layers,
                         declared,
                         last_keyframe_request: Default::default(),
+                        seen: old.map(|o| o.seen).unwrap_or_default(),
+                        grace_until: old
+                            .map(|o| o.grace_until)
+                            .unwrap_or([Some(now + LAYER_GRACE); 4]),
                         announced: old.and_then(|o| o.announced.clone()),
                     });
                 }
@@ -465,7 +552,7 @@ impl SfuCore {
                 }
                 room.sync_subscriptions(p);
                 for q in 0..room.peers.len() {
-                    room.negotiate(q);
+                    room.negotiate(now, q);
                 }
                 room.update_layers(now);
                 Ok(())
@@ -482,16 +569,12 @@ impl SfuCore {
                 let peer = &mut room.peers[p];
                 let pending = peer.pending.take().ok_or(SfuError::NoPendingOffer)?;
                 if let Err(e) = peer.rtc.sdp_api().accept_answer(pending, answer) {
-                    // The offer is spent; what it would have changed goes into the next one.
-                    for t in &mut peer.out {
-                        t.state = match t.state {
-                            OutState::Negotiating(_) => OutState::ToOpen,
-                            OutState::NegotiatingStop(m) => OutState::ToStop(m),
-                            s => s,
-                        };
-                    }
+                    // Offer again with the same changes; the client gets the error too.
+                    peer.abandon_offer();
+                    room.negotiate(now, p);
                     return Err(SfuError::Rejected(e.to_string()));
                 }
+                peer.offered_at = None;
                 let mut opened = Vec::new();
                 for t in &mut peer.out {
                     if let OutState::Negotiating(m) = t.state {
@@ -511,10 +594,16 @@ impl SfuCore {
                         .find(|t| t.publisher == publisher && t.kind == kind)
                         .and_then(|t| t.target);
                     if let Some(layer) = layer {
-                        room.request_keyframe(now, publisher, kind, layer, KeyframeRequestKind::Pli);
+                        room.request_keyframe(
+                            now,
+                            publisher,
+                            kind,
+                            layer,
+                            KeyframeRequestKind::Pli,
+                        );
                     }
                 }
-                room.negotiate(p);
+                room.negotiate(now, p);
                 Ok(())
             }
             MediaRequest::SubscribeVideo {
@@ -525,7 +614,9 @@ impl SfuCore {
                 let room = &mut self.rooms[r];
                 // Remembered even before there is a session or a track: it applies when one comes.
                 if room.max_height.len() < MAX_PREFERENCES_PER_ROOM
-                    || room.max_height.contains_key(&(participant, publisher, kind))
+                    || room
+                        .max_height
+                        .contains_key(&(participant, publisher, kind))
                 {
                     room.max_height
                         .insert((participant, publisher, kind), max_height);
@@ -536,7 +627,7 @@ impl SfuCore {
         }
     }
 
-    fn remove_peer(&mut self, r: usize, participant: ParticipantId) {
+    fn remove_peer(&mut self, now: Instant, r: usize, participant: ParticipantId) {
         let room = &mut self.rooms[r];
         let Some(p) = room.peers.iter().position(|p| p.id == participant) else {
             return;
@@ -544,13 +635,11 @@ impl SfuCore {
         let mut peer = room.peers.remove(p);
         peer.rtc.disconnect();
         room.speakers.remove(participant);
-        room.max_height
-            .retain(|(sub, publisher, _), _| *sub != participant && *publisher != participant);
         for q in 0..room.peers.len() {
             room.sync_subscriptions(q);
-            room.negotiate(q);
+            room.negotiate(now, q);
         }
-        room.update_layers(Instant::now());
+        room.update_layers(now);
         let key = room.key;
         self.by_addr
             .retain(|_, (k, id)| !(*k == key && *id == participant));
@@ -572,10 +661,12 @@ impl SfuCore {
                 .map(|p| p.id)
                 .collect();
             for id in dead {
-                self.remove_peer(r, id);
+                self.remove_peer(now, r, id);
             }
         }
-        self.rooms.retain(|r| !r.peers.is_empty());
+        // A room lives while it has sessions, or preferences sent before anyone's first offer.
+        self.rooms
+            .retain(|r| !r.peers.is_empty() || !r.max_height.is_empty());
         let count = self.peer_count() as i64;
         Metrics::add(&self.metrics.media_peers, count - self.counted_peers);
         self.counted_peers = count;
@@ -588,9 +679,10 @@ impl SfuCore {
         loop {
             for p in 0..room.peers.len() {
                 let peer = &mut room.peers[p];
-                if peer.dead {
+                if peer.dead || !peer.dirty {
                     continue;
                 }
+                peer.dirty = false;
                 loop {
                     match peer.rtc.poll_output() {
                         Ok(Output::Timeout(t)) => {
@@ -609,8 +701,7 @@ impl SfuCore {
                                     let layers = if s.recv.is_empty() { &s.send } else { &s.recv };
                                     let rids = layers.iter().map(|l| l.rid).collect::<Vec<_>>();
                                     if !rids.is_empty() {
-                                        self.work
-                                            .push_back((p, Work::SimulcastAdded(m.mid, rids)));
+                                        self.work.push_back((p, Work::SimulcastAdded(m.mid, rids)));
                                     }
                                 }
                             }
@@ -654,6 +745,44 @@ impl SfuCore {
     }
 }
 
+impl Published {
+    /// Whether layer `slot` is flowing: seen lately, or still in its grace time.
+    fn flowing(&self, slot: usize, now: Instant) -> bool {
+        let slot = slot.min(3);
+        self.seen[slot].is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
+            || self.grace_until[slot].is_some_and(|t| now < t)
+    }
+
+    /// `rid` if it flows, else the nearest lower layer that flows, else the nearest higher
+    /// one, else `rid` (nothing flows: wait for it).
+    fn flowing_near(&self, rid: Rid, now: Instant) -> Rid {
+        let Some(want) = self.layers.iter().position(|l| l.rid == rid) else {
+            return rid;
+        };
+        let lower = (0..=want).rev();
+        let higher = want + 1..self.layers.len();
+        lower
+            .chain(higher)
+            .find(|&i| self.flowing(i, now))
+            .map_or(rid, |i| self.layers[i].rid)
+    }
+}
+
+impl Peer {
+    /// Forgets the outstanding server offer; what it would have changed goes into the next.
+    fn abandon_offer(&mut self) {
+        self.pending = None;
+        self.offered_at = None;
+        for t in &mut self.out {
+            t.state = match t.state {
+                OutState::Negotiating(_) => OutState::ToOpen,
+                OutState::NegotiatingStop(m) => OutState::ToStop(m),
+                s => s,
+            };
+        }
+    }
+}
+
 impl Room {
     /// Hands a message to the meeting actor; never waits. A full queue means the actor is
     /// far behind, and media signalling is the thing to shed.
@@ -681,9 +810,8 @@ impl Room {
                 };
             }
         }
-        peer.out.retain(|t| {
-            t.state != OutState::ToOpen || sources.contains(&(t.publisher, t.kind))
-        });
+        peer.out
+            .retain(|t| t.state != OutState::ToOpen || sources.contains(&(t.publisher, t.kind)));
         for (publisher, kind) in sources {
             let have = peer.out.iter().any(|t| {
                 t.publisher == publisher
@@ -697,6 +825,7 @@ impl Room {
                     state: OutState::ToOpen,
                     current: None,
                     target: None,
+                    desired: None,
                     time_offset: 0,
                     last_time: None,
                 });
@@ -705,10 +834,22 @@ impl Room {
     }
 
     /// Sends subscriber `q` an offer for its queued track changes, unless one is outstanding.
-    fn negotiate(&mut self, q: usize) {
+    fn negotiate(&mut self, now: Instant, q: usize) {
         let peer = &mut self.peers[q];
-        if peer.pending.is_some() || peer.dead {
+        if peer.dead {
             return;
+        }
+        if peer.pending.is_some() {
+            let stuck = peer
+                .offered_at
+                .is_some_and(|t| now.saturating_duration_since(t) > OFFER_TIMEOUT);
+            if !stuck {
+                return;
+            }
+            // A client that never answers must not freeze its session: give the offer up and
+            // offer again with everything that is still wanted.
+            tracing::warn!(meeting = %self.meeting, participant = %peer.id, "no answer to the server's offer; offering again");
+            peer.abandon_offer();
         }
         let mut api = peer.rtc.sdp_api();
         for t in &mut peer.out {
@@ -722,7 +863,8 @@ impl Room {
                         }
                     };
                     let track = format!("p{}-{}", t.publisher.0, kind_name(t.kind));
-                    let mid = api.add_media(kind, Direction::SendOnly, Some(stream), Some(track), None);
+                    let mid =
+                        api.add_media(kind, Direction::SendOnly, Some(stream), Some(track), None);
                     t.state = OutState::Negotiating(mid);
                 }
                 OutState::ToStop(m) => {
@@ -739,6 +881,21 @@ impl Room {
             return;
         };
         peer.pending = Some(pending);
+        peer.offered_at = Some(now);
+        let id = peer.id;
+        self.announce_tracks(q);
+        self.signal(
+            Audience::One(id),
+            ServerMessage::MediaOffer {
+                sdp: offer.to_sdp_string(),
+            },
+        );
+    }
+
+    /// Sends subscriber `q` the tracks it receives (being added or open), if that changed
+    /// since it was last told.
+    fn announce_tracks(&mut self, q: usize) {
+        let peer = &mut self.peers[q];
         let tracks: Vec<RemoteTrack> = peer
             .out
             .iter()
@@ -751,17 +908,11 @@ impl Room {
                 _ => None,
             })
             .collect();
-        let id = peer.id;
-        if tracks != peer.announced_tracks {
-            peer.announced_tracks = tracks.clone();
+        if peer.announced_tracks.as_ref() != Some(&tracks) {
+            peer.announced_tracks = Some(tracks.clone());
+            let id = peer.id;
             self.signal(Audience::One(id), ServerMessage::MediaTracks { tracks });
         }
-        self.signal(
-            Audience::One(id),
-            ServerMessage::MediaOffer {
-                sdp: offer.to_sdp_string(),
-            },
-        );
     }
 
     /// Recomputes every subscriber's target layer from its `SubscribeVideo` heights, asks
@@ -790,12 +941,17 @@ impl Room {
                     .get(&(sub.id, t.publisher, t.kind))
                     .copied()
                     .unwrap_or(u32::MAX);
-                let target = if max_height == 0 {
+                let desired = if max_height == 0 {
                     None
                 } else if track.layers.is_empty() {
                     Some(None)
                 } else {
                     layers::choose(&track.layers, max_height).map(Some)
+                };
+                t.desired = desired;
+                let target = match desired {
+                    Some(Some(rid)) => Some(Some(track.flowing_near(rid, now))),
+                    other => other,
                 };
                 if target != t.target {
                     t.target = target;
@@ -829,7 +985,8 @@ impl Room {
                             s.out.iter().any(|t| {
                                 t.publisher == publisher.id
                                     && t.kind == track.kind
-                                    && t.target == Some(Some(*rid))
+                                    && (t.target == Some(Some(*rid))
+                                        || t.desired == Some(Some(*rid)))
                                     && !matches!(
                                         t.state,
                                         OutState::ToStop(_) | OutState::NegotiatingStop(_)
@@ -853,7 +1010,18 @@ impl Room {
                     active_rids: watched.iter().map(|r| r.to_string()).collect(),
                 },
             );
-            self.peers[i].published[j].announced = Some(watched);
+            let track = &mut self.peers[i].published[j];
+            // Layers switched back on get time to start flowing before they can count as idle.
+            for (slot, layer) in track.layers.iter().enumerate().take(4) {
+                let was_on = track
+                    .announced
+                    .as_ref()
+                    .is_none_or(|a| a.contains(&layer.rid));
+                if !was_on && watched.contains(&layer.rid) {
+                    track.grace_until[slot] = Some(now + LAYER_GRACE);
+                }
+            }
+            track.announced = Some(watched);
         }
     }
 
@@ -884,6 +1052,7 @@ impl Room {
         }
         track.last_keyframe_request[slot] = Some(now);
         let mid = track.mid;
+        peer.dirty = true;
         if let Some(mut writer) = peer.rtc.writer(mid) {
             if let Err(err) = writer.request_keyframe(layer, how) {
                 tracing::debug!(participant = %publisher, %err, "keyframe request not sent");
@@ -910,14 +1079,15 @@ impl Room {
     /// Forwards one frame of publisher `p` to every subscriber of that track.
     fn forward(&mut self, now: Instant, p: usize, d: MediaData, metrics: &Metrics) {
         let publisher = self.peers[p].id;
-        let Some(kind) = self.peers[p]
-            .published
-            .iter()
-            .find(|t| t.mid == d.mid)
-            .map(|t| t.kind)
-        else {
+        let Some(track) = self.peers[p].published.iter_mut().find(|t| t.mid == d.mid) else {
             return; // a mid the client did not name in `tracks`
         };
+        let kind = track.kind;
+        if let Some(rid) = d.rid {
+            if let Some(slot) = track.layers.iter().position(|l| l.rid == rid) {
+                track.seen[slot.min(3)] = Some(now);
+            }
+        }
         if kind == TrackKind::Audio {
             if let Some(level) = d.ext_vals.audio_level {
                 self.speakers.observe(publisher, level, now);
@@ -963,6 +1133,7 @@ impl Room {
             }
             let time = d.time.numer().wrapping_add(t.time_offset);
             t.last_time = Some(time);
+            sub.dirty = true;
             let Some(writer) = sub.rtc.writer(mid) else {
                 continue;
             };
@@ -1002,7 +1173,12 @@ fn kind_name(kind: TrackKind) -> &'static str {
 /// The first value of an SDP attribute (`a=<name>:<value>`), session or media level.
 fn sdp_attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
     sdp.lines()
-        .find_map(|l| l.trim().strip_prefix("a=")?.strip_prefix(name)?.strip_prefix(':'))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("a=")?
+                .strip_prefix(name)?
+                .strip_prefix(':')
+        })
         .map(str::trim)
 }
 

@@ -4,12 +4,15 @@
 //! publisher may declare it with an RFC 8851 restriction (`a=rid:q send max-height=180`);
 //! otherwise the SFU assumes the usual WebRTC ladder: the highest layer is
 //! [`TOP_LAYER_HEIGHT`] pixels tall and each lower layer half the one above
-//! (`scaleResolutionDownBy` 1, 2, 4).
+//! (`scaleResolutionDownBy` 1, 2, 4). A browser cannot set restrictions on its own
+//! description, but a client may add them to the copy of the offer it sends to the server.
 
 use str0m::media::Rid;
 
-/// The height the highest simulcast layer is assumed to have.
-pub const TOP_LAYER_HEIGHT: u32 = 720;
+/// The height the highest simulcast layer is assumed to have when the publisher does not
+/// declare it: Samla's own clients (join page and client engine) capture 360p by default.
+/// Guessing low errs towards a sharper (larger) layer than the tile needs, not a blurrier one.
+pub const TOP_LAYER_HEIGHT: u32 = 360;
 
 /// One simulcast layer of a publisher's track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +134,7 @@ mod tests {
         assert_eq!(rids(&l), ["q", "h", "f"]);
         assert_eq!(
             l.iter().map(|l| l.height).collect::<Vec<_>>(),
-            [180, 360, 720]
+            [90, 180, 360]
         );
         assert_eq!(
             rids(&ladder(&named(&["b", "a"]))),
@@ -155,15 +158,19 @@ mod tests {
     fn the_highest_layer_that_fits_is_chosen() {
         let l = ladder(&named(&["q", "h", "f"]));
         assert_eq!(choose(&l, u32::MAX), Some(Rid::from("f")));
-        assert_eq!(choose(&l, 720), Some(Rid::from("f")));
-        assert_eq!(choose(&l, 719), Some(Rid::from("h")));
-        assert_eq!(choose(&l, 360), Some(Rid::from("h")));
-        assert_eq!(choose(&l, 200), Some(Rid::from("q")));
-        assert_eq!(choose(&l, 90), Some(Rid::from("q")), "lowest when none fits");
+        assert_eq!(choose(&l, 360), Some(Rid::from("f")));
+        assert_eq!(choose(&l, 359), Some(Rid::from("h")));
+        assert_eq!(choose(&l, 180), Some(Rid::from("h")));
+        assert_eq!(choose(&l, 100), Some(Rid::from("q")));
+        assert_eq!(
+            choose(&l, 45),
+            Some(Rid::from("q")),
+            "lowest when none fits"
+        );
         assert_eq!(choose(&l, 0), None, "0 pauses");
         assert_eq!(choose(&[], 720), None);
         assert_eq!(
-            choose(&ladder(&named(&["h", "f"])), 400),
+            choose(&ladder(&named(&["h", "f"])), 200),
             Some(Rid::from("h"))
         );
     }

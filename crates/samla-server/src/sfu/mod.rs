@@ -30,6 +30,12 @@
 //! - a client offer with a different ICE user fragment is a new `RTCPeerConnection` (after a
 //!   reload or a resumed connection): the old session is dropped and a new one starts.
 //!
+//! Recovery: an offer left unanswered for 15 s is given up and made again; when a participant's
+//! signalling connection is replaced (resume) the actor sends [`CommandKind::Resync`] and the
+//! SFU repeats an outstanding offer, `media_tracks` and `media_layers`; a session whose ICE
+//! stays disconnected for 10 s is dropped and its tracks are removed from the others (the
+//! client notices its own ICE failure and offers again on a new connection).
+//!
 //! # What the SFU reads of media
 //! This matters for end-to-end encryption later. The SFU terminates DTLS-SRTP, so today it can
 //! decrypt everything, and str0m's frame API (used here) depacketizes H.264 into frames and
@@ -107,6 +113,10 @@ pub enum CommandKind {
     },
     /// The participant left the meeting: drop their session and their tracks.
     Gone,
+    /// The participant's signalling connection was replaced (a resume): what the SFU sent
+    /// while it was down is lost, so an outstanding offer is made again and `media_tracks`
+    /// and `media_layers` are sent afresh.
+    Resync,
 }
 
 /// The way into the SFU task. Cheap to clone.
@@ -155,6 +165,15 @@ impl SfuHandle {
         });
     }
 
+    /// The participant is back on a new connection (join or resume).
+    pub fn resync(&self, meeting: &MeetingId, participant: ParticipantId) {
+        self.send(Command {
+            meeting: meeting.clone(),
+            participant,
+            kind: CommandKind::Resync,
+        });
+    }
+
     fn send(&self, cmd: Command) {
         if let Err(err) = self.tx.try_send(cmd) {
             tracing::warn!("SFU queue full or closed, media command dropped: {err}");
@@ -166,8 +185,10 @@ impl SfuHandle {
 /// the bound address; an unspecified bind address (0.0.0.0) is replaced by the address this
 /// machine reaches the internet from, or loopback when there is none.
 pub fn announced_address(bound: SocketAddr, public_ip: Option<IpAddr>) -> SocketAddr {
-    if let Some(ip) = public_ip {
-        return SocketAddr::new(ip, bound.port());
+    match public_ip {
+        Some(ip) if !ip.is_unspecified() => return SocketAddr::new(ip, bound.port()),
+        Some(ip) => tracing::warn!(%ip, "media_public_ip cannot be unspecified; ignoring it"),
+        None => {}
     }
     if !bound.ip().is_unspecified() {
         return bound;
@@ -222,18 +243,30 @@ async fn run(
     metrics: Arc<Metrics>,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    // A socket bound to [::] also takes IPv4, with IPv4-mapped addresses: str0m sees plain
+    // IPv4 addresses (as the clients' candidates name them) and the socket gets mapped ones.
+    let dual_stack = socket.local_addr().is_ok_and(|a| a.is_ipv6());
     let mut transmit = |dest: SocketAddr, data: &[u8]| {
+        let dest = match dest {
+            SocketAddr::V4(v4) if dual_stack => {
+                SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+            }
+            other => other,
+        };
         if socket.try_send_to(data, dest).is_err() {
             Metrics::inc(&metrics.media_datagrams_dropped_total);
         }
     };
     loop {
-        let deadline = core
-            .next_timeout()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        // Wake at least this often: stuck offers and the active speaker are checked on timeouts.
+        let latest = Instant::now() + Duration::from_millis(500);
+        let deadline = core.next_timeout().map_or(latest, |t| t.min(latest));
         tokio::select! {
             received = socket.recv_from(&mut buf) => match received {
-                Ok((n, source)) => core.handle_datagram(Instant::now(), source, &buf[..n], &mut transmit),
+                Ok((n, source)) => {
+                    let source = SocketAddr::new(source.ip().to_canonical(), source.port());
+                    core.handle_datagram(Instant::now(), source, &buf[..n], &mut transmit)
+                }
                 // ICMP errors surface here on some systems; they concern one peer only.
                 Err(err) => tracing::trace!(%err, "media socket receive error"),
             },
@@ -247,4 +280,27 @@ async fn run(
         }
     }
     tracing::info!("SFU stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announced_address_is_never_unspecified() {
+        let bound: SocketAddr = "127.0.0.1:7700".parse().unwrap();
+        assert_eq!(announced_address(bound, None), bound);
+        assert_eq!(
+            announced_address(bound, Some("203.0.113.9".parse().unwrap())).to_string(),
+            "203.0.113.9:7700"
+        );
+        assert_eq!(
+            announced_address(bound, Some("0.0.0.0".parse().unwrap())),
+            bound
+        );
+        let any: SocketAddr = "0.0.0.0:7701".parse().unwrap();
+        let announced = announced_address(any, None);
+        assert!(!announced.ip().is_unspecified());
+        assert_eq!(announced.port(), 7701);
+    }
 }

@@ -1,0 +1,336 @@
+// The one message catalogue: every text the UI shows, in bokmål (nb), nynorsk (nn) and
+// English (en), side by side. `satisfies` makes a missing language a compile error, and
+// `MessageKey` makes a misspelt key one. `{name}` placeholders are filled in by `t()`.
+
+export const LANGUAGES = ["nb", "nn", "en"] as const;
+export type Lang = (typeof LANGUAGES)[number];
+
+type Entry = Readonly<Record<Lang, string>>;
+
+export const messages = {
+  // ---- general ----
+  appName: { nb: "Samla", nn: "Samla", en: "Samla" },
+  language: { nb: "Språk", nn: "Språk", en: "Language" },
+  languageSystem: { nb: "Som systemet", nn: "Som systemet", en: "Same as system" },
+  langNb: { nb: "Norsk bokmål", nn: "Norsk bokmål", en: "Norwegian Bokmål" },
+  langNn: { nb: "Norsk nynorsk", nn: "Norsk nynorsk", en: "Norwegian Nynorsk" },
+  langEn: { nb: "Engelsk", nn: "Engelsk", en: "English" },
+  close: { nb: "Lukk", nn: "Lukk", en: "Close" },
+  cancel: { nb: "Avbryt", nn: "Avbryt", en: "Cancel" },
+  you: { nb: "deg", nn: "deg", en: "you" },
+  youSuffix: { nb: "{name} (deg)", nn: "{name} (deg)", en: "{name} (you)" },
+  host: { nb: "vert", nn: "vert", en: "host" },
+  coHost: { nb: "medvert", nn: "medvert", en: "co-host" },
+  guest: { nb: "gjest", nn: "gjest", en: "guest" },
+
+  // ---- home ----
+  homeTitle: { nb: "Velkommen til Samla", nn: "Velkomen til Samla", en: "Welcome to Samla" },
+  serverHost: { nb: "Server", nn: "Tenar", en: "Server" },
+  serverHostHint: {
+    nb: "For eksempel møte.uio.no",
+    nn: "Til dømes møte.uio.no",
+    en: "For example meet.uio.no",
+  },
+  joinByLinkOrId: {
+    nb: "Møtelenke eller møte-ID",
+    nn: "Møtelenkje eller møte-ID",
+    en: "Meeting link or meeting ID",
+  },
+  joinMeeting: { nb: "Bli med i møte", nn: "Bli med i møte", en: "Join a meeting" },
+  invalidMeetingId: {
+    nb: "Det er ikke en gyldig møte-ID. En møte-ID har 9 til 11 sifre.",
+    nn: "Det er ikkje ein gyldig møte-ID. Ein møte-ID har 9 til 11 siffer.",
+    en: "That is not a valid meeting ID. A meeting ID has 9 to 11 digits.",
+  },
+  hostMeeting: { nb: "Start et møte", nn: "Start eit møte", en: "Host a meeting" },
+  meetingTopic: { nb: "Emne", nn: "Emne", en: "Topic" },
+  apiToken: { nb: "API-nøkkel", nn: "API-nøkkel", en: "API token" },
+  apiTokenHint: {
+    nb: "Du finner nøkkelen i kontoinnstillingene hos institusjonen din.",
+    nn: "Du finn nøkkelen i kontoinnstillingane hos institusjonen din.",
+    en: "You find the token in your institution's account settings.",
+  },
+  useWaitingRoom: { nb: "Bruk venterom", nn: "Bruk venterom", en: "Use a waiting room" },
+  creating: { nb: "Oppretter møtet …", nn: "Opprettar møtet …", en: "Creating the meeting…" },
+  createFailed: {
+    nb: "Kunne ikke opprette møtet: {reason}",
+    nn: "Kunne ikkje opprette møtet: {reason}",
+    en: "Could not create the meeting: {reason}",
+  },
+
+  // ---- pre-join ----
+  meeting: { nb: "Møte", nn: "Møte", en: "Meeting" },
+  meetingIdLabel: { nb: "Møte-ID {id}", nn: "Møte-ID {id}", en: "Meeting ID {id}" },
+  yourName: { nb: "Navnet ditt", nn: "Namnet ditt", en: "Your name" },
+  nameNeeded: { nb: "Skriv navnet ditt.", nn: "Skriv namnet ditt.", en: "Type your name." },
+  passcode: { nb: "Passord", nn: "Passord", en: "Passcode" },
+  passcodeRequired: {
+    nb: "Møtet har passord. Skriv det inn for å bli med.",
+    nn: "Møtet har passord. Skriv det inn for å bli med.",
+    en: "This meeting has a passcode. Enter it to join.",
+  },
+  wrongPasscode: { nb: "Feil passord.", nn: "Feil passord.", en: "Wrong passcode." },
+  join: { nb: "Bli med", nn: "Bli med", en: "Join" },
+  joinWithMicOn: { nb: "Mikrofon på", nn: "Mikrofon på", en: "Microphone on" },
+  joinWithCameraOn: { nb: "Kamera på", nn: "Kamera på", en: "Camera on" },
+  microphone: { nb: "Mikrofon", nn: "Mikrofon", en: "Microphone" },
+  camera: { nb: "Kamera", nn: "Kamera", en: "Camera" },
+  speaker: { nb: "Høyttaler", nn: "Høgtalar", en: "Speaker" },
+  defaultDevice: { nb: "Standard", nn: "Standard", en: "Default" },
+  devicesLater: {
+    nb: "Du får velge enheter når nettleseren har gitt tilgang.",
+    nn: "Du får velje einingar når nettlesaren har gjeve tilgang.",
+    en: "You can choose devices once the browser has granted access.",
+  },
+  connecting: { nb: "Kobler til …", nn: "Koplar til …", en: "Connecting…" },
+  back: { nb: "Tilbake", nn: "Tilbake", en: "Back" },
+
+  // ---- waiting ----
+  waitingRoom: { nb: "Venterom", nn: "Venterom", en: "Waiting room" },
+  waitingForHost: {
+    nb: "Vent til verten slipper deg inn",
+    nn: "Vent til verten slepper deg inn",
+    en: "Wait for the host to let you in",
+  },
+  waitingDetail: {
+    nb: "Verten vet at du venter. Du kommer inn i møtet «{topic}» så snart du blir sluppet inn.",
+    nn: "Verten veit at du ventar. Du kjem inn i møtet «{topic}» så snart du blir sleppt inn.",
+    en: "The host knows you are waiting. You will enter “{topic}” as soon as you are let in.",
+  },
+
+  // ---- meeting: controls ----
+  mute: { nb: "Slå av lyden", nn: "Slå av lyden", en: "Mute" },
+  unmute: { nb: "Slå på lyden", nn: "Slå på lyden", en: "Unmute" },
+  stopVideo: { nb: "Slå av kamera", nn: "Slå av kamera", en: "Stop video" },
+  startVideo: { nb: "Slå på kamera", nn: "Slå på kamera", en: "Start video" },
+  shareScreen: { nb: "Del skjerm", nn: "Del skjerm", en: "Share screen" },
+  stopSharing: { nb: "Stopp deling", nn: "Stopp deling", en: "Stop sharing" },
+  raiseHand: { nb: "Rekk opp hånden", nn: "Rekk opp handa", en: "Raise hand" },
+  lowerHand: { nb: "Ta ned hånden", nn: "Ta ned handa", en: "Lower hand" },
+  reactions: { nb: "Reaksjoner", nn: "Reaksjonar", en: "Reactions" },
+  leaveMeeting: { nb: "Forlat møtet", nn: "Forlat møtet", en: "Leave meeting" },
+  endForAll: { nb: "Avslutt for alle", nn: "Avslutt for alle", en: "End for all" },
+  endForAllConfirm: {
+    nb: "Vil du avslutte møtet for alle?",
+    nn: "Vil du avslutte møtet for alle?",
+    en: "End the meeting for everyone?",
+  },
+  galleryView: { nb: "Gallerivisning", nn: "Gallerivising", en: "Gallery view" },
+  speakerView: { nb: "Talervisning", nn: "Talarvising", en: "Speaker view" },
+  previousPage: { nb: "Forrige side", nn: "Førre side", en: "Previous page" },
+  nextPage: { nb: "Neste side", nn: "Neste side", en: "Next page" },
+  pageOf: { nb: "Side {page} av {pages}", nn: "Side {page} av {pages}", en: "Page {page} of {pages}" },
+  videoArea: { nb: "Video", nn: "Video", en: "Video" },
+  meetingControls: { nb: "Møtekontroller", nn: "Møtekontrollar", en: "Meeting controls" },
+  shortcutsHint: {
+    nb: "Hurtigtaster: M slår lyden av og på, V slår kameraet av og på, hold inne mellomrom for å snakke mens lyden er av.",
+    nn: "Snøggtastar: M slår lyden av og på, V slår kameraet av og på, hald inne mellomrom for å snakke medan lyden er av.",
+    en: "Shortcuts: M mutes and unmutes, V turns the camera on and off, hold space to talk while muted.",
+  },
+  pushToTalk: { nb: "Snakker (mellomrom)", nn: "Snakkar (mellomrom)", en: "Talking (space)" },
+  speaking: { nb: "snakker", nn: "snakkar", en: "speaking" },
+  micOff: { nb: "lyd av", nn: "lyd av", en: "muted" },
+  cameraOff: { nb: "kamera av", nn: "kamera av", en: "camera off" },
+  handRaised: { nb: "hånd oppe", nn: "hand oppe", en: "hand raised" },
+  reconnecting: {
+    nb: "Forbindelsen ble brutt. Kobler til igjen …",
+    nn: "Sambandet vart brote. Koplar til att …",
+    en: "The connection dropped. Reconnecting…",
+  },
+  screenOf: { nb: "Skjermen til {name}", nn: "Skjermen til {name}", en: "{name}'s screen" },
+  locked: { nb: "Låst", nn: "Låst", en: "Locked" },
+
+  reaction_thumbs_up: { nb: "Tommel opp", nn: "Tommel opp", en: "Thumbs up" },
+  reaction_clap: { nb: "Klapp", nn: "Klapp", en: "Clap" },
+  reaction_heart: { nb: "Hjerte", nn: "Hjarte", en: "Heart" },
+  reaction_laugh: { nb: "Latter", nn: "Latter", en: "Laugh" },
+  reaction_surprised: { nb: "Overrasket", nn: "Overraska", en: "Surprised" },
+  reaction_celebrate: { nb: "Feiring", nn: "Feiring", en: "Celebrate" },
+  reactionFrom: { nb: "{name}: {reaction}", nn: "{name}: {reaction}", en: "{name}: {reaction}" },
+
+  // ---- chat ----
+  chat: { nb: "Chat", nn: "Chat", en: "Chat" },
+  chatUnread: {
+    nb: "Chat, {count} uleste",
+    nn: "Chat, {count} ulesne",
+    en: "Chat, {count} unread",
+  },
+  chatTo: { nb: "Til", nn: "Til", en: "To" },
+  everyone: { nb: "Alle", nn: "Alle", en: "Everyone" },
+  hostsOnly: { nb: "Vertene", nn: "Vertane", en: "Hosts" },
+  writeMessage: { nb: "Skriv en melding", nn: "Skriv ei melding", en: "Write a message" },
+  send: { nb: "Send", nn: "Send", en: "Send" },
+  privateTo: { nb: "Privat til {name}", nn: "Privat til {name}", en: "Privately to {name}" },
+  privateFromTo: { nb: "Privat til deg", nn: "Privat til deg", en: "Privately to you" },
+  toHosts: { nb: "Til vertene", nn: "Til vertane", en: "To the hosts" },
+  noMessages: { nb: "Ingen meldinger ennå.", nn: "Ingen meldingar enno.", en: "No messages yet." },
+  chatDisabled: {
+    nb: "Verten har slått av chatten.",
+    nn: "Verten har slått av chatten.",
+    en: "The host has turned chat off.",
+  },
+  chatPolicy: { nb: "Hvem kan chatte", nn: "Kven kan chatte", en: "Who can chat" },
+  chatPolicy_everyone: { nb: "Alle", nn: "Alle", en: "Everyone" },
+  chatPolicy_hosts_only: {
+    nb: "Bare til vertene",
+    nn: "Berre til vertane",
+    en: "Only to the hosts",
+  },
+  chatPolicy_off: { nb: "Ingen (av)", nn: "Ingen (av)", en: "No one (off)" },
+
+  // ---- participants and host controls ----
+  participants: { nb: "Deltakere", nn: "Deltakarar", en: "Participants" },
+  participantsCount: { nb: "Deltakere ({count})", nn: "Deltakarar ({count})", en: "Participants ({count})" },
+  admit: { nb: "Slipp inn", nn: "Slepp inn", en: "Admit" },
+  admitAll: { nb: "Slipp inn alle", nn: "Slepp inn alle", en: "Admit all" },
+  deny: { nb: "Avvis", nn: "Avvis", en: "Deny" },
+  muteParticipant: { nb: "Slå av lyden til {name}", nn: "Slå av lyden til {name}", en: "Mute {name}" },
+  askToUnmute: {
+    nb: "Be {name} slå på lyden",
+    nn: "Be {name} slå på lyden",
+    en: "Ask {name} to unmute",
+  },
+  muteAll: { nb: "Slå av lyden for alle", nn: "Slå av lyden for alle", en: "Mute all" },
+  removeParticipant: { nb: "Fjern {name}", nn: "Fjern {name}", en: "Remove {name}" },
+  removeConfirm: {
+    nb: "Fjerne {name} fra møtet? Personen kan ikke komme tilbake.",
+    nn: "Fjerne {name} frå møtet? Personen kan ikkje kome tilbake.",
+    en: "Remove {name} from the meeting? They cannot come back.",
+  },
+  makeCoHost: { nb: "Gjør {name} til medvert", nn: "Gjer {name} til medvert", en: "Make {name} co-host" },
+  revokeCoHost: {
+    nb: "Fjern {name} som medvert",
+    nn: "Fjern {name} som medvert",
+    en: "Remove {name} as co-host",
+  },
+  makeHost: { nb: "Gjør {name} til vert", nn: "Gjer {name} til vert", en: "Make {name} host" },
+  lowerHandOf: { nb: "Ta ned hånden til {name}", nn: "Ta ned handa til {name}", en: "Lower {name}'s hand" },
+  sendToWaitingRoom: {
+    nb: "Send {name} til venterommet",
+    nn: "Send {name} til venterommet",
+    en: "Send {name} to the waiting room",
+  },
+  lockMeeting: { nb: "Lås møtet", nn: "Lås møtet", en: "Lock meeting" },
+  unlockMeeting: { nb: "Lås opp møtet", nn: "Lås opp møtet", en: "Unlock meeting" },
+  hostControls: { nb: "Vertskontroller", nn: "Vertskontrollar", en: "Host controls" },
+  actionsFor: { nb: "Handlinger for {name}", nn: "Handlingar for {name}", en: "Actions for {name}" },
+  nobodyWaiting: { nb: "Ingen venter.", nn: "Ingen ventar.", en: "Nobody is waiting." },
+  reconnectingParticipant: { nb: "kobler til igjen", nn: "koplar til att", en: "reconnecting" },
+  signedIn: { nb: "innlogget", nn: "innlogga", en: "signed in" },
+
+  // ---- notices ----
+  mutedByHost: {
+    nb: "{name} slo av lyden din.",
+    nn: "{name} slo av lyden din.",
+    en: "{name} muted you.",
+  },
+  unmuteRequested: {
+    nb: "{name} ber deg slå på lyden.",
+    nn: "{name} bed deg slå på lyden.",
+    en: "{name} asks you to unmute.",
+  },
+  youAreHost: { nb: "Du er nå vert.", nn: "Du er no vert.", en: "You are now the host." },
+  youAreCoHost: { nb: "Du er nå medvert.", nn: "Du er no medvert.", en: "You are now a co-host." },
+  youAreParticipant: {
+    nb: "Du er ikke lenger medvert.",
+    nn: "Du er ikkje lenger medvert.",
+    en: "You are no longer a co-host.",
+  },
+  participantRemoved: {
+    nb: "{name} ble fjernet fra møtet.",
+    nn: "{name} vart fjerna frå møtet.",
+    en: "{name} was removed from the meeting.",
+  },
+  mediaDenied: {
+    nb: "Fikk ikke tilgang til kamera eller mikrofon. Du er med uten.",
+    nn: "Fekk ikkje tilgang til kamera eller mikrofon. Du er med utan.",
+    en: "No access to camera or microphone. You are in without them.",
+  },
+  mediaConnecting: { nb: "Kobler til lyd og bilde …", nn: "Koplar til lyd og bilete …", en: "Connecting audio and video…" },
+  mediaFailed: {
+    nb: "Lyd og bilde fikk ikke forbindelse.",
+    nn: "Lyd og bilete fekk ikkje samband.",
+    en: "Audio and video could not connect.",
+  },
+
+  // ---- ended ----
+  closed_left: { nb: "Du har forlatt møtet.", nn: "Du har forlate møtet.", en: "You left the meeting." },
+  closed_denied: {
+    nb: "Verten slapp deg ikke inn.",
+    nn: "Verten sleppte deg ikkje inn.",
+    en: "The host did not let you in.",
+  },
+  closed_removed: {
+    nb: "Du ble fjernet fra møtet.",
+    nn: "Du vart fjerna frå møtet.",
+    en: "You were removed from the meeting.",
+  },
+  closed_meeting_ended: { nb: "Møtet er avsluttet.", nn: "Møtet er avslutta.", en: "The meeting has ended." },
+  closed_replaced: {
+    nb: "Du ble med fra et annet vindu.",
+    nn: "Du vart med frå eit anna vindauge.",
+    en: "You joined from another window.",
+  },
+  connectionLost: {
+    nb: "Forbindelsen til serveren ble brutt.",
+    nn: "Sambandet til tenaren vart brote.",
+    en: "The connection to the server was lost.",
+  },
+  noServer: {
+    nb: "Fikk ikke kontakt med serveren.",
+    nn: "Fekk ikkje kontakt med tenaren.",
+    en: "Could not reach the server.",
+  },
+  rejoin: { nb: "Bli med igjen", nn: "Bli med att", en: "Join again" },
+  toStart: { nb: "Til forsiden", nn: "Til framsida", en: "Back to start" },
+
+  // ---- server errors (by ErrorCode) ----
+  error_meeting_not_found: {
+    nb: "Fant ikke møtet.",
+    nn: "Fann ikkje møtet.",
+    en: "Meeting not found.",
+  },
+  error_meeting_ended: { nb: "Møtet er avsluttet.", nn: "Møtet er avslutta.", en: "The meeting has ended." },
+  error_too_many_attempts: {
+    nb: "For mange feil passord. Prøv igjen senere.",
+    nn: "For mange feil passord. Prøv att seinare.",
+    en: "Too many wrong passcodes. Try again later.",
+  },
+  error_meeting_locked: {
+    nb: "Møtet er låst.",
+    nn: "Møtet er låst.",
+    en: "The meeting is locked.",
+  },
+  error_sign_in_required: {
+    nb: "Du må være logget inn for å bli med i dette møtet.",
+    nn: "Du må vere logga inn for å bli med i dette møtet.",
+    en: "You must be signed in to join this meeting.",
+  },
+  error_invalid_token: {
+    nb: "API-nøkkelen er ikke gyldig.",
+    nn: "API-nøkkelen er ikkje gyldig.",
+    en: "The API token is not valid.",
+  },
+  error_removed_from_meeting: {
+    nb: "Du er fjernet fra dette møtet og kan ikke bli med igjen.",
+    nn: "Du er fjerna frå dette møtet og kan ikkje bli med att.",
+    en: "You were removed from this meeting and cannot join again.",
+  },
+  error_not_allowed: {
+    nb: "Du har ikke lov til å gjøre det.",
+    nn: "Du har ikkje lov til å gjere det.",
+    en: "You are not allowed to do that.",
+  },
+  error_chat_not_allowed: {
+    nb: "Du kan ikke sende denne meldingen nå.",
+    nn: "Du kan ikkje sende denne meldinga no.",
+    en: "You cannot send this message now.",
+  },
+  error_generic: {
+    nb: "Noe gikk galt: {message}",
+    nn: "Noko gjekk gale: {message}",
+    en: "Something went wrong: {message}",
+  },
+} as const satisfies Readonly<Record<string, Entry>>;
+
+export type MessageKey = keyof typeof messages;

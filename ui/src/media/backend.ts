@@ -1,0 +1,66 @@
+// How the UI gets at audio and video, whatever produces them. The browser build uses
+// BrowserMediaBackend (one RTCPeerConnection to the SFU); the desktop app will plug in a
+// backend whose frames come from Rust over Tauri and draws them on a <canvas>.
+
+import type { ClientMessage, MediaServerMessage, ParticipantId, TrackKind } from "../protocol/messages";
+
+export type MediaStatus = "idle" | "connecting" | "connected" | "failed";
+
+export interface LocalMediaState {
+  /** Whether we have a microphone / camera at all (false when access was denied). */
+  hasMic: boolean;
+  hasCamera: boolean;
+  micMuted: boolean;
+  cameraOn: boolean;
+  sharingScreen: boolean;
+  /** Set when opening the devices failed. */
+  deviceError: string | null;
+  status: MediaStatus;
+}
+
+export type VideoSource =
+  | { kind: "local-camera" }
+  | { kind: "local-screen" }
+  | { kind: "remote"; participant: ParticipantId; track: TrackKind };
+
+export interface DeviceChoice {
+  audioInput?: string;
+  videoInput?: string;
+}
+
+export interface MediaDeviceOption {
+  id: string;
+  kind: "audioinput" | "videoinput" | "audiooutput";
+  label: string;
+}
+
+export interface MediaBackend {
+  /** Current local state; `subscribe` tells when it or the remote tracks change. */
+  readonly local: LocalMediaState;
+  subscribe(listener: () => void): () => void;
+
+  /** Opens microphone and camera (before or after joining). */
+  openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void>;
+  listDevices(): Promise<MediaDeviceOption[]>;
+
+  setMicMuted(muted: boolean): void;
+  setCameraOn(on: boolean): void;
+  startScreenShare(): Promise<void>;
+  stopScreenShare(): void;
+
+  /** Feeds the media part of the signalling (media_config, media_offer, …). */
+  handle(msg: MediaServerMessage): void;
+  /** A server error while an offer of ours was outstanding (the SFU refused it). */
+  onOfferRefused(): void;
+
+  /** Whether a remote video is being received and can be drawn. */
+  hasVideo(source: VideoSource): boolean;
+  /** Draws a video into `container` until the returned function is called. */
+  attachVideo(container: HTMLElement, source: VideoSource): () => void;
+
+  /** Stops everything (devices, connection, audio playback). */
+  close(): void;
+}
+
+/** What a backend needs from the signalling. */
+export type SendSignal = (msg: ClientMessage) => void;

@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import type { ChatMessage, MeetingState, ParticipantInfo, ServerMessage } from "../protocol/messages";
+import { amHost, amModerator, canChat, chatAudience, initialView, reduce, type MeetingView, type StoreAction } from "./store";
+
+const meeting: MeetingState = { id: "123456789", topic: "Forelesning", locked: false, waiting_room: true, chat_policy: "everyone" };
+const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant"): ParticipantInfo => ({
+  id,
+  name,
+  role,
+  audio_muted: false,
+  video_on: true,
+  hand_raised: false,
+  connected: true,
+  signed_in: false,
+});
+const chat = (seq: number, from: number, from_name: string, to: ChatMessage["to"], text: string): ChatMessage => ({
+  seq,
+  from,
+  from_name,
+  to,
+  text,
+  sent_at_ms: 1_700_000_000_000 + seq,
+});
+const run = (...actions: StoreAction[]): MeetingView => actions.reduce(reduce, initialView);
+const joined = (you: number, role: ParticipantInfo["role"], participants: ParticipantInfo[], extra: Partial<Extract<ServerMessage, { type: "joined" }>> = {}): ServerMessage => ({
+  type: "joined",
+  you,
+  role,
+  resume_token: "tok",
+  meeting,
+  participants,
+  waiting: [],
+  chat: [],
+  ...extra,
+});
+
+describe("meeting store", () => {
+  it("joins straight into the meeting", () => {
+    const v = run(joined(1, "host", [person(1, "Kari", "host")]), { type: "participant_joined", participant: person(2, "Ola") });
+    expect(v.phase).toBe("joined");
+    expect(v.me).toBe(1);
+    expect(amHost(v)).toBe(true);
+    expect(v.participants.map((p) => p.name)).toEqual(["Kari", "Ola"]);
+  });
+
+  it("goes from the waiting room to the meeting when admitted", () => {
+    let v = run({ type: "waiting", you: 7, resume_token: "w", meeting });
+    expect(v.phase).toBe("waiting");
+    expect(v.meeting?.topic).toBe("Forelesning");
+    v = reduce(v, joined(7, "participant", [person(1, "Kari", "host"), person(7, "Per")], { chat: [chat(1, 1, "Kari", { kind: "everyone" }, "Hei")] }));
+    expect(v.phase).toBe("joined");
+    expect(v.chat).toHaveLength(1);
+    expect(v.unread).toBe(0); // history is not unread
+    expect(amModerator(v)).toBe(false);
+  });
+
+  it("shows hosts the waiting room and clears admitted people from it", () => {
+    let v = run(joined(1, "host", [person(1, "Kari", "host")]), {
+      type: "waiting_room",
+      waiting: [{ id: 5, name: "Gjest", signed_in: false }],
+    });
+    expect(v.waiting).toHaveLength(1);
+    v = reduce(v, { type: "participant_joined", participant: person(5, "Gjest") });
+    expect(v.waiting).toHaveLength(0);
+  });
+
+  it("hands the host role over", () => {
+    let v = run(joined(1, "host", [person(1, "Kari", "host"), person(2, "Ola")]));
+    v = reduce(v, { type: "participant_updated", participant: person(2, "Ola", "host") });
+    v = reduce(v, { type: "participant_updated", participant: person(1, "Kari", "co_host") });
+    expect(v.role).toBe("co_host");
+    expect(amHost(v)).toBe(false);
+    expect(amModerator(v)).toBe(true);
+    expect(v.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "co_host" });
+    // And Ola, on their side, becomes host.
+    let o = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    o = reduce(o, { type: "participant_updated", participant: person(2, "Ola", "host") });
+    expect(amHost(o)).toBe(true);
+    expect(o.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "host" });
+  });
+
+  it("counts unread chat while the panel is closed and labels private messages", () => {
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola"), person(3, "Per")]));
+    v = reduce(v, { type: "chat", message: chat(1, 1, "Kari", { kind: "everyone" }, "Velkommen") });
+    v = reduce(v, { type: "chat", message: chat(2, 3, "Per", { kind: "participant", id: 2 }, "Psst") });
+    v = reduce(v, { type: "chat", message: chat(3, 2, "Ola", { kind: "participant", id: 3 }, "Ja?") });
+    v = reduce(v, { type: "chat", message: chat(4, 2, "Ola", { kind: "hosts" }, "Spørsmål") });
+    expect(v.unread).toBe(2); // own messages do not count
+    v = reduce(v, { type: "chat", message: chat(2, 3, "Per", { kind: "participant", id: 2 }, "Psst") });
+    expect(v.chat).toHaveLength(4); // duplicates by seq are dropped
+    expect(chatAudience(v, v.chat[0]!)).toEqual({ kind: "everyone" });
+    expect(chatAudience(v, v.chat[1]!)).toEqual({ kind: "private_to_me", from: "Per" });
+    expect(chatAudience(v, v.chat[2]!)).toEqual({ kind: "private_from_me", to: "Per" });
+    expect(chatAudience(v, v.chat[3]!)).toEqual({ kind: "hosts" });
+    v = reduce(v, { type: "local/chat_open", open: true });
+    expect(v.unread).toBe(0);
+    v = reduce(v, { type: "chat", message: chat(5, 1, "Kari", { kind: "everyone" }, "Pause") });
+    expect(v.unread).toBe(0);
+  });
+
+  it("follows the chat policy", () => {
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    expect(canChat(v, "everyone")).toBe(true);
+    v = reduce(v, { type: "meeting_updated", meeting: { ...meeting, chat_policy: "hosts_only" } });
+    expect(canChat(v, "everyone")).toBe(false);
+    expect(canChat(v, "hosts")).toBe(true);
+    v = reduce(v, { type: "meeting_updated", meeting: { ...meeting, chat_policy: "off" } });
+    expect(canChat(v, "hosts")).toBe(false);
+  });
+
+  it("tells others about a removal and ends the removed person's session", () => {
+    let host = run(joined(1, "host", [person(1, "Kari", "host"), person(2, "Ola")]), { type: "active_speaker", participant: 2 });
+    host = reduce(host, { type: "participant_left", participant: 2, reason: "removed" });
+    expect(host.participants.map((p) => p.id)).toEqual([1]);
+    expect(host.activeSpeaker).toBeNull();
+    expect(host.notices.at(-1)).toMatchObject({ kind: "participant_removed", name: "Ola" });
+
+    let ola = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    ola = reduce(ola, { type: "closed", reason: "removed" });
+    expect(ola.phase).toBe("ended");
+    expect(ola.closedReason).toBe("removed");
+  });
+
+  it("goes back to the waiting room when sent there", () => {
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    v = reduce(v, { type: "moved_to_waiting_room" });
+    expect(v.phase).toBe("waiting");
+    expect(v.participants).toEqual([]);
+  });
+
+  it("keeps join refusals for the pre-join screen and notices for the meeting", () => {
+    let v = run({ type: "error", code: "passcode_required", message: "" });
+    expect(v.joinError).toBe("passcode_required");
+    v = reduce(v, { type: "local/joining" });
+    expect(v.joinError).toBeNull();
+    v = reduce(v, joined(1, "participant", [person(1, "Ola")]));
+    v = reduce(v, { type: "error", code: "not_allowed", message: "no" });
+    expect(v.notices.at(-1)).toMatchObject({ kind: "error", code: "not_allowed" });
+  });
+
+  it("tracks the active speaker, muted_by and reactions", () => {
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    v = reduce(v, { type: "active_speaker", participant: 1 });
+    v = reduce(v, { type: "muted_by", by: 1 });
+    v = reduce(v, { type: "reaction", participant: 1, reaction: "clap" });
+    expect(v.activeSpeaker).toBe(1);
+    expect(v.notices.at(-1)).toMatchObject({ kind: "muted_by", by: "Kari" });
+    expect(v.reactions).toMatchObject([{ participant: 1, reaction: "clap" }]);
+    v = reduce(v, { type: "local/reaction_done", id: v.reactions[0]!.id });
+    expect(v.reactions).toEqual([]);
+  });
+});

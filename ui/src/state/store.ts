@@ -1,0 +1,267 @@
+// The meeting store: a pure reducer that applies server messages (and a few local actions)
+// to the view the screens draw. No I/O here; the app feeds it from the SignallingClient.
+
+import {
+  isModerator,
+  type ChatMessage,
+  type CloseReason,
+  type ErrorCode,
+  type MeetingState,
+  type ParticipantId,
+  type ParticipantInfo,
+  type Reaction,
+  type RemoteTrack,
+  type Role,
+  type ServerMessage,
+  type WaitingInfo,
+} from "../protocol/messages";
+
+export type Phase = "idle" | "waiting" | "joined" | "ended";
+
+/** Something to tell the user once (a toast). `id` increases so the UI can dismiss it. */
+export type Notice =
+  | { id: number; kind: "muted_by"; by: string }
+  | { id: number; kind: "unmute_requested"; by: string }
+  | { id: number; kind: "role_changed"; role: Role }
+  | { id: number; kind: "participant_removed"; name: string }
+  | { id: number; kind: "error"; code: ErrorCode; message: string };
+
+export interface ShownReaction {
+  id: number;
+  participant: ParticipantId;
+  reaction: Reaction;
+}
+
+export interface MeetingView {
+  phase: Phase;
+  me: ParticipantId | null;
+  role: Role | null;
+  meeting: MeetingState | null;
+  /** In join order. */
+  participants: ParticipantInfo[];
+  /** The waiting room (hosts and co-hosts only). */
+  waiting: WaitingInfo[];
+  chat: ChatMessage[];
+  unread: number;
+  chatOpen: boolean;
+  activeSpeaker: ParticipantId | null;
+  remoteTracks: RemoteTrack[];
+  reactions: ShownReaction[];
+  notices: Notice[];
+  closedReason: CloseReason | null;
+  /** A join refusal (passcode_required, wrong_passcode, meeting_locked, …) before being seated. */
+  joinError: ErrorCode | null;
+  nextId: number;
+}
+
+export type LocalAction =
+  | { type: "local/chat_open"; open: boolean }
+  | { type: "local/dismiss_notice"; id: number }
+  | { type: "local/reaction_done"; id: number }
+  | { type: "local/joining" }
+  | { type: "local/left" }
+  | { type: "local/connection_lost" }
+  | { type: "local/reset" };
+
+export type StoreAction = ServerMessage | LocalAction;
+
+export const initialView: MeetingView = {
+  phase: "idle",
+  me: null,
+  role: null,
+  meeting: null,
+  participants: [],
+  waiting: [],
+  chat: [],
+  unread: 0,
+  chatOpen: false,
+  activeSpeaker: null,
+  remoteTracks: [],
+  reactions: [],
+  notices: [],
+  closedReason: null,
+  joinError: null,
+  nextId: 1,
+};
+
+/** At most this many toasts are kept; older ones fall off. */
+const MAX_NOTICES = 5;
+const MAX_REACTIONS = 30;
+
+function notice(view: MeetingView, n: DistributiveOmit<Notice, "id">): MeetingView {
+  const notices = [...view.notices, { ...n, id: view.nextId } as Notice].slice(-MAX_NOTICES);
+  return { ...view, notices, nextId: view.nextId + 1 };
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+export function nameOf(view: MeetingView, id: ParticipantId): string {
+  return view.participants.find((p) => p.id === id)?.name ?? view.waiting.find((w) => w.id === id)?.name ?? "…";
+}
+
+export function reduce(view: MeetingView, action: StoreAction): MeetingView {
+  switch (action.type) {
+    // ---- local ----
+    case "local/chat_open":
+      return { ...view, chatOpen: action.open, unread: action.open ? 0 : view.unread };
+    case "local/dismiss_notice":
+      return { ...view, notices: view.notices.filter((n) => n.id !== action.id) };
+    case "local/reaction_done":
+      return { ...view, reactions: view.reactions.filter((r) => r.id !== action.id) };
+    case "local/joining":
+      return { ...view, joinError: null };
+    case "local/left":
+      return { ...view, phase: "ended", closedReason: "left", remoteTracks: [], activeSpeaker: null };
+    case "local/connection_lost":
+      return { ...view, phase: "ended", closedReason: null, remoteTracks: [], activeSpeaker: null };
+    case "local/reset":
+      return initialView;
+
+    // ---- server ----
+    case "error":
+      if (view.phase === "idle" || view.phase === "ended") return { ...view, joinError: action.code };
+      return notice(view, { kind: "error", code: action.code, message: action.message });
+    case "waiting":
+      return {
+        ...initialView,
+        nextId: view.nextId,
+        phase: "waiting",
+        me: action.you,
+        role: "participant",
+        meeting: action.meeting,
+      };
+    case "moved_to_waiting_room":
+      return {
+        ...view,
+        phase: "waiting",
+        role: "participant",
+        participants: [],
+        waiting: [],
+        remoteTracks: [],
+        activeSpeaker: null,
+        reactions: [],
+      };
+    case "joined": {
+      const resumed = view.phase === "joined" && view.me === action.you;
+      return {
+        ...view,
+        phase: "joined",
+        me: action.you,
+        role: action.role,
+        meeting: action.meeting,
+        participants: action.participants,
+        waiting: action.waiting,
+        chat: action.chat,
+        // History on a fresh join counts as read; after a resume, what arrived meanwhile does not.
+        unread: resumed && !view.chatOpen ? view.unread + countNew(view.chat, action.chat, action.you) : 0,
+        closedReason: null,
+        joinError: null,
+        remoteTracks: resumed ? view.remoteTracks : [],
+      };
+    }
+    case "participant_joined":
+    case "participant_updated": {
+      const p = action.participant;
+      const i = view.participants.findIndex((x) => x.id === p.id);
+      const participants = i < 0 ? [...view.participants, p] : view.participants.map((x) => (x.id === p.id ? p : x));
+      let next: MeetingView = { ...view, participants, waiting: view.waiting.filter((w) => w.id !== p.id) };
+      if (p.id === view.me && p.role !== view.role) {
+        next = notice({ ...next, role: p.role, waiting: isModerator(p.role) ? next.waiting : [] }, { kind: "role_changed", role: p.role });
+      }
+      return next;
+    }
+    case "participant_left": {
+      const name = nameOf(view, action.participant);
+      let next: MeetingView = {
+        ...view,
+        participants: view.participants.filter((p) => p.id !== action.participant),
+        remoteTracks: view.remoteTracks.filter((t) => t.participant !== action.participant),
+        activeSpeaker: view.activeSpeaker === action.participant ? null : view.activeSpeaker,
+      };
+      if (action.reason === "removed") next = notice(next, { kind: "participant_removed", name });
+      return next;
+    }
+    case "waiting_room":
+      return { ...view, waiting: action.waiting };
+    case "meeting_updated":
+      return { ...view, meeting: action.meeting };
+    case "chat": {
+      if (view.chat.some((m) => m.seq === action.message.seq)) return view;
+      const mine = action.message.from === view.me;
+      return {
+        ...view,
+        chat: [...view.chat, action.message],
+        unread: view.chatOpen || mine ? view.unread : view.unread + 1,
+      };
+    }
+    case "muted_by":
+      return notice(view, { kind: "muted_by", by: nameOf(view, action.by) });
+    case "unmute_requested":
+      return notice(view, { kind: "unmute_requested", by: nameOf(view, action.by) });
+    case "reaction": {
+      const reactions = [...view.reactions, { id: view.nextId, participant: action.participant, reaction: action.reaction }];
+      return { ...view, reactions: reactions.slice(-MAX_REACTIONS), nextId: view.nextId + 1 };
+    }
+    case "closed":
+      return { ...view, phase: "ended", closedReason: action.reason, remoteTracks: [], activeSpeaker: null, waiting: [] };
+    case "media_tracks":
+      return { ...view, remoteTracks: action.tracks };
+    case "active_speaker":
+      return { ...view, activeSpeaker: action.participant };
+    case "welcome":
+    case "media_config":
+    case "media_answer":
+    case "media_offer":
+    case "media_layers":
+      return view;
+  }
+}
+
+function countNew(before: ChatMessage[], after: ChatMessage[], me: ParticipantId): number {
+  const last = before.length ? before[before.length - 1]!.seq : -1;
+  return after.filter((m) => m.seq > last && m.from !== me).length;
+}
+
+// ---- selectors ------------------------------------------------------------------------------
+
+export function me(view: MeetingView): ParticipantInfo | undefined {
+  return view.participants.find((p) => p.id === view.me);
+}
+
+export function amModerator(view: MeetingView): boolean {
+  return isModerator(view.role);
+}
+
+export function amHost(view: MeetingView): boolean {
+  return view.role === "host";
+}
+
+/** How a chat message is labelled: public, to the hosts, or private (and between whom). */
+export type ChatAudience =
+  | { kind: "everyone" }
+  | { kind: "hosts" }
+  | { kind: "private_to_me"; from: string }
+  | { kind: "private_from_me"; to: string }
+  | { kind: "private_other"; from: string; to: string };
+
+export function chatAudience(view: MeetingView, msg: ChatMessage): ChatAudience {
+  switch (msg.to.kind) {
+    case "everyone":
+      return { kind: "everyone" };
+    case "hosts":
+      return { kind: "hosts" };
+    case "participant": {
+      if (msg.from === view.me) return { kind: "private_from_me", to: nameOf(view, msg.to.id) };
+      if (msg.to.id === view.me) return { kind: "private_to_me", from: msg.from_name };
+      return { kind: "private_other", from: msg.from_name, to: nameOf(view, msg.to.id) };
+    }
+  }
+}
+
+/** Whether I may write to `to` under the meeting's chat policy. */
+export function canChat(view: MeetingView, to: "everyone" | "hosts" | "participant"): boolean {
+  const policy = view.meeting?.chat_policy ?? "everyone";
+  if (amModerator(view) || policy === "everyone") return true;
+  if (policy === "off") return false;
+  return to === "hosts";
+}

@@ -1,0 +1,106 @@
+import { useState } from "preact/hooks";
+import { useI18n } from "../i18n";
+import { parseMeetingId, type MeetingId } from "../protocol/messages";
+import { LanguagePicker } from "./LanguagePicker";
+
+export interface HostRequest {
+  topic: string;
+  token: string;
+  waitingRoom: boolean;
+}
+
+export interface HomeProps {
+  serverHost: string;
+  onServerHost(host: string): void;
+  onJoin(id: MeetingId): void;
+  onHost(req: HostRequest): Promise<void>;
+}
+
+export function Home({ serverHost, onServerHost, onJoin, onHost }: HomeProps) {
+  const { t } = useI18n();
+  const [link, setLink] = useState("");
+  const [joinError, setJoinError] = useState<string | null>(null);
+  const [topic, setTopic] = useState("");
+  const [token, setToken] = useState("");
+  const [waitingRoom, setWaitingRoom] = useState(true);
+  const [hostStatus, setHostStatus] = useState<string | null>(null);
+
+  const join = (e: Event) => {
+    e.preventDefault();
+    const id = parseMeetingId(link);
+    if (!id) {
+      setJoinError(t("invalidMeetingId"));
+      return;
+    }
+    setJoinError(null);
+    onJoin(id);
+  };
+  const host = async (e: Event) => {
+    e.preventDefault();
+    setHostStatus(t("creating"));
+    try {
+      await onHost({ topic: topic.trim() || t("meeting"), token: token.trim(), waitingRoom });
+      setHostStatus(null);
+    } catch (err) {
+      setHostStatus(t("createFailed", { reason: err instanceof Error ? err.message : String(err) }));
+    }
+  };
+
+  return (
+    <main class="card home">
+      <h1>{t("homeTitle")}</h1>
+      <label for="server-host">{t("serverHost")}</label>
+      <input
+        id="server-host"
+        value={serverHost}
+        placeholder={t("serverHostHint")}
+        autocomplete="url"
+        onInput={(e) => onServerHost(e.currentTarget.value)}
+      />
+      <form onSubmit={join} aria-labelledby="join-heading">
+        <h2 id="join-heading">{t("joinMeeting")}</h2>
+        <label for="meeting-link">{t("joinByLinkOrId")}</label>
+        <input
+          id="meeting-link"
+          value={link}
+          inputMode="text"
+          autocomplete="off"
+          aria-invalid={joinError ? "true" : undefined}
+          aria-describedby="join-error"
+          onInput={(e) => setLink(e.currentTarget.value)}
+        />
+        <p id="join-error" role="alert" class="error">
+          {joinError}
+        </p>
+        <button type="submit" class="primary">
+          {t("join")}
+        </button>
+      </form>
+      <form onSubmit={host} aria-labelledby="host-heading">
+        <h2 id="host-heading">{t("hostMeeting")}</h2>
+        <label for="topic">{t("meetingTopic")}</label>
+        <input id="topic" value={topic} maxLength={200} onInput={(e) => setTopic(e.currentTarget.value)} />
+        <label for="api-token">{t("apiToken")}</label>
+        <input
+          id="api-token"
+          type="password"
+          value={token}
+          required
+          autocomplete="off"
+          aria-describedby="api-token-hint"
+          onInput={(e) => setToken(e.currentTarget.value)}
+        />
+        <p id="api-token-hint" class="hint">
+          {t("apiTokenHint")}
+        </p>
+        <label class="check">
+          <input type="checkbox" checked={waitingRoom} onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
+          {t("useWaitingRoom")}
+        </label>
+        <p role="status">{hostStatus}</p>
+        <button type="submit">{t("hostMeeting")}</button>
+      </form>
+      <LanguagePicker />
+    </main>
+  );
+}

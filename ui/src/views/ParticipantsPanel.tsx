@@ -1,0 +1,141 @@
+import { useI18n } from "../i18n";
+import type { ChatPolicy, ParticipantInfo } from "../protocol/messages";
+import { amHost, amModerator, type MeetingView } from "../state/store";
+import type { MeetingActions } from "./actions";
+
+export function ParticipantsPanel({ view, actions }: { view: MeetingView; actions: MeetingActions }) {
+  const { t } = useI18n();
+  const moderator = amModerator(view);
+  const host = amHost(view);
+  const meeting = view.meeting;
+
+  const badges = (p: ParticipantInfo) => {
+    const out: string[] = [];
+    if (p.id === view.me) out.push(t("you"));
+    if (p.role === "host") out.push(t("host"));
+    if (p.role === "co_host") out.push(t("coHost"));
+    if (p.signed_in) out.push(t("signedIn"));
+    if (!p.connected) out.push(t("reconnectingParticipant"));
+    if (p.audio_muted) out.push(t("micOff"));
+    if (!p.video_on) out.push(t("cameraOff"));
+    if (p.hand_raised) out.push(t("handRaised"));
+    return out;
+  };
+
+  return (
+    <section class="panel participants" aria-labelledby="participants-heading">
+      <h2 id="participants-heading">{t("participantsCount", { count: view.participants.length })}</h2>
+
+      {moderator && (
+        <section class="waiting-room" aria-labelledby="waiting-heading">
+          <h3 id="waiting-heading">{t("waitingRoom")}</h3>
+          {view.waiting.length === 0 ? (
+            <p class="hint">{t("nobodyWaiting")}</p>
+          ) : (
+            <>
+              <ul>
+                {view.waiting.map((w) => (
+                  <li key={w.id}>
+                    <span class="name">{w.name}</span>
+                    <button type="button" onClick={() => actions.admit(w.id)} aria-label={`${t("admit")}: ${w.name}`}>
+                      {t("admit")}
+                    </button>
+                    <button type="button" onClick={() => actions.deny(w.id)} aria-label={`${t("deny")}: ${w.name}`}>
+                      {t("deny")}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+              <button type="button" onClick={() => actions.admitAll()}>
+                {t("admitAll")}
+              </button>
+            </>
+          )}
+        </section>
+      )}
+
+      {moderator && meeting && (
+        <section class="host-controls" aria-label={t("hostControls")}>
+          <button type="button" aria-pressed={meeting.locked} onClick={() => actions.setLocked(!meeting.locked)}>
+            {meeting.locked ? t("unlockMeeting") : t("lockMeeting")}
+          </button>
+          <button type="button" onClick={() => actions.muteAll()}>
+            {t("muteAll")}
+          </button>
+          <label for="chat-policy">{t("chatPolicy")}</label>
+          <select
+            id="chat-policy"
+            value={meeting.chat_policy}
+            onChange={(e) => actions.setChatPolicy(e.currentTarget.value as ChatPolicy)}
+          >
+            <option value="everyone">{t("chatPolicy_everyone")}</option>
+            <option value="hosts_only">{t("chatPolicy_hosts_only")}</option>
+            <option value="off">{t("chatPolicy_off")}</option>
+          </select>
+        </section>
+      )}
+
+      <ul class="roster">
+        {view.participants.map((p) => {
+          const name = p.name;
+          const other = p.id !== view.me;
+          return (
+            <li key={p.id} data-participant={p.id} class={p.hand_raised ? "hand" : undefined}>
+              <span class="name">{name}</span>
+              {badges(p).length > 0 && <span class="badges"> ({badges(p).join(", ")})</span>}
+              {moderator && other && (
+                <span class="actions" role="group" aria-label={t("actionsFor", { name })}>
+                  {p.audio_muted ? (
+                    <button type="button" onClick={() => actions.askToUnmute(p.id)}>
+                      {t("askToUnmute", { name })}
+                    </button>
+                  ) : (
+                    <button type="button" onClick={() => actions.mute(p.id)}>
+                      {t("muteParticipant", { name })}
+                    </button>
+                  )}
+                  {p.hand_raised && (
+                    <button type="button" onClick={() => actions.lowerHand(p.id)}>
+                      {t("lowerHandOf", { name })}
+                    </button>
+                  )}
+                  {host && p.role === "participant" && (
+                    <button type="button" onClick={() => actions.setRole(p.id, "co_host")}>
+                      {t("makeCoHost", { name })}
+                    </button>
+                  )}
+                  {host && p.role === "co_host" && (
+                    <button type="button" onClick={() => actions.setRole(p.id, "participant")}>
+                      {t("revokeCoHost", { name })}
+                    </button>
+                  )}
+                  {host && (
+                    <button type="button" onClick={() => actions.handOverHost(p.id)}>
+                      {t("makeHost", { name })}
+                    </button>
+                  )}
+                  {p.role !== "host" && (
+                    <>
+                      <button type="button" onClick={() => actions.sendToWaitingRoom(p.id)}>
+                        {t("sendToWaitingRoom", { name })}
+                      </button>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() => {
+                          if (globalThis.confirm?.(t("removeConfirm", { name })) ?? true) actions.remove(p.id);
+                        }}
+                      >
+                        {t("removeParticipant", { name })}
+                      </button>
+                    </>
+                  )}
+                </span>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

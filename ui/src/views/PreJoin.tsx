@@ -1,0 +1,168 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { useI18n, type MessageKey } from "../i18n";
+import type { MediaDeviceOption } from "../media/backend";
+import { formatMeetingId, type ErrorCode, type MeetingId } from "../protocol/messages";
+
+export interface PreJoinChoice {
+  name: string;
+  passcode?: string;
+  mic: boolean;
+  camera: boolean;
+  audioInput?: string;
+  videoInput?: string;
+}
+
+export interface PreJoinProps {
+  meetingId: MeetingId;
+  initialName: string;
+  /** A join refusal from the server, or null. */
+  error: ErrorCode | "no_server" | null;
+  busy: boolean;
+  devices: MediaDeviceOption[];
+  onJoin(choice: PreJoinChoice): void;
+  onBack?: () => void;
+}
+
+export function errorText(code: ErrorCode | "no_server", t: (k: MessageKey, p?: Record<string, string>) => string): string {
+  switch (code) {
+    case "no_server":
+      return t("noServer");
+    case "passcode_required":
+      return t("passcodeRequired");
+    case "wrong_passcode":
+      return t("wrongPasscode");
+    case "meeting_not_found":
+    case "meeting_ended":
+    case "too_many_attempts":
+    case "meeting_locked":
+    case "sign_in_required":
+    case "invalid_token":
+    case "removed_from_meeting":
+    case "not_allowed":
+    case "chat_not_allowed":
+      return t(`error_${code}`);
+    default:
+      return t("error_generic", { message: code });
+  }
+}
+
+export function PreJoin({ meetingId, initialName, error, busy, devices, onJoin, onBack }: PreJoinProps) {
+  const { t } = useI18n();
+  const [name, setName] = useState(initialName);
+  const [passcode, setPasscode] = useState("");
+  const [mic, setMic] = useState(true);
+  const [camera, setCamera] = useState(true);
+  const [audioInput, setAudioInput] = useState("");
+  const [videoInput, setVideoInput] = useState("");
+  const [nameError, setNameError] = useState(false);
+  const needsPasscode = error === "passcode_required" || error === "wrong_passcode";
+  const passRef = useRef<HTMLInputElement>(null);
+  const nameRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    if (needsPasscode) passRef.current?.focus();
+    else if (!initialName) nameRef.current?.focus();
+  }, [needsPasscode, initialName]);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const trimmed = name.trim();
+    if (!trimmed) {
+      setNameError(true);
+      nameRef.current?.focus();
+      return;
+    }
+    setNameError(false);
+    onJoin({
+      name: trimmed.slice(0, 64),
+      passcode: needsPasscode && passcode ? passcode : undefined,
+      mic,
+      camera,
+      audioInput: audioInput || undefined,
+      videoInput: videoInput || undefined,
+    });
+  };
+
+  const mics = devices.filter((d) => d.kind === "audioinput");
+  const cams = devices.filter((d) => d.kind === "videoinput");
+  const status = nameError ? t("nameNeeded") : error ? errorText(error, t) : busy ? t("connecting") : "";
+
+  return (
+    <main class="card prejoin">
+      <h1>{t("appName")}</h1>
+      <p class="meeting-id">{t("meetingIdLabel", { id: formatMeetingId(meetingId) })}</p>
+      <form onSubmit={submit}>
+        <label for="name">{t("yourName")}</label>
+        <input
+          id="name"
+          ref={nameRef}
+          value={name}
+          maxLength={64}
+          autocomplete="name"
+          required
+          aria-invalid={nameError ? "true" : undefined}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+        {needsPasscode && (
+          <>
+            <label for="passcode">{t("passcode")}</label>
+            <input
+              id="passcode"
+              ref={passRef}
+              value={passcode}
+              autocomplete="off"
+              onInput={(e) => setPasscode(e.currentTarget.value)}
+            />
+          </>
+        )}
+        <fieldset class="toggles">
+          <label class="check">
+            <input type="checkbox" checked={mic} onChange={(e) => setMic(e.currentTarget.checked)} />
+            {t("joinWithMicOn")}
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={camera} onChange={(e) => setCamera(e.currentTarget.checked)} />
+            {t("joinWithCameraOn")}
+          </label>
+        </fieldset>
+        <details class="devices">
+          <summary>
+            {t("microphone")} / {t("camera")}
+          </summary>
+          <label for="mic-device">{t("microphone")}</label>
+          <select id="mic-device" value={audioInput} onChange={(e) => setAudioInput(e.currentTarget.value)}>
+            <option value="">{t("defaultDevice")}</option>
+            {mics.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.label || d.id}
+              </option>
+            ))}
+          </select>
+          <label for="cam-device">{t("camera")}</label>
+          <select id="cam-device" value={videoInput} onChange={(e) => setVideoInput(e.currentTarget.value)}>
+            <option value="">{t("defaultDevice")}</option>
+            {cams.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.label || d.id}
+              </option>
+            ))}
+          </select>
+          {mics.length + cams.length === 0 && <p class="hint">{t("devicesLater")}</p>}
+        </details>
+        <p role="status" aria-live="polite" class={error || nameError ? "error" : undefined}>
+          {status}
+        </p>
+        <div class="row">
+          {onBack && (
+            <button type="button" onClick={onBack}>
+              {t("back")}
+            </button>
+          )}
+          <button id="join" type="submit" class="primary" disabled={busy}>
+            {t("join")}
+          </button>
+        </div>
+      </form>
+    </main>
+  );
+}

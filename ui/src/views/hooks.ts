@@ -1,0 +1,79 @@
+import { useEffect, useReducer } from "preact/hooks";
+import type { LocalMediaState, MediaBackend } from "../media/backend";
+
+/** Re-renders when the media backend changes; returns its local state. */
+export function useMedia(media: MediaBackend): LocalMediaState {
+  const [, bump] = useReducer((n: number, _: void) => n + 1, 0);
+  useEffect(() => media.subscribe(() => bump()), [media]);
+  return media.local;
+}
+
+export interface ShortcutHandlers {
+  toggleMic(): void;
+  toggleCamera(): void;
+  /** Space pressed while muted: talk until released. */
+  pushToTalk(down: boolean): void;
+  micMuted: boolean;
+}
+
+function typing(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el || !el.tagName) return false;
+  const tag = el.tagName.toLowerCase();
+  return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable === true;
+}
+
+/** M mutes/unmutes, V turns the camera on/off, holding space talks while muted. Keys typed
+ * into form fields, and keys with Ctrl/Alt/Meta, are left alone. Space on a focused button
+ * still presses the button. */
+export function useShortcuts(h: ShortcutHandlers, enabled: boolean, target: EventTarget = globalThis as unknown as EventTarget): void {
+  useEffect(() => {
+    if (!enabled) return;
+    let talking = false;
+    const down = (e: Event) => {
+      const ev = e as KeyboardEvent;
+      if (ev.ctrlKey || ev.altKey || ev.metaKey || typing(ev.target)) return;
+      const key = ev.key.toLowerCase();
+      if (key === "m" && !ev.repeat) {
+        ev.preventDefault();
+        h.toggleMic();
+      } else if (key === "v" && !ev.repeat) {
+        ev.preventDefault();
+        h.toggleCamera();
+      } else if (key === " " && !isButton(ev.target)) {
+        ev.preventDefault();
+        if (!ev.repeat && h.micMuted && !talking) {
+          talking = true;
+          h.pushToTalk(true);
+        }
+      }
+    };
+    const up = (e: Event) => {
+      const ev = e as KeyboardEvent;
+      if (ev.key === " " && talking) {
+        talking = false;
+        h.pushToTalk(false);
+      }
+    };
+    const blur = () => {
+      if (talking) {
+        talking = false;
+        h.pushToTalk(false);
+      }
+    };
+    target.addEventListener("keydown", down);
+    target.addEventListener("keyup", up);
+    target.addEventListener("blur", blur);
+    return () => {
+      target.removeEventListener("keydown", down);
+      target.removeEventListener("keyup", up);
+      target.removeEventListener("blur", blur);
+    };
+  }, [h, enabled, target]);
+}
+
+function isButton(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  const tag = el?.tagName?.toLowerCase();
+  return tag === "button" || tag === "summary" || el?.getAttribute?.("role") === "button";
+}
