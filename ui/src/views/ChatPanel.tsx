@@ -7,7 +7,9 @@ import type { MeetingActions } from "./actions";
 export function ChatPanel({ view, actions }: { view: MeetingView; actions: MeetingActions }) {
   const { t, lang } = useI18n();
   const [text, setText] = useState("");
-  const [to, setTo] = useState("everyone");
+  const [chosen, setTo] = useState("everyone");
+  // Under "hosts only", participants can write to the hosts alone.
+  const to = chosen === "everyone" && !canChat(view, "everyone") ? "hosts" : chosen;
   const log = useRef<HTMLOListElement>(null);
   const others = view.participants.filter((p) => p.id !== view.me);
 

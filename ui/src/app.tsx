@@ -1,0 +1,261 @@
+// The app: which screen is shown, and the wiring between the signalling client, the meeting
+// store and the media backend.
+
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+import { I18nContext, pickLanguage, readStoredLanguage, storeLanguage, translator, localeOf, type Lang } from "./i18n";
+import type { MediaBackend, MediaDeviceOption } from "./media/backend";
+import { SignallingClient, signallingUrl, type ConnectionStatus } from "./protocol/client";
+import type { ErrorCode, MeetingId } from "./protocol/messages";
+import { initialView, reduce } from "./state/store";
+import { Ended } from "./views/Ended";
+import { Home, type HostRequest } from "./views/Home";
+import { LanguageSetting } from "./views/LanguagePicker";
+import { Meeting } from "./views/Meeting";
+import { PreJoin, type PreJoinChoice } from "./views/PreJoin";
+import { Waiting } from "./views/Waiting";
+
+export interface AppConfig {
+  /** Set when the page is a join link (/j/{id}). */
+  meetingId: MeetingId | null;
+  /** ?name= */
+  name: string;
+  /** ?lang= */
+  langQuery: string | null;
+  systemLanguages: readonly string[];
+  /** The server host ("meet.uio.no"); the page's own host in the browser. */
+  serverHost: string;
+  secure: boolean;
+}
+
+export interface AppDeps {
+  makeClient(url: string): SignallingClient;
+  makeMedia(client: SignallingClient): MediaBackend;
+}
+
+const SERVER_KEY = "samla.server";
+const CLIENT_ID_KEY = "samla.client_id";
+
+function clientId(): string | undefined {
+  try {
+    let id = localStorage.getItem(CLIENT_ID_KEY);
+    if (!id) {
+      id = crypto.randomUUID();
+      localStorage.setItem(CLIENT_ID_KEY, id);
+    }
+    return id;
+  } catch {
+    return undefined;
+  }
+}
+
+export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
+  const [override, setOverride] = useState<Lang | null>(() => readStoredLanguage());
+  const lang = pickLanguage({ query: config.langQuery, stored: override, languages: config.systemLanguages });
+  const i18n = useMemo(() => ({ lang, t: translator(lang) }), [lang]);
+  const languageSetting = useMemo(
+    () => ({
+      override,
+      set: (l: Lang | null) => {
+        storeLanguage(l);
+        setOverride(l);
+      },
+    }),
+    [override],
+  );
+  useEffect(() => {
+    document.documentElement.lang = localeOf(lang).split("-")[0]!;
+  }, [lang]);
+
+  const [serverHost, setServerHost] = useState(() => {
+    try {
+      return config.meetingId ? config.serverHost : (localStorage.getItem(SERVER_KEY) ?? config.serverHost);
+    } catch {
+      return config.serverHost;
+    }
+  });
+  const [meetingId, setMeetingId] = useState<MeetingId | null>(config.meetingId);
+  const [token, setToken] = useState<string | undefined>(undefined);
+  const [view, dispatch] = useReducer(reduce, initialView);
+  const [status, setStatus] = useState<ConnectionStatus>("idle");
+  const [joining, setJoining] = useState(false);
+  const [noServer, setNoServer] = useState(false);
+  const [devices, setDevices] = useState<MediaDeviceOption[]>([]);
+  const [name, setName] = useState(config.name);
+  const lastChoice = useRef<PreJoinChoice | null>(null);
+  const clientRef = useRef<SignallingClient | null>(null);
+  const mediaRef = useRef<MediaBackend | null>(null);
+
+  const teardown = useCallback(() => {
+    mediaRef.current?.close();
+    mediaRef.current = null;
+    clientRef.current?.disconnect();
+    clientRef.current = null;
+  }, []);
+  useEffect(() => teardown, [teardown]);
+
+  const ensureClient = (): { client: SignallingClient; media: MediaBackend } => {
+    if (clientRef.current && mediaRef.current) return { client: clientRef.current, media: mediaRef.current };
+    const client = deps.makeClient(signallingUrl(serverHost, config.secure));
+    const media = deps.makeMedia(client);
+    clientRef.current = client;
+    mediaRef.current = media;
+    client.onMessage((msg) => {
+      switch (msg.type) {
+        case "media_config":
+        case "media_answer":
+        case "media_offer":
+        case "media_tracks":
+        case "media_layers":
+          media.handle(msg);
+          break;
+        case "muted_by":
+          media.setMicMuted(true);
+          break;
+        case "error":
+          media.onOfferRefused();
+          setJoining(false);
+          break;
+        case "joined":
+        case "waiting":
+          setJoining(false);
+          break;
+        default:
+          break;
+      }
+      if (msg.type === "joined") client.setMedia(media.local.micMuted, media.local.cameraOn);
+      dispatch(msg);
+    });
+    client.onStatus((s) => {
+      setStatus(s);
+      if (s === "lost") {
+        setJoining(false);
+        if (clientRef.current === client) {
+          media.close();
+          clientRef.current = null;
+          mediaRef.current = null;
+        }
+        setNoServer(true);
+        dispatch({ type: "local/connection_lost" });
+      }
+    });
+    // Keep the server told about our microphone and camera.
+    let last = "";
+    media.subscribe(() => {
+      const key = `${media.local.micMuted}/${media.local.cameraOn}`;
+      if (key !== last) {
+        last = key;
+        client.setMedia(media.local.micMuted, media.local.cameraOn);
+      }
+    });
+    return { client, media };
+  };
+
+  const join = (choice: PreJoinChoice) => {
+    if (!meetingId) return;
+    lastChoice.current = choice;
+    setName(choice.name);
+    setNoServer(false);
+    setJoining(true);
+    const { client, media } = ensureClient();
+    if (!media.local.hasMic && !media.local.hasCamera) {
+      void media
+        .openDevices({ mic: choice.mic, camera: choice.camera, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
+        .then(() => media.listDevices())
+        .then(setDevices)
+        .catch(() => {});
+    }
+    dispatch({ type: "local/joining" });
+    client.join({ meetingId, displayName: choice.name, passcode: choice.passcode, token, clientId: clientId() });
+  };
+
+  const leave = () => {
+    clientRef.current?.leave();
+    teardown();
+    dispatch({ type: "local/left" });
+  };
+
+  const rejoin = () => {
+    teardown();
+    dispatch({ type: "local/reset" });
+    if (lastChoice.current) join(lastChoice.current);
+  };
+
+  const host = async (req: HostRequest) => {
+    const base = `${config.secure ? "https" : "http"}://${serverHost.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "")}`;
+    const res = await fetch(`${base}/api/v1/meetings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${req.token}` },
+      body: JSON.stringify({ topic: req.topic, waiting_room: req.waitingRoom }),
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => null)) as { message?: string } | null;
+      throw new Error(body?.message ?? `HTTP ${res.status}`);
+    }
+    const meeting = (await res.json()) as { id: string };
+    setToken(req.token);
+    setMeetingId(meeting.id);
+  };
+
+  let screen;
+  if (view.phase === "waiting") {
+    screen = <Waiting meeting={view.meeting} onLeave={leave} />;
+  } else if (view.phase === "joined" && mediaRef.current && clientRef.current) {
+    screen = (
+      <Meeting
+        view={view}
+        media={mediaRef.current}
+        actions={clientRef.current}
+        dispatch={dispatch}
+        onLeave={leave}
+        reconnecting={status === "reconnecting"}
+      />
+    );
+  } else if (view.phase === "ended") {
+    screen = (
+      <Ended
+        reason={view.closedReason}
+        onRejoin={lastChoice.current ? rejoin : undefined}
+        onHome={() => {
+          teardown();
+          dispatch({ type: "local/reset" });
+          setMeetingId(config.meetingId);
+        }}
+      />
+    );
+  } else if (meetingId) {
+    const error: ErrorCode | "no_server" | null = view.joinError ?? (noServer ? "no_server" : null);
+    screen = (
+      <PreJoin
+        meetingId={meetingId}
+        initialName={name}
+        error={error}
+        busy={joining}
+        devices={devices}
+        onJoin={join}
+        onBack={config.meetingId ? undefined : () => setMeetingId(null)}
+      />
+    );
+  } else {
+    screen = (
+      <Home
+        serverHost={serverHost}
+        onServerHost={(h) => {
+          setServerHost(h);
+          try {
+            localStorage.setItem(SERVER_KEY, h);
+          } catch {
+            /* private mode */
+          }
+        }}
+        onJoin={setMeetingId}
+        onHost={host}
+      />
+    );
+  }
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      <LanguageSetting.Provider value={languageSetting}>{screen}</LanguageSetting.Provider>
+    </I18nContext.Provider>
+  );
+}

@@ -1,0 +1,283 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { useI18n } from "../i18n";
+import type { MediaBackend, VideoSource } from "../media/backend";
+import { REACTIONS, type ParticipantInfo, type Reaction } from "../protocol/messages";
+import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
+import type { MeetingActions } from "./actions";
+import { ChatPanel } from "./ChatPanel";
+import { useMedia, useShortcuts } from "./hooks";
+import { ParticipantsPanel } from "./ParticipantsPanel";
+import { REACTION_EMOJI, Tile } from "./Tile";
+
+/** At most 7 × 7 tiles on one gallery page. */
+export const PAGE_SIZE = 49;
+const REACTION_MS = 5000;
+const NOTICE_MS = 8000;
+
+interface TileSpec {
+  key: string;
+  participant: ParticipantInfo;
+  source: VideoSource;
+  isSelf: boolean;
+  videoOn: boolean;
+}
+
+export interface MeetingProps {
+  view: MeetingView;
+  media: MediaBackend;
+  actions: MeetingActions;
+  dispatch(action: StoreAction): void;
+  onLeave(): void;
+  reconnecting: boolean;
+}
+
+export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting }: MeetingProps) {
+  const { t } = useI18n();
+  const local = useMedia(media);
+  const [layout, setLayout] = useState<"gallery" | "speaker">("gallery");
+  const [page, setPage] = useState(0);
+  const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
+  const [talking, setTalking] = useState(false);
+  const self = meOf(view);
+
+  // ---- media controls ----
+  const toggleMic = () => media.setMicMuted(!local.micMuted);
+  const toggleCamera = () => media.setCameraOn(!local.cameraOn);
+  const shortcuts = useMemo(
+    () => ({
+      toggleMic,
+      toggleCamera,
+      micMuted: local.micMuted,
+      pushToTalk: (down: boolean) => {
+        setTalking(down);
+        media.setMicMuted(!down);
+      },
+    }),
+    [media, local.micMuted, local.cameraOn],
+  );
+  useShortcuts(shortcuts, local.hasMic || local.hasCamera);
+
+  // ---- chat panel open state goes to the store (unread count) ----
+  useEffect(() => {
+    dispatch({ type: "local/chat_open", open: panel === "chat" });
+  }, [panel]);
+
+  // ---- transient reactions and notices ----
+  useEffect(() => {
+    const timers = view.reactions.map((r) => setTimeout(() => dispatch({ type: "local/reaction_done", id: r.id }), REACTION_MS));
+    return () => timers.forEach(clearTimeout);
+  }, [view.reactions]);
+  useEffect(() => {
+    const timers = view.notices.map((n) => setTimeout(() => dispatch({ type: "local/dismiss_notice", id: n.id }), NOTICE_MS));
+    return () => timers.forEach(clearTimeout);
+  }, [view.notices]);
+
+  // ---- tiles ----
+  const tiles: TileSpec[] = [];
+  for (const p of view.participants) {
+    const isSelf = p.id === view.me;
+    tiles.push({
+      key: `${p.id}/camera`,
+      participant: p,
+      source: isSelf ? { kind: "local-camera" } : { kind: "remote", participant: p.id, track: "camera" },
+      isSelf,
+      videoOn: isSelf ? local.cameraOn : p.video_on,
+    });
+  }
+  const screens: TileSpec[] = view.remoteTracks
+    .filter((rt) => rt.kind === "screen")
+    .flatMap((rt) => {
+      const p = view.participants.find((x) => x.id === rt.participant);
+      return p ? [{ key: `${p.id}/screen`, participant: p, source: { kind: "remote", participant: p.id, track: "screen" } as VideoSource, isSelf: false, videoOn: true }] : [];
+    });
+  const all = [...screens, ...tiles];
+  const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
+  const current = Math.min(page, pages - 1);
+  const reactionOf = (id: number): Reaction | undefined => [...view.reactions].reverse().find((r) => r.participant === id)?.reaction;
+
+  let main: TileSpec | undefined;
+  let strip: TileSpec[] = [];
+  let shown: TileSpec[];
+  if (layout === "speaker") {
+    main =
+      screens[0] ??
+      tiles.find((x) => x.participant.id === view.activeSpeaker && !x.isSelf) ??
+      tiles.find((x) => !x.isSelf) ??
+      tiles[0];
+    strip = tiles.filter((x) => x !== main).slice(0, 8);
+    shown = main ? [main, ...strip] : strip;
+  } else {
+    shown = all.slice(current * PAGE_SIZE, (current + 1) * PAGE_SIZE);
+  }
+  const cols = Math.max(1, Math.ceil(Math.sqrt(shown.length)));
+
+  const renderTile = (s: TileSpec, large = false) => (
+    <Tile
+      key={s.key}
+      participant={s.participant}
+      source={s.source}
+      isSelf={s.isSelf}
+      speaking={view.activeSpeaker === s.participant.id && s.source.kind !== "local-screen"}
+      videoOn={s.videoOn}
+      media={media}
+      actions={actions}
+      reaction={reactionOf(s.participant.id)}
+      large={large}
+    />
+  );
+
+  const handUp = self?.hand_raised ?? false;
+  const host = amHost(view);
+
+  return (
+    <div class="meeting">
+      <header class="bar">
+        <h1>{view.meeting?.topic || t("appName")}</h1>
+        {view.meeting?.locked && <span class="badge">{t("locked")}</span>}
+        <p class="status" role="status" aria-live="polite">
+          {reconnecting
+            ? t("reconnecting")
+            : local.deviceError
+              ? t("mediaDenied")
+              : local.status === "connecting"
+                ? t("mediaConnecting")
+                : local.status === "failed"
+                  ? t("mediaFailed")
+                  : talking
+                    ? t("pushToTalk")
+                    : ""}
+        </p>
+        <div class="row" role="group" aria-label={layout === "gallery" ? t("galleryView") : t("speakerView")}>
+          <button type="button" aria-pressed={layout === "gallery"} onClick={() => setLayout("gallery")}>
+            {t("galleryView")}
+          </button>
+          <button type="button" aria-pressed={layout === "speaker"} onClick={() => setLayout("speaker")}>
+            {t("speakerView")}
+          </button>
+        </div>
+      </header>
+
+      <div class="body">
+        <section class={`stage ${layout}`} aria-label={t("videoArea")}>
+          {layout === "gallery" ? (
+            <div class="grid" style={{ "--cols": String(cols) }}>
+              {shown.map((s) => renderTile(s))}
+            </div>
+          ) : (
+            <>
+              <div class="main-tile">{main && renderTile(main, true)}</div>
+              <div class="strip">{strip.map((s) => renderTile(s))}</div>
+            </>
+          )}
+          {layout === "gallery" && pages > 1 && (
+            <nav class="pager" aria-label={t("pageOf", { page: current + 1, pages })}>
+              <button type="button" disabled={current === 0} onClick={() => setPage(current - 1)}>
+                {t("previousPage")}
+              </button>
+              <span>{t("pageOf", { page: current + 1, pages })}</span>
+              <button type="button" disabled={current >= pages - 1} onClick={() => setPage(current + 1)}>
+                {t("nextPage")}
+              </button>
+            </nav>
+          )}
+        </section>
+
+        {panel === "chat" && <ChatPanel view={view} actions={actions} />}
+        {panel === "participants" && <ParticipantsPanel view={view} actions={actions} />}
+      </div>
+
+      <ul class="notices" aria-live="assertive">
+        {view.notices.map((n) => (
+          <li key={n.id}>
+            {noticeText(n, t)}
+            <button type="button" aria-label={t("close")} onClick={() => dispatch({ type: "local/dismiss_notice", id: n.id })}>
+              ×
+            </button>
+          </li>
+        ))}
+      </ul>
+
+      <footer class="controls" role="toolbar" aria-label={t("meetingControls")} aria-describedby="shortcuts-hint">
+        <button type="button" aria-pressed={local.micMuted} aria-keyshortcuts="M" disabled={!local.hasMic} onClick={toggleMic}>
+          {local.micMuted ? t("unmute") : t("mute")}
+        </button>
+        <button type="button" aria-pressed={!local.cameraOn} aria-keyshortcuts="V" disabled={!local.hasCamera} onClick={toggleCamera}>
+          {local.cameraOn ? t("stopVideo") : t("startVideo")}
+        </button>
+        <button
+          type="button"
+          aria-pressed={local.sharingScreen}
+          onClick={() => (local.sharingScreen ? media.stopScreenShare() : void media.startScreenShare().catch(() => {}))}
+        >
+          {local.sharingScreen ? t("stopSharing") : t("shareScreen")}
+        </button>
+        <button type="button" aria-pressed={handUp} onClick={() => (handUp ? actions.lowerHand() : actions.raiseHand())}>
+          {handUp ? t("lowerHand") : t("raiseHand")}
+        </button>
+        <details class="reactions">
+          <summary>{t("reactions")}</summary>
+          <div role="group" aria-label={t("reactions")}>
+            {REACTIONS.map((r) => (
+              <button key={r} type="button" aria-label={t(`reaction_${r}`)} title={t(`reaction_${r}`)} onClick={() => actions.react(r)}>
+                {REACTION_EMOJI[r]}
+              </button>
+            ))}
+          </div>
+        </details>
+        <button
+          type="button"
+          aria-pressed={panel === "participants"}
+          onClick={() => setPanel(panel === "participants" ? "none" : "participants")}
+        >
+          {t("participantsCount", { count: view.participants.length })}
+          {view.waiting.length > 0 && <span class="badge"> {view.waiting.length}</span>}
+        </button>
+        <button
+          type="button"
+          aria-pressed={panel === "chat"}
+          aria-label={view.unread > 0 ? t("chatUnread", { count: view.unread }) : t("chat")}
+          onClick={() => setPanel(panel === "chat" ? "none" : "chat")}
+        >
+          {t("chat")}
+          {view.unread > 0 && (
+            <span class="badge unread" aria-hidden="true">
+              {view.unread}
+            </span>
+          )}
+        </button>
+        <button type="button" class="danger" onClick={onLeave}>
+          {t("leaveMeeting")}
+        </button>
+        {host && (
+          <button
+            type="button"
+            class="danger"
+            onClick={() => {
+              if (globalThis.confirm?.(t("endForAllConfirm")) ?? true) actions.endForAll();
+            }}
+          >
+            {t("endForAll")}
+          </button>
+        )}
+        <p id="shortcuts-hint" class="visually-hidden">
+          {t("shortcutsHint")}
+        </p>
+      </footer>
+    </div>
+  );
+}
+
+function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
+  switch (n.kind) {
+    case "muted_by":
+      return t("mutedByHost", { name: n.by });
+    case "unmute_requested":
+      return t("unmuteRequested", { name: n.by });
+    case "role_changed":
+      return n.role === "host" ? t("youAreHost") : n.role === "co_host" ? t("youAreCoHost") : t("youAreParticipant");
+    case "participant_removed":
+      return t("participantRemoved", { name: n.name });
+    case "error":
+      return t("error_generic", { message: n.message || n.code });
+  }
+}

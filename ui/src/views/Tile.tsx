@@ -1,0 +1,101 @@
+import { useEffect, useRef } from "preact/hooks";
+import { useI18n } from "../i18n";
+import type { MediaBackend, VideoSource } from "../media/backend";
+import type { ParticipantInfo, Reaction } from "../protocol/messages";
+import type { MeetingActions } from "./actions";
+
+export const REACTION_EMOJI: Record<Reaction, string> = {
+  thumbs_up: "👍",
+  clap: "👏",
+  heart: "❤️",
+  laugh: "😂",
+  surprised: "😮",
+  celebrate: "🎉",
+};
+
+export interface TileProps {
+  participant: ParticipantInfo;
+  source: VideoSource;
+  isSelf: boolean;
+  speaking: boolean;
+  videoOn: boolean;
+  media: MediaBackend;
+  actions: MeetingActions;
+  reaction?: Reaction | undefined;
+  large?: boolean;
+}
+
+export function Tile({ participant, source, isSelf, speaking, videoOn, media, actions, reaction, large }: TileProps) {
+  const { t } = useI18n();
+  const box = useRef<HTMLDivElement>(null);
+  const screen = source.kind === "local-screen" || (source.kind === "remote" && source.track === "screen");
+  const name = isSelf ? t("youSuffix", { name: participant.name }) : participant.name;
+  const caption = screen ? t("screenOf", { name: participant.name }) : name;
+  const hasVideo = videoOn && media.hasVideo(source);
+
+  useEffect(() => {
+    if (!box.current || !hasVideo) return;
+    return media.attachVideo(box.current, source);
+  }, [media, hasVideo, source.kind, source.kind === "remote" ? `${source.participant}/${source.track}` : ""]);
+
+  // Tell the SFU how tall the remote video is drawn, so it forwards the layer that fits;
+  // 0 when the tile goes away (paged out, speaker view).
+  useEffect(() => {
+    if (source.kind !== "remote" || !box.current) return;
+    const { participant: pid, track } = source;
+    let last = -1;
+    const report = (h: number) => {
+      if (h === last) return;
+      last = h;
+      actions.subscribeVideo(pid, track, h);
+    };
+    if (typeof ResizeObserver === "undefined") return () => report(0);
+    const ro = new ResizeObserver((entries) => {
+      for (const e of entries) report(Math.round(e.contentRect.height * (globalThis.devicePixelRatio || 1)));
+    });
+    ro.observe(box.current);
+    return () => {
+      ro.disconnect();
+      report(0);
+    };
+  }, [actions, source.kind, source.kind === "remote" ? `${source.participant}/${source.track}` : ""]);
+
+  const status = [
+    speaking ? t("speaking") : null,
+    participant.audio_muted && !screen ? t("micOff") : null,
+    participant.hand_raised && !screen ? t("handRaised") : null,
+  ].filter(Boolean);
+
+  return (
+    <figure
+      class={`tile${speaking ? " speaking" : ""}${isSelf ? " self" : ""}${screen ? " screen" : ""}${large ? " large" : ""}`}
+      data-participant={participant.id}
+      aria-label={[caption, ...status].join(", ")}
+    >
+      <div class="video" ref={box}>
+        {!hasVideo && (
+          <span class="avatar" aria-hidden="true">
+            {initials(participant.name)}
+          </span>
+        )}
+      </div>
+      <figcaption>
+        {participant.hand_raised && !screen && <span aria-hidden="true">✋ </span>}
+        {caption}
+        {participant.audio_muted && !screen && <span class="muted-icon" aria-hidden="true"> 🔇</span>}
+      </figcaption>
+      {reaction && (
+        <span class="reaction" aria-hidden="true">
+          {REACTION_EMOJI[reaction]}
+        </span>
+      )}
+    </figure>
+  );
+}
+
+export function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  const first = parts[0]?.[0] ?? "?";
+  const last = parts.length > 1 ? (parts[parts.length - 1]?.[0] ?? "") : "";
+  return (first + last).toUpperCase();
+}

@@ -1,0 +1,159 @@
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { I18nContext, translator, type Lang } from "../i18n";
+import { NullMediaBackend } from "../media/browser";
+import type { MeetingState, ParticipantInfo } from "../protocol/messages";
+import { initialView, reduce, type MeetingView } from "../state/store";
+import type { MeetingActions } from "./actions";
+import { Meeting } from "./Meeting";
+import { ParticipantsPanel } from "./ParticipantsPanel";
+import { PreJoin } from "./PreJoin";
+import { Waiting } from "./Waiting";
+import type { ComponentChildren } from "preact";
+
+let root: HTMLElement;
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.append(root);
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+function mount(lang: Lang, children: ComponentChildren) {
+  act(() => {
+    render(<I18nContext.Provider value={{ lang, t: translator(lang) }}>{children}</I18nContext.Provider>, root);
+  });
+}
+
+const meeting: MeetingState = { id: "123456789", topic: "Matte 101", locked: false, waiting_room: true, chat_policy: "everyone" };
+const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant", extra: Partial<ParticipantInfo> = {}): ParticipantInfo => ({
+  id,
+  name,
+  role,
+  audio_muted: false,
+  video_on: false,
+  hand_raised: false,
+  connected: true,
+  signed_in: false,
+  ...extra,
+});
+const viewAs = (you: number, role: ParticipantInfo["role"]): MeetingView =>
+  [
+    {
+      type: "joined" as const,
+      you,
+      role,
+      resume_token: "t",
+      meeting,
+      participants: [person(1, "Kari", "host"), person(2, "Ola", "participant", { hand_raised: true })],
+      waiting: role === "participant" ? [] : [{ id: 9, name: "Gjest", signed_in: false }],
+      chat: [],
+    },
+  ].reduce(reduce, initialView);
+
+function fakeActions(): MeetingActions {
+  const fn = () => vi.fn(() => true);
+  return {
+    admit: fn(), admitAll: fn(), deny: fn(), sendToWaitingRoom: fn(), setLocked: fn(), endForAll: fn(), remove: fn(),
+    setRole: fn(), handOverHost: fn(), mute: fn(), muteAll: fn(), askToUnmute: fn(), setChatPolicy: fn(), raiseHand: fn(),
+    lowerHand: fn(), react: fn(), chat: fn(), subscribeVideo: fn(),
+  };
+}
+
+const buttons = () => [...root.querySelectorAll("button")].map((b) => b.getAttribute("aria-label") ?? b.textContent?.trim());
+
+describe("Waiting screen", () => {
+  it("says in bokmål, nynorsk and English that the host will let you in", () => {
+    mount("nb", <Waiting meeting={meeting} onLeave={() => {}} />);
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("Vent til verten slipper deg inn");
+    mount("nn", <Waiting meeting={meeting} onLeave={() => {}} />);
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("Vent til verten slepper deg inn");
+    expect(root.textContent).toContain("Matte 101");
+    mount("en", <Waiting meeting={meeting} onLeave={() => {}} />);
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("Wait for the host to let you in");
+  });
+});
+
+describe("participants panel", () => {
+  it("shows host controls to the host", () => {
+    const actions = fakeActions();
+    mount("en", <ParticipantsPanel view={viewAs(1, "host")} actions={actions} />);
+    const b = buttons();
+    expect(b).toContain("Mute Ola");
+    expect(b).toContain("Remove Ola");
+    expect(b).toContain("Make Ola co-host");
+    expect(b).toContain("Lower Ola's hand");
+    expect(b).toContain("Admit: Gjest");
+    expect(b).toContain("Lock meeting");
+    const admit = [...root.querySelectorAll("button")].find((x) => x.getAttribute("aria-label") === "Admit: Gjest")!;
+    act(() => admit.click());
+    expect(actions.admit).toHaveBeenCalledWith(9);
+  });
+
+  it("shows co-hosts moderation but not role changes", () => {
+    mount("en", <ParticipantsPanel view={viewAs(2, "co_host")} actions={fakeActions()} />);
+    const b = buttons();
+    expect(b).toContain("Admit: Gjest");
+    expect(b.some((x) => x?.startsWith("Make "))).toBe(false);
+  });
+
+  it("shows no host controls to participants", () => {
+    mount("nb", <ParticipantsPanel view={viewAs(2, "participant")} actions={fakeActions()} />);
+    expect(root.querySelectorAll("button")).toHaveLength(0);
+    expect(root.textContent).toContain("Kari");
+    expect(root.textContent).not.toContain("Venterom");
+  });
+});
+
+describe("pre-join", () => {
+  it("prefills the name, has a Join button and asks for a passcode when needed", () => {
+    const onJoin = vi.fn();
+    mount("en", <PreJoin meetingId="123456789" initialName="Ola" error="passcode_required" busy={false} devices={[]} onJoin={onJoin} />);
+    expect((root.querySelector("#name") as HTMLInputElement).value).toBe("Ola");
+    const join = root.querySelector<HTMLButtonElement>("#join")!;
+    expect(join.textContent).toBe("Join");
+    const pass = root.querySelector<HTMLInputElement>("#passcode")!;
+    act(() => {
+      pass.value = "4242";
+      pass.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    act(() => join.click());
+    expect(onJoin).toHaveBeenCalledWith(expect.objectContaining({ name: "Ola", passcode: "4242" }));
+  });
+});
+
+describe("meeting screen", () => {
+  it("shows the end-for-all button only to the host, an unread badge and keyboard mute", () => {
+    const media = new NullMediaBackend();
+    const actions = fakeActions();
+    let view = viewAs(1, "host");
+    view = reduce(view, { type: "chat", message: { seq: 1, from: 2, from_name: "Ola", to: { kind: "everyone" }, text: "Hei", sent_at_ms: 0 } });
+    mount("nb", <Meeting view={view} media={media} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    expect(buttons()).toContain("Avslutt for alle");
+    expect(buttons()).toContain("Chat, 1 uleste");
+    expect(root.querySelectorAll("figure.tile")).toHaveLength(2);
+    expect(media.local.micMuted).toBe(true);
+    act(() => {
+      window.dispatchEvent(new KeyboardEvent("keydown", { key: "m" }));
+    });
+    expect(media.local.micMuted).toBe(false);
+
+    mount("nb", <Meeting view={viewAs(2, "participant")} media={media} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    expect(buttons()).not.toContain("Avslutt for alle");
+    expect(buttons()).toContain("Ta ned hånden");
+  });
+
+  it("pages the gallery at 49 tiles", () => {
+    const many = Array.from({ length: 60 }, (_, i) => person(i + 1, `P${i + 1}`, i === 0 ? "host" : "participant"));
+    const view = reduce(initialView, { type: "joined", you: 1, role: "host", resume_token: "t", meeting, participants: many, waiting: [], chat: [] });
+    mount("en", <Meeting view={view} media={new NullMediaBackend()} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    expect(root.querySelectorAll("figure.tile")).toHaveLength(49);
+    expect(root.textContent).toContain("Page 1 of 2");
+    const next = [...root.querySelectorAll("button")].find((b) => b.textContent === "Next page")!;
+    act(() => next.click());
+    expect(root.querySelectorAll("figure.tile")).toHaveLength(11);
+  });
+});
