@@ -10,7 +10,7 @@ use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, VideoSpec};
 use samla_engine::{
     resolve_join_target, Event, JoinOptions, MeetingView, Session, SessionHandle, Status,
 };
-use samla_protocol::{ChatTarget, CloseReason, ServerMessage};
+use samla_protocol::{ChatTarget, ClientMessage, CloseReason, ServerMessage};
 use tokio::time::{sleep_until, Instant};
 use url::Url;
 
@@ -215,6 +215,9 @@ struct Script {
     admit_all: bool,
     chats: Vec<String>,
     warned_not_moderator: bool,
+    /// Our microphone and camera state, told to the meeting once we are in, so that others'
+    /// rosters show that we send sound and picture.
+    media_state: Option<ClientMessage>,
 }
 
 impl Script {
@@ -223,6 +226,10 @@ impl Script {
             admit_all: args.admit_all,
             chats: args.chats.clone(),
             warned_not_moderator: false,
+            media_state: args.wants_media().then(|| ClientMessage::SetMedia {
+                audio_muted: args.audio.is_none(),
+                video_on: args.video.is_some(),
+            }),
         }
     }
 
@@ -230,6 +237,9 @@ impl Script {
     fn act(&mut self, handle: &SessionHandle, view: &MeetingView, event: &Event) {
         if view.status != Status::Joined {
             return;
+        }
+        if let Some(state) = self.media_state.take() {
+            let _ = handle.send(state);
         }
         for text in self.chats.drain(..) {
             let _ = handle.chat(ChatTarget::Everyone, text);
