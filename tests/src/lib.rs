@@ -461,3 +461,27 @@ impl TestServer {
         self.listen.parse().expect("listen address")
     }
 }
+
+/// A server with a meeting that its owner, Kari, has opened as host: where most tests start.
+pub struct Hosted {
+    pub server: TestServer,
+    /// Kari's API token.
+    pub token: String,
+    pub meeting: Meeting,
+    pub host: Participant,
+}
+
+impl Hosted {
+    pub async fn start(new: NewMeeting) -> Result<Self> {
+        let server = TestServer::start().await?;
+        let token = server.token("kari@uio.no")?;
+        let meeting = server.create_meeting(&token, &new).await?;
+        let host = Participant::join(&server, &meeting, "Kari", Some(&token)).await?;
+        Ok(Self {
+            server,
+            token,
+            meeting,
+            host,
+        })
+    }
+}

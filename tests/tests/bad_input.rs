@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use futures_util::{SinkExt, StreamExt};
-use samla_e2e::{Participant, TestServer};
+use samla_e2e::{Hosted, Participant, TestServer};
 use samla_protocol::api::NewMeeting;
 use samla_protocol::{ChatTarget, ErrorCode, ServerMessage, MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::Message;
@@ -47,18 +47,16 @@ async fn hello(ws: &mut Ws) -> Result<()> {
 
 #[tokio::test]
 async fn garbage_gets_error_replies_and_the_meeting_goes_on() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(
-            &token,
-            &NewMeeting {
-                topic: "Robust".into(),
-                ..Default::default()
-            },
-        )
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(NewMeeting {
+        topic: "Robust".into(),
+        ..Default::default()
+    })
+    .await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
 
     let mut ws = raw(&server).await?;

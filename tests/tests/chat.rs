@@ -2,7 +2,7 @@
 //! history replayed to people who join late — including after a server restart.
 
 use anyhow::Result;
-use samla_e2e::{Participant, TestServer};
+use samla_e2e::{Hosted, Participant, TestServer};
 use samla_protocol::api::NewMeeting;
 use samla_protocol::{ChatPolicy, ChatTarget, ClientMessage, ErrorCode, ServerMessage};
 
@@ -18,18 +18,16 @@ fn received(p: &Participant, text: &str) -> bool {
 
 #[tokio::test]
 async fn a_private_message_reaches_only_its_two_people() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(
-            &token,
-            &NewMeeting {
-                topic: "Chat".into(),
-                ..Default::default()
-            },
-        )
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(NewMeeting {
+        topic: "Chat".into(),
+        ..Default::default()
+    })
+    .await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
     let per = Participant::join(&server, &m, "Per", None).await?;
     let eve = Participant::join(&server, &m, "Eve", None).await?;
@@ -67,18 +65,16 @@ async fn a_private_message_reaches_only_its_two_people() -> Result<()> {
 
 #[tokio::test]
 async fn hosts_can_restrict_and_turn_off_chat() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(
-            &token,
-            &NewMeeting {
-                topic: "Ro".into(),
-                ..Default::default()
-            },
-        )
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(NewMeeting {
+        topic: "Ro".into(),
+        ..Default::default()
+    })
+    .await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
     let per = Participant::join(&server, &m, "Per", None).await?;
 

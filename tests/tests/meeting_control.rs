@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use samla_e2e::{Participant, TestServer};
+use samla_e2e::{Hosted, Participant, TestServer};
 use samla_engine::{Event, Status};
 use samla_protocol::api::NewMeeting;
 use samla_protocol::{
@@ -184,12 +184,12 @@ async fn waiting_room_admit_deny_and_admit_all() -> Result<()> {
 
 #[tokio::test]
 async fn a_locked_meeting_takes_no_one_new() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(&token, &meeting("Låst", false))
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(meeting("Låst", false)).await?;
     let _ola = Participant::join(&server, &m, "Ola", None).await?;
 
     host.handle.set_locked(true)?;
@@ -306,12 +306,12 @@ async fn the_host_role_passes_on_when_the_host_drops_and_comes_back_on_resume() 
 
 #[tokio::test]
 async fn host_actions_by_a_participant_are_refused() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(&token, &meeting("Regler", true))
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(meeting("Regler", true)).await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
     host.wait_view("Ola waiting", |v| v.waiting.len() == 1)
         .await?;
@@ -375,12 +375,12 @@ async fn host_actions_by_a_participant_are_refused() -> Result<()> {
 
 #[tokio::test]
 async fn end_for_all_closes_every_session() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(&token, &meeting("Slutt", false))
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(meeting("Slutt", false)).await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
     host.handle.end_for_all()?;
     for p in [&host, &ola] {
@@ -394,12 +394,12 @@ async fn end_for_all_closes_every_session() -> Result<()> {
 
 #[tokio::test]
 async fn mute_is_forced_but_unmute_is_only_asked() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(&token, &meeting("Stille", false))
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(meeting("Stille", false)).await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
     let ola_id = ola.me();
     ola.handle.send(ClientMessage::SetMedia {
@@ -438,12 +438,12 @@ async fn mute_is_forced_but_unmute_is_only_asked() -> Result<()> {
 
 #[tokio::test]
 async fn co_hosts_moderate_but_cannot_do_what_only_the_host_may() -> Result<()> {
-    let server = TestServer::start().await?;
-    let token = server.token("kari@uio.no")?;
-    let m = server
-        .create_meeting(&token, &meeting("Medvert", false))
-        .await?;
-    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let Hosted {
+        server,
+        meeting: m,
+        host,
+        ..
+    } = Hosted::start(meeting("Medvert", false)).await?;
     let ola = Participant::join(&server, &m, "Ola", None).await?;
     let per = Participant::join(&server, &m, "Per", None).await?;
 
