@@ -139,3 +139,50 @@ fn joining_with_a_bad_link_fails_clearly() {
         "says why"
     );
 }
+
+#[tokio::test]
+async fn meetings_are_listed_and_deleted_from_the_command_line() -> Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("kari@uio.no")?;
+    let cli = |args: &[&str]| {
+        Command::new(binary("samla-cli"))
+            .args(args)
+            .args(["--server", server.base.as_str(), "--token", &token])
+            .output()
+    };
+    let created = cli(&["meeting", "create", "--topic", "Seminar i INF2220"])?;
+    ensure!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let link = String::from_utf8(created.stdout)?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let id = link.rsplit('/').next().unwrap_or_default().to_owned();
+
+    let listed = String::from_utf8(cli(&["meeting", "list"])?.stdout)?;
+    ensure!(
+        listed.contains(&id) && listed.contains("Seminar i INF2220") && listed.contains(&link),
+        "the list shows id, topic and link: {listed:?}"
+    );
+    let deleted = cli(&["meeting", "delete", &id])?;
+    ensure!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    let listed = String::from_utf8(cli(&["meeting", "list"])?.stdout)?;
+    ensure!(
+        !listed.contains(&id),
+        "deleted meetings are gone from the list: {listed:?}"
+    );
+    let again = cli(&["meeting", "delete", &id])?;
+    ensure!(
+        !again.status.success(),
+        "deleting twice says it is not there"
+    );
+    Ok(())
+}
