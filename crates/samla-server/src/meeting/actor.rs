@@ -74,17 +74,18 @@ impl MeetingHandle {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Starts a meeting's actor and its record writer. The registry lends the server-wide parts
+/// (store, metrics, SFU) and is told when the meeting empties.
 pub fn spawn(
     config: MeetingConfig,
     history: Vec<ChatMessage>,
     next_participant: u32,
     generation: u64,
     registry: MeetingRegistry,
-    store: Store,
-    metrics: Arc<Metrics>,
-    sfu: Option<SfuHandle>,
 ) -> MeetingHandle {
+    let store = registry.store().clone();
+    let metrics = registry.metrics().clone();
+    let sfu = registry.sfu().cloned();
     let (tx, rx) = mpsc::channel(MEETING_QUEUE);
     let (media_tx, media_rx) = mpsc::channel(sfu::SIGNAL_QUEUE);
     let (store_tx, store_rx) = mpsc::unbounded_channel();

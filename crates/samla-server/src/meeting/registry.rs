@@ -96,18 +96,21 @@ impl MeetingRegistry {
             return Ok(handle.clone());
         }
         let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
-        let handle = actor::spawn(
-            config,
-            history,
-            next_participant,
-            generation,
-            self.clone(),
-            self.inner.store.clone(),
-            self.inner.metrics.clone(),
-            self.inner.sfu.clone(),
-        );
+        let handle = actor::spawn(config, history, next_participant, generation, self.clone());
         live.insert(record.id.clone(), handle.clone());
         Ok(handle)
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(super) fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    pub(super) fn sfu(&self) -> Option<&SfuHandle> {
+        self.inner.sfu.as_ref()
     }
 
     /// Called by an actor whose meeting emptied; removes it unless a newer actor replaced it.
