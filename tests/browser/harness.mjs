@@ -1,14 +1,18 @@
 // Shared by the browser tests: real samla-server and samla-cli processes, Debian's headless
 // Chromium, and cleanup of all of them however the test ends.
 //
+// The pages are the real web UI (ui/, built into samla-server from ui/dist): build the UI
+// before the server (`cd ui && npm ci && npm run build`, then `cargo build --bins`).
+//
 // Environment: CARGO_TARGET_DIR (where the debug binaries are), CHROMIUM (default
-// /usr/bin/chromium). Screenshots and child logs go to test-output/ at the repository root.
+// /usr/bin/chromium). Screenshots go to test-output/browser/, child and page logs to
+// test-output/browser-logs/, at the repository root.
 
 import assert from "node:assert/strict";
 import { spawn, execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createServer } from "node:net";
-import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { createWriteStream, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,8 +22,8 @@ import { chromium } from "playwright-core";
 export const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
-export const outDir = path.join(repo, "test-output");
-export const logDir = path.join(outDir, "browser-logs");
+export const outDir = path.join(repo, "test-output", "browser");
+export const logDir = path.join(repo, "test-output", "browser-logs");
 const target = process.env.CARGO_TARGET_DIR || path.join(repo, "target");
 export const SERVER_BIN = path.join(target, "debug", "samla-server");
 export const CLI_BIN = path.join(target, "debug", "samla-cli");
@@ -43,6 +47,67 @@ export const PASSCODE_REQUIRED = /This meeting has a passcode\.|Møtet har passo
 export const WRONG_PASSCODE = /Wrong passcode\.|Feil passord\./;
 export const WAITING = /waiting for the host to let you in|venter på at verten slipper deg inn/i;
 export const LEFT = /You left the meeting\.|Du har forlatt møtet\./;
+
+/** Saves a screenshot of the page as test-output/browser/NAME.png. */
+export async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(outDir, `${name}.png`) });
+}
+
+/** The video tile captioned `name` (a remote participant: the caption is the name alone). */
+export function tileOf(page, name) {
+  const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  return page.locator("figure.tile", { has: page.locator("figcaption .name", { hasText: exact }) });
+}
+
+/**
+ * Samples the picture a tile's <video> shows right now (drawn into a canvas): its size, how
+ * much its pixels vary (a blank or one-colour picture varies by ~0) and a coarse fingerprint
+ * to tell whether it moves.
+ */
+export function samplePicture(tile) {
+  return tile.locator("video").evaluate((v) => {
+    if (!v.videoWidth || v.readyState < 2) return null;
+    const w = 64;
+    const h = 36;
+    const c = document.createElement("canvas");
+    c.width = w;
+    c.height = h;
+    const g = c.getContext("2d", { willReadFrequently: true });
+    g.drawImage(v, 0, 0, w, h);
+    const px = g.getImageData(0, 0, w, h).data;
+    let sum = 0;
+    let sq = 0;
+    const luma = [];
+    for (let i = 0; i < px.length; i += 4) {
+      const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+      luma.push(y);
+      sum += y;
+      sq += y * y;
+    }
+    const n = luma.length;
+    const mean = sum / n;
+    return { width: v.videoWidth, height: v.videoHeight, mean, stddev: Math.sqrt(Math.max(0, sq / n - mean * mean)), luma };
+  });
+}
+
+/** Mean absolute luma difference between two samples. */
+export function pictureDifference(a, b) {
+  let d = 0;
+  for (let i = 0; i < a.luma.length; i++) d += Math.abs(a.luma[i] - b.luma[i]);
+  return d / a.luma.length;
+}
+
+/** Reads a JSON file a samla-cli wrote on exit. */
+export async function readJson(file, who) {
+  const raw = await readFile(file, "utf8").catch(() => null);
+  assert.ok(raw, `${who} wrote no ${file}; see test-output/browser-logs/`);
+  return JSON.parse(raw);
+}
+
+/** The server messages of a given type in a samla-cli --events-json file. */
+export function serverEvents(events, type) {
+  return events.map((e) => e.event).filter((e) => e?.event === "server" && e.type === type);
+}
 
 // ---- child processes ----------------------------------------------------------------------
 
@@ -78,6 +143,18 @@ export function start(name, bin, args) {
   children.add(child);
   child.exited.then(() => children.delete(child));
   return child;
+}
+
+/** Waits until a child's log (its standard output and error) matches `pattern`. */
+export function waitForLog(child, pattern, opts = { timeoutMs: 20_000 }) {
+  return waitFor(
+    `${child.logName} to match ${pattern}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${child.logName}: exited (${child.exitCode})`);
+      return pattern.test(await readFile(path.join(logDir, child.logName), "utf8"));
+    },
+    opts,
+  );
 }
 
 export async function stop(child, { signal = "SIGINT", timeoutMs = 15_000 } = {}) {
@@ -172,6 +249,19 @@ export async function openBrowser(name) {
     permissions: ["camera", "microphone"],
   });
   contexts.push(context);
+  // The UI keeps its RTCPeerConnection to itself; the tests read its getStats() through this
+  // list of every connection the page made (installed before any page script runs).
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    if (!Native || window.__samlaPcs) return;
+    window.__samlaPcs = [];
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__samlaPcs.push(this);
+      }
+    };
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const log = createWriteStream(path.join(logDir, `chromium-${name}.log`));
   page.on("console", (m) => log.write(`[${m.type()}] ${m.text()}\n`));
@@ -182,7 +272,7 @@ export async function openBrowser(name) {
 /** Inbound RTP stats, by mid, as the page's RTCPeerConnection reports them. */
 export function inboundStats(page) {
   return page.evaluate(async () => {
-    const pc = window.samlaDebug?.pc;
+    const pc = (window.__samlaPcs ?? []).filter((p) => p.connectionState !== "closed").at(-1);
     if (!pc) return { inbound: {}, outbound: [], codecs: {} };
     const report = await pc.getStats();
     const inbound = {};
@@ -197,6 +287,8 @@ export function inboundStats(page) {
           kind: s.kind,
           packetsReceived: s.packetsReceived ?? 0,
           framesDecoded: s.framesDecoded ?? 0,
+          totalAudioEnergy: s.totalAudioEnergy ?? 0,
+          totalSamplesReceived: s.totalSamplesReceived ?? 0,
           frameWidth: s.frameWidth,
           frameHeight: s.frameHeight,
           codec: codecs[s.codecId],
@@ -232,6 +324,7 @@ export function sumKey(value, key) {
 
 export async function setUp() {
   await mkdir(logDir, { recursive: true });
+  await mkdir(outDir, { recursive: true });
   return startServer();
 }
 

@@ -1,30 +1,39 @@
-// Browser end-to-end test: the real samla-server, a real samla-cli participant and Debian's
-// headless Chromium on the join page at /j/{id}.
+// Browser end-to-end tests of signalling with the real web UI: the real samla-server (which
+// serves the UI built from ui/), real samla-cli participants and Debian's headless Chromium.
 //
+//   (cd ui && npm ci && npm run build)
 //   export CARGO_TARGET_DIR=/var/tmp/samla-target
 //   cargo build --bins
 //   cd tests/browser && npm ci && npm test
 //
-// Screenshots (browser-join.png, browser-waiting-room-chat.png) and the logs of every child
-// process go to test-output/ at the repository root.
+// Screenshots of each step go to test-output/browser/, the logs of every child process and
+// page to test-output/browser-logs/, at the repository root.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import {
-  CLI_BIN, JOIN, LEFT, PASSCODE_REQUIRED, WAITING, WRONG_PASSCODE, createMeeting, execFileP, inboundStats,
-  logDir, openBrowser, outDir, server, setUp, start, stop, sumKey, tearDown, waitFor,
+  CLI_BIN, JOIN, LEFT, PASSCODE_REQUIRED, WAITING, WRONG_PASSCODE, createMeeting, logDir, openBrowser, readJson,
+  screenshot, server, serverEvents, setUp, start, stop, tearDown, tileOf, waitFor,
 } from "./harness.mjs";
 
 before(setUp);
 after(tearDown);
 
-test("passcode, waiting room, roster, chat and leave", async () => {
+/** The chat messages a samla-cli participant received, as "from: text". */
+function chatSeen(events) {
+  return serverEvents(events, "chat").map((e) => `${e.message.from_name}: ${e.message.text}`);
+}
+
+test("a guest gets past the passcode and the waiting room, chats both ways and leaves", async () => {
   const meeting = await createMeeting({ topic: "Venteromstest", passcode: "4321", waiting_room: true });
-  const { page } = await openBrowser("signalling");
-  await page.goto(`${server.base}/j/${meeting.id}?name=Gjest`);
-  assert.equal(await page.getByLabel(/Your name|Navnet ditt/).inputValue(), "Gjest");
+  const { page } = await openBrowser("guest");
+  await page.goto(`${server.base}/j/${meeting.id}?name=Gjest&lang=en`);
+  assert.equal(await page.getByLabel("Your name").inputValue(), "Gjest");
+  // Before joining, the camera preview shows Chromium's fake camera.
+  const preview = page.getByRole("img", { name: "Camera preview" });
+  await waitFor("the camera preview to play", () => preview.locator("video").evaluate((v) => v.videoWidth > 0), { timeoutMs: 15_000 });
+  await screenshot(page, "01-guest-prejoin");
 
   await page.getByRole("button", { name: JOIN }).click();
   await page.getByText(PASSCODE_REQUIRED).waitFor({ timeout: 10_000 });
@@ -32,90 +41,109 @@ test("passcode, waiting room, roster, chat and leave", async () => {
   await passcode.fill("0000");
   await page.getByRole("button", { name: JOIN }).click();
   await page.getByText(WRONG_PASSCODE).waitFor({ timeout: 10_000 });
+  await screenshot(page, "02-guest-wrong-passcode");
   await passcode.fill("4321");
   await page.getByRole("button", { name: JOIN }).click();
   await page.getByText(WAITING).waitFor({ timeout: 10_000 });
+  await screenshot(page, "03-guest-waiting-room");
 
   // The owner arrives with the CLI and lets everyone in.
-  const events = path.join(logDir, "host-events.json");
+  const hostEvents = path.join(logDir, "guest-test-host-events.json");
   const host = start("cli-host", CLI_BIN, [
     "join", meeting.join_url, "--name", "Vert", "--token", server.token, "--passcode", "4321",
-    "--admit-all", "--chat", "Hei fra verten", "--for", "30s", "--events-json", events,
+    "--admit-all", "--chat", "Hei fra verten", "--for", "60s", "--events-json", hostEvents,
   ]);
-  const roster = page.locator("#roster");
-  await roster.getByText("Vert", { exact: true }).waitFor({ timeout: 15_000 });
-  await roster.getByText("Gjest", { exact: true }).waitFor();
-  await page.locator("#chat-log").getByText("Hei fra verten").waitFor({ timeout: 10_000 });
+  await tileOf(page, "Vert").waitFor({ timeout: 20_000 });
+  const self = page.locator("figure.tile.self");
+  assert.equal((await self.locator("figcaption .name").textContent()).trim(), "Gjest (you)");
+  await waitFor("the self view to play", () => self.locator("video").evaluate((v) => v.videoWidth > 0), { timeoutMs: 15_000 });
 
-  await page.getByRole("textbox", { name: "Message" }).fill("Hei fra nettleseren");
-  await page.getByRole("button", { name: /^(Send)$/ }).click();
-  await page.locator("#chat-log").getByText("Hei fra nettleseren").waitFor({ timeout: 10_000 });
+  // Someone else arrives and writes while our chat panel is closed: an unread badge.
+  const olaEvents = path.join(logDir, "guest-test-ola-events.json");
+  const ola = start("cli-ola", CLI_BIN, [
+    "join", meeting.join_url, "--name", "Ola", "--passcode", "4321", "--chat", "Hei fra Ola",
+    "--for", "60s", "--events-json", olaEvents,
+  ]);
+  await tileOf(page, "Ola").waitFor({ timeout: 20_000 });
+  const unread = page.getByRole("button", { name: "Chat, 1 unread" });
+  await unread.waitFor({ timeout: 15_000 });
+  assert.equal((await unread.locator(".badge").textContent()).trim(), "1");
+  await screenshot(page, "04-guest-unread-badge");
 
-  // Our own camera (Chromium's fake one) shows in a tile of its own.
-  const self = page.locator("figure.tile.self", { hasText: /^Gjest \((you|deg)\)$/ });
-  await waitFor("the self-view to play", () => self.locator("video").evaluate((v) => v.videoWidth > 0), { timeoutMs: 15_000 });
-  await page.screenshot({ path: path.join(outDir, "browser-waiting-room-chat.png") });
-  await page.locator("#meeting").getByRole("button", { name: /^(Leave|Forlat)$/ }).click();
+  // Opening the chat shows both messages (the host's from before we came in) and clears it.
+  await unread.click();
+  const chat = page.getByRole("region", { name: "Chat" });
+  await chat.getByText("Hei fra Ola").waitFor({ timeout: 5000 });
+  await chat.getByText("Hei fra verten").waitFor({ timeout: 5000 });
+  await page.getByRole("button", { name: "Chat", exact: true }).waitFor();
+  assert.equal(await page.locator(".badge.unread").count(), 0, "the unread badge stayed after opening the chat");
+
+  await chat.getByRole("textbox", { name: "Write a message" }).fill("Hei fra nettleseren");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await chat.getByText("Hei fra nettleseren").waitFor({ timeout: 10_000 });
+  await screenshot(page, "05-guest-chat");
+
+  // The participants panel lists everyone, with no host controls for a guest.
+  await page.getByRole("button", { name: /^Participants \(3\)/ }).click();
+  const people = page.getByRole("region", { name: /^Participants \(3\)$/ });
+  for (const name of ["Vert", "Ola", "Gjest"]) await people.locator(".roster .name", { hasText: new RegExp(`^${name}$`) }).waitFor();
+  assert.equal(await people.getByRole("button").count(), 0, "a guest was offered host controls");
+  await screenshot(page, "06-guest-participants");
+
+  await page.getByRole("button", { name: /^(Leave meeting|Forlat møtet)$/ }).click();
   await page.getByText(LEFT).waitFor({ timeout: 5000 });
+  await screenshot(page, "07-guest-left");
 
   await stop(host);
-  const hostEvents = await readFile(events, "utf8").catch(() => null);
-  assert.ok(hostEvents, `the CLI host wrote no ${events}; see test-output/browser-logs/cli-host.log`);
-  assert.ok(hostEvents.includes("Hei fra nettleseren"), "the CLI host never received the browser's chat message");
+  await stop(ola);
+  for (const [who, file] of [["the CLI host", hostEvents], ["Ola", olaEvents]]) {
+    const seen = chatSeen(await readJson(file, who));
+    assert.ok(seen.includes("Gjest: Hei fra nettleseren"), `${who} never received the browser's chat message: ${JSON.stringify(seen)}`);
+  }
 });
 
-test("media both ways between Chromium and a samla-cli participant", async (t) => {
-  const { stdout: help } = await execFileP(CLI_BIN, ["join", "--help"]);
-  assert.ok(help.includes("--video"), "samla-cli join has no --video yet: the client media engine has not landed");
+test("Chromium hosts a meeting from the home page and admits a samla-cli guest from the waiting room", async () => {
+  const { page } = await openBrowser("host");
+  await page.goto(`${server.base}/?lang=nb&name=Kari`);
+  await page.getByLabel("Emne").fill("Forelesning INF1000");
+  await page.getByLabel("API-nøkkel").fill(server.token);
+  assert.ok(await page.getByLabel("Bruk venterom").isChecked(), "a new meeting should have a waiting room by default");
+  await screenshot(page, "10-host-home");
+  await page.getByRole("button", { name: "Start et møte" }).click();
 
-  const meeting = await createMeeting({ topic: "Nettlesertest" });
-  const statsFile = path.join(logDir, "robot-stats.json");
-  await rm(statsFile, { force: true });
-  const robot = start("cli-robot", CLI_BIN, [
-    "join", meeting.join_url, "--name", "Robot", "--video", "synthetic:640x360@30", "--audio", "synthetic",
-    "--stats-json", statsFile, "--for", "40s",
+  await page.getByText(/^Møte-ID \d/).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByLabel("Navnet ditt").inputValue(), "Kari");
+  await page.getByRole("button", { name: "Bli med" }).click();
+
+  // In the meeting: the header shows the link others join by.
+  const link = (await page.getByLabel("Møtelenke").textContent({ timeout: 15_000 })).trim();
+  assert.match(link, new RegExp(`^${server.base.replace(/\./g, "\\.")}/j/\\d{9,11}$`));
+
+  const guestEvents = path.join(logDir, "host-test-guest-events.json");
+  const guest = start("cli-guest", CLI_BIN, [
+    "join", link, "--name", "Ola", "--chat", "Takk for at jeg fikk komme inn", "--for", "60s", "--events-json", guestEvents,
   ]);
+  // The participants button says someone is waiting; the panel lets the host admit them.
+  const participants = page.getByRole("button", { name: /^Deltakere \(1\).*1 venter/ });
+  await participants.waitFor({ timeout: 15_000 });
+  await screenshot(page, "11-host-someone-waiting");
+  await participants.click();
+  const panel = page.getByRole("region", { name: /^Deltakere/ });
+  const waitingRoom = panel.getByRole("region", { name: "Venterom" });
+  await waitingRoom.getByText("Ola", { exact: true }).waitFor();
+  await screenshot(page, "12-host-waiting-room-panel");
+  await waitingRoom.getByRole("button", { name: "Slipp inn Ola" }).click();
 
-  const { page } = await openBrowser("media");
-  await page.goto(`${server.base}/j/${meeting.id}?name=Nettleser`);
-  await page.getByRole("button", { name: JOIN }).click();
-  await page.locator("#roster").getByText("Robot", { exact: true }).waitFor({ timeout: 15_000 });
+  await tileOf(page, "Ola").waitFor({ timeout: 15_000 });
+  await panel.locator(".roster .name", { hasText: /^Ola$/ }).waitFor();
+  await waitingRoom.getByText("Ingen venter.").waitFor();
+  await page.getByRole("button", { name: "Chat, 1 uleste" }).waitFor({ timeout: 15_000 });
+  await screenshot(page, "13-host-admitted");
 
-  // What a user sees: a tile captioned "Robot" with moving video in it.
-  const tile = page.locator("figure.tile.remote", { has: page.locator("figcaption", { hasText: /^Robot$/ }) });
-  await tile.waitFor({ timeout: 20_000 });
-  await waitFor("video in Robot's tile", () => tile.locator("video").evaluate((v) => v.videoWidth > 0 && v.readyState >= 2), { timeoutMs: 30_000 });
-  const videoMid = await tile.getAttribute("data-mid");
-  const audioMid = await waitFor("an audio element for Robot", () =>
-    page.evaluate(() => document.querySelector('#audio-sinks audio[data-name="Robot"]')?.dataset.mid),
-  );
-
-  const stats = await waitFor(
-    "Chromium to decode Robot's video and receive its audio",
-    async () => {
-      const s = await inboundStats(page);
-      const v = s.inbound[videoMid];
-      const a = s.inbound[audioMid];
-      return v?.framesDecoded > 0 && a?.packetsReceived > 0 ? s : null;
-    },
-    { timeoutMs: 30_000 },
-  );
-  // A few seconds more, so the screenshot and the robot's numbers have something to show.
-  await new Promise((r) => setTimeout(r, 4000));
-  const later = await inboundStats(page);
-  t.diagnostic(`chromium inbound video (mid ${videoMid}): ${JSON.stringify(later.inbound[videoMid])}`);
-  t.diagnostic(`chromium inbound audio (mid ${audioMid}): ${JSON.stringify(later.inbound[audioMid])}`);
-  t.diagnostic(`chromium outbound: ${JSON.stringify(later.outbound)}`);
-  t.diagnostic(`page state: ${JSON.stringify(await page.evaluate(() => window.samlaDebug.state))}`);
-  assert.ok(later.inbound[videoMid].framesDecoded >= stats.inbound[videoMid].framesDecoded);
-  await page.screenshot({ path: path.join(outDir, "browser-join.png") });
-
-  // What the robot got from Chromium. Its stats file is written on exit at the latest.
-  await stop(robot);
-  const raw = await readFile(statsFile, "utf8").catch(() => null);
-  assert.ok(raw, `samla-cli wrote no ${statsFile}; see test-output/browser-logs/cli-robot.log`);
-  const robotStats = JSON.parse(raw);
-  t.diagnostic(`robot stats: ${raw.slice(0, 2000)}`);
-  assert.ok(sumKey(robotStats, "frames_decoded") > 0, "the Robot decoded no video from Chromium (frames_decoded is 0)");
-  assert.ok(sumKey(robotStats, "audio_frames_decoded") > 0, "the Robot decoded no audio from Chromium (audio_frames_decoded is 0)");
+  await stop(guest);
+  const events = await readJson(guestEvents, "the CLI guest");
+  assert.ok(serverEvents(events, "waiting").length >= 1, "the CLI guest was never in the waiting room");
+  const joined = serverEvents(events, "joined");
+  assert.equal(joined.length, 1, `the CLI guest was not admitted: ${JSON.stringify(events.map((e) => e.event?.type))}`);
+  assert.ok(joined[0].participants.some((p) => p.name === "Kari" && p.role === "host"), "Kari (Chromium) is not the host");
 });

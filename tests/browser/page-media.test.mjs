@@ -1,4 +1,5 @@
-// The join page's media logic against a stand-in SFU: the page talks to the real samla-server
+// The web UI's browser media logic (ui/src/media/browser.ts) against a stand-in SFU, in the
+// page the server serves at /j/{id}: the page talks to the real samla-server
 // for everything but media; Playwright sits on its WebSocket and answers the media messages
 // with a second RTCPeerConnection in another tab. That checks, without the real SFU:
 // H.264 + Opus only, simulcast q/h/f, the mids in media_offer, the polite rollback when a
@@ -7,8 +8,10 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { CLI_BIN, JOIN, createMeeting, inboundStats, openBrowser, outDir, server, setUp, start, stop, tearDown, waitFor } from "./harness.mjs";
+import {
+  CLI_BIN, JOIN, createMeeting, inboundStats, openBrowser, screenshot, server, setUp, start, stop, tearDown, tileOf, waitFor,
+  waitForLog,
+} from "./harness.mjs";
 
 before(setUp);
 after(tearDown);
@@ -59,7 +62,14 @@ function installStandIn() {
 
 test("join page media logic against a stand-in SFU", async (t) => {
   const meeting = await createMeeting({ topic: "Medielogikk" });
-  const host = start("cli-medialogic-host", CLI_BIN, ["join", meeting.join_url, "--name", "Vert", "--for", "60s"]);
+  // Vert publishes a camera, so the UI shows Vert's video (a participant with the camera off
+  // gets an avatar); the page only ever sees the stand-in's tracks, though: its media
+  // messages never reach the server.
+  const host = start("cli-medialogic-host", CLI_BIN, [
+    "join", meeting.join_url, "--name", "Vert", "--video", "synthetic:320x180@15", "--for", "60s",
+  ]);
+  // Vert must be in the roster the page gets on joining: the stand-in's tracks are Vert's.
+  await waitForLog(host, /joined "Medielogikk"/);
   const { context, page } = await openBrowser("medialogic");
   const standInTab = await context.newPage();
   await standInTab.goto(`${server.base}/healthz`); // any page of the server: a secure context
@@ -71,8 +81,13 @@ test("join page media logic against a stand-in SFU", async (t) => {
     const upstream = ws.connectToServer();
     toPage = (msg) => ws.send(JSON.stringify(msg));
     upstream.onMessage((raw) => {
-      ws.send(raw);
       const msg = JSON.parse(raw);
+      // The stand-in is the page's only SFU: the real server's media messages stay out.
+      if (msg.type.startsWith("media_")) {
+        seen.dropped = (seen.dropped ?? 0) + 1;
+        return;
+      }
+      ws.send(raw);
       if (msg.type === "joined") {
         seen.vert = msg.participants.find((p) => p.name === "Vert")?.id ?? null;
         toPage({ type: "media_config", ice_servers: [] });
@@ -114,15 +129,20 @@ test("join page media logic against a stand-in SFU", async (t) => {
   // Background tabs get no rendering (so no ResizeObserver, no subscribe_video): the page
   // under test goes to the front.
   await page.bringToFront();
-  await page.goto(`${server.base}/j/${meeting.id}?name=Nettleser`);
+  await page.goto(`${server.base}/j/${meeting.id}?name=Nettleser&lang=en`);
   await page.getByRole("button", { name: JOIN }).click();
-  await page.locator("#roster").getByText("Vert", { exact: true }).waitFor({ timeout: 15_000 });
+  const tile = tileOf(page, "Vert");
+  await tile.waitFor({ timeout: 15_000 });
   assert.ok(seen.vert, "the joined roster has no Vert");
 
-  const tile = page.locator("figure.tile.remote", { has: page.locator("figcaption", { hasText: /^Vert$/ }) });
-  await tile.waitFor({ timeout: 20_000 });
   await waitFor("video in Vert's tile", () => tile.locator("video").evaluate((v) => v.videoWidth > 0), { timeoutMs: 20_000 });
-  assert.equal(await tile.getAttribute("data-mid"), seen.remoteMids.videoMid);
+  // The tile plays the track that arrived on the mid media_tracks gave for Vert's camera.
+  const tileMid = await tile.locator("video").evaluate((v) => {
+    const track = v.srcObject?.getVideoTracks()[0];
+    const pc = window.__samlaPcs.filter((p) => p.connectionState !== "closed").at(-1);
+    return pc?.getTransceivers().find((x) => x.receiver.track === track)?.mid ?? null;
+  });
+  assert.equal(tileMid, seen.remoteMids.videoMid);
 
   // The page's offers: Opus and H.264 only, simulcast q/h/f, and the mids it publishes.
   await waitFor("the page's second offer (after the rollback)", () => seen.offers.length >= 2);
@@ -167,10 +187,14 @@ test("join page media logic against a stand-in SFU", async (t) => {
   assert.ok(theirs.some((x) => x.kind === "video" && /h264/i.test(x.codec)), "the page did not send H.264");
   assert.ok(mine.outbound.some((x) => x.kind === "video" && /h264/i.test(x.codec)), "the page's outbound video is not H.264");
   assert.ok(seen.subscribe?.participant === seen.vert && seen.subscribe.max_height > 0, `no subscribe_video for Vert's tile: ${JSON.stringify(seen.subscribe)}`);
-  const pageState = await page.evaluate(() => window.samlaDebug.state);
-  t.diagnostic(`page state: ${JSON.stringify(pageState)}`);
+  const encodings = await page.evaluate(() => {
+    const pc = window.__samlaPcs.filter((p) => p.connectionState !== "closed").at(-1);
+    const sender = pc.getSenders().find((s) => s.track?.kind === "video");
+    return sender.getParameters().encodings.map((e) => ({ rid: e.rid, scale: e.scaleResolutionDownBy ?? 1, active: e.active }));
+  });
+  t.diagnostic(`send encodings: ${JSON.stringify(encodings)}`);
   // Chromium as answerer takes no simulcast: the page must fall back to one full-size layer.
-  assert.deepEqual(pageState.sendEncodings.map((e) => e.scale), [1], `send encodings: ${JSON.stringify(pageState.sendEncodings)}`);
-  await page.screenshot({ path: path.join(outDir, "browser-media-logic.png") });
+  assert.deepEqual(encodings.map((e) => e.scale), [1], `send encodings: ${JSON.stringify(encodings)}`);
+  await screenshot(page, "30-media-logic-stand-in");
   await stop(host);
 });

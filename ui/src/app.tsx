@@ -81,11 +81,17 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   const [noServer, setNoServer] = useState(false);
   const [devices, setDevices] = useState<MediaDeviceOption[]>([]);
   const [name, setName] = useState(config.name);
+  const [joinUrl, setJoinUrl] = useState<string | undefined>(undefined);
+  /** The media backend while the pre-join screen shows its camera preview. */
+  const [preview, setPreview] = useState<MediaBackend | null>(null);
+  const devicesOpening = useRef<Promise<void> | null>(null);
   const lastChoice = useRef<PreJoinChoice | null>(null);
   const clientRef = useRef<SignallingClient | null>(null);
   const mediaRef = useRef<MediaBackend | null>(null);
 
   const teardown = useCallback(() => {
+    devicesOpening.current = null;
+    setPreview(null);
     mediaRef.current?.close();
     mediaRef.current = null;
     clientRef.current?.disconnect();
@@ -130,6 +136,8 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
       if (s === "lost") {
         setJoining(false);
         if (clientRef.current === client) {
+          devicesOpening.current = null;
+          setPreview(null);
           media.close();
           clientRef.current = null;
           mediaRef.current = null;
@@ -157,8 +165,15 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     setNoServer(false);
     setJoining(true);
     const { client, media } = ensureClient();
-    if (!media.local.hasMic && !media.local.hasCamera) {
-      void media
+    const opening = devicesOpening.current;
+    if (opening) {
+      // Opened for the preview: keep them, as chosen.
+      void opening.then(() => {
+        media.setMicMuted(!choice.mic);
+        media.setCameraOn(choice.camera);
+      });
+    } else {
+      devicesOpening.current = media
         .openDevices({ mic: choice.mic, camera: choice.camera, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
         .then(() => media.listDevices())
         .then(setDevices)
@@ -180,6 +195,40 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     if (lastChoice.current) join(lastChoice.current);
   };
 
+  // The window title names the meeting once we know its topic.
+  const topic = view.meeting?.topic;
+  useEffect(() => {
+    document.title = topic ? `${topic} – ${i18n.t("appName")}` : i18n.t("appName");
+  }, [topic, i18n]);
+
+  // The pre-join screen previews the camera: open the devices as soon as it shows.
+  const onPreJoin = !!meetingId && view.phase === "idle";
+  useEffect(() => {
+    if (!onPreJoin || devicesOpening.current) return;
+    const { media } = ensureClient();
+    setPreview(media);
+    devicesOpening.current = media
+      .openDevices({ mic: true, camera: true })
+      .then(() => media.listDevices())
+      .then(setDevices)
+      .catch(() => {});
+  }, [onPreJoin]);
+
+  /** Another microphone or camera chosen before joining: reopen the devices with it. */
+  const chooseDevices = (choice: { audioInput?: string | undefined; videoInput?: string | undefined; mic: boolean; camera: boolean }) => {
+    const media = mediaRef.current;
+    if (!media || view.phase !== "idle") return;
+    media.close();
+    devicesOpening.current = media
+      .openDevices({ mic: choice.mic, camera: choice.camera, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
+      .then(() => media.listDevices())
+      .then(setDevices)
+      .catch(() => {});
+  };
+
+  const linkFor = (id: MeetingId) =>
+    `${config.secure ? "https" : "http"}://${serverHost.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "")}/j/${id}`;
+
   const host = async (req: HostRequest) => {
     const base = `${config.secure ? "https" : "http"}://${serverHost.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "")}`;
     const res = await fetch(`${base}/api/v1/meetings`, {
@@ -191,8 +240,9 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
       const body = (await res.json().catch(() => null)) as { message?: string } | null;
       throw new Error(body?.message ?? `HTTP ${res.status}`);
     }
-    const meeting = (await res.json()) as { id: string };
+    const meeting = (await res.json()) as { id: string; join_url?: string };
     setToken(req.token);
+    setJoinUrl(meeting.join_url);
     setMeetingId(meeting.id);
   };
 
@@ -208,6 +258,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         dispatch={dispatch}
         onLeave={leave}
         reconnecting={status === "reconnecting"}
+        joinUrl={joinUrl ?? linkFor(view.meeting?.id ?? meetingId ?? "")}
       />
     );
   } else if (view.phase === "ended") {
@@ -231,8 +282,17 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         error={error}
         busy={joining}
         devices={devices}
+        media={preview ?? undefined}
+        onDevices={chooseDevices}
         onJoin={join}
-        onBack={config.meetingId ? undefined : () => setMeetingId(null)}
+        onBack={
+          config.meetingId
+            ? undefined
+            : () => {
+                teardown();
+                setMeetingId(null);
+              }
+        }
       />
     );
   } else {

@@ -382,11 +382,19 @@ async fn health_metrics_and_join_page() {
         .raw("samla.test", Method::GET, "/j/1234567890", None, None)
         .await;
     let page = String::from_utf8(body).unwrap();
-    assert_eq!(status, StatusCode::OK);
+    // The web UI, told which meeting it is for; or, in a server built without ui/dist, a
+    // page that says so and how to join from a terminal.
     assert!(
-        page.contains("123 4567 890") && page.contains("samla-cli"),
+        page.contains(r#"<meta name="samla-meeting" content="1234567890""#),
         "{page}"
     );
+    if samla_server::http::join::ui_built() {
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("/assets/"), "{page}");
+    } else {
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(page.contains("samla-cli join 1234567890"), "{page}");
+    }
     let (status, _) = app
         .raw("samla.test", Method::GET, "/j/12ab", None, None)
         .await;

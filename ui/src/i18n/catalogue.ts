@@ -84,13 +84,16 @@ export const messages = {
   },
   connecting: { nb: "Kobler til …", nn: "Koplar til …", en: "Connecting…" },
   back: { nb: "Tilbake", nn: "Tilbake", en: "Back" },
+  cameraPreview: { nb: "Forhåndsvisning av kameraet", nn: "Førehandsvising av kameraet", en: "Camera preview" },
+  cameraIsOff: { nb: "Kameraet er av", nn: "Kameraet er av", en: "The camera is off" },
+  joinOptions: { nb: "Lyd og bilde", nn: "Lyd og bilete", en: "Audio and video" },
 
   // ---- waiting ----
   waitingRoom: { nb: "Venterom", nn: "Venterom", en: "Waiting room" },
   waitingForHost: {
-    nb: "Vent til verten slipper deg inn",
-    nn: "Vent til verten slepper deg inn",
-    en: "Wait for the host to let you in",
+    nb: "Venter på at verten slipper deg inn",
+    nn: "Ventar på at verten slepper deg inn",
+    en: "Waiting for the host to let you in",
   },
   waitingDetail: {
     nb: "Verten vet at du venter. Du kommer inn i møtet «{topic}» så snart du blir sluppet inn.",
@@ -139,6 +142,9 @@ export const messages = {
   },
   screenOf: { nb: "Skjermen til {name}", nn: "Skjermen til {name}", en: "{name}'s screen" },
   locked: { nb: "Låst", nn: "Låst", en: "Locked" },
+  meetingLink: { nb: "Møtelenke", nn: "Møtelenkje", en: "Meeting link" },
+  copyLink: { nb: "Kopier lenken", nn: "Kopier lenkja", en: "Copy link" },
+  linkCopied: { nb: "Lenken er kopiert.", nn: "Lenkja er kopiert.", en: "Link copied." },
 
   reaction_thumbs_up: { nb: "Tommel opp", nn: "Tommel opp", en: "Thumbs up" },
   reaction_clap: { nb: "Klapp", nn: "Klapp", en: "Clap" },
@@ -184,6 +190,9 @@ export const messages = {
   admit: { nb: "Slipp inn", nn: "Slepp inn", en: "Admit" },
   admitAll: { nb: "Slipp inn alle", nn: "Slepp inn alle", en: "Admit all" },
   deny: { nb: "Avvis", nn: "Avvis", en: "Deny" },
+  admitName: { nb: "Slipp inn {name}", nn: "Slepp inn {name}", en: "Admit {name}" },
+  denyName: { nb: "Avvis {name}", nn: "Avvis {name}", en: "Deny {name}" },
+  waitingCount: { nb: "{count} venter", nn: "{count} ventar", en: "{count} waiting" },
   muteParticipant: { nb: "Slå av lyden til {name}", nn: "Slå av lyden til {name}", en: "Mute {name}" },
   askToUnmute: {
     nb: "Be {name} slå på lyden",
@@ -330,6 +339,19 @@ export const messages = {
     nb: "Noe gikk galt: {message}",
     nn: "Noko gjekk gale: {message}",
     en: "Something went wrong: {message}",
+  },
+  // ---- desktop app ----
+  desktopHostHere: {
+    nb: "Start et møte på denne maskinen",
+    nn: "Start eit møte på denne maskina",
+    en: "Host a meeting on this computer",
+  },
+  desktopHosting: { nb: "Starter møtet …", nn: "Startar møtet …", en: "Starting the meeting…" },
+  desktopJoinLink: { nb: "Andre blir med via denne lenken:", nn: "Andre blir med via denne lenkja:", en: "Others join with this link:" },
+  desktopHostFailed: {
+    nb: "Kunne ikke starte møtet: {reason}",
+    nn: "Kunne ikkje starte møtet: {reason}",
+    en: "Could not host the meeting: {reason}",
   },
 } as const satisfies Readonly<Record<string, Entry>>;
 

@@ -26,8 +26,8 @@ describe("catalogue", () => {
   it("speaks idiomatic bokmål and nynorsk where they differ", () => {
     expect(messages.raiseHand.nb).toBe("Rekk opp hånden");
     expect(messages.raiseHand.nn).toBe("Rekk opp handa");
-    expect(messages.waitingForHost.nb).toBe("Vent til verten slipper deg inn");
-    expect(messages.waitingForHost.nn).toBe("Vent til verten slepper deg inn");
+    expect(messages.waitingForHost.nb).toBe("Venter på at verten slipper deg inn");
+    expect(messages.waitingForHost.nn).toBe("Ventar på at verten slepper deg inn");
     expect(messages.join.en).toBe("Join");
     expect(messages.join.nb).toBe("Bli med");
   });

@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import type { MediaBackend, VideoSource } from "../media/backend";
-import { REACTIONS, type ParticipantInfo, type Reaction } from "../protocol/messages";
+import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
 import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
 import { ChatPanel } from "./ChatPanel";
@@ -11,6 +11,37 @@ import { REACTION_EMOJI, Tile } from "./Tile";
 
 /** At most 7 × 7 tiles on one gallery page. */
 export const PAGE_SIZE = 49;
+const TILE_GAP_PX = 8;
+const TILE_RATIO = 16 / 9;
+
+/** The largest 16:9 tiles that fit `n` of them in a `width` × `height` area: their columns
+ * and size in CSS pixels. */
+export function fitTiles(n: number, width: number, height: number, gap = TILE_GAP_PX, ratio = TILE_RATIO): { cols: number; w: number; h: number } {
+  let best = { cols: 1, w: 0, h: 0 };
+  const count = Math.max(1, n);
+  for (let cols = 1; cols <= count; cols++) {
+    const rows = Math.ceil(count / cols);
+    const w = Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows) * ratio);
+    if (w > best.w) best = { cols, w, h: w / ratio };
+  }
+  return { cols: best.cols, w: Math.max(0, Math.floor(best.w)), h: Math.max(0, Math.floor(best.h)) };
+}
+
+/** Measures an element and re-measures when it changes size. */
+function useSize(key: unknown): [{ current: HTMLDivElement | null }, { width: number; height: number } | null] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [size, setSize] = useState<{ width: number; height: number } | null>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const ro = new ResizeObserver((entries) => {
+      for (const e of entries) setSize({ width: e.contentRect.width, height: e.contentRect.height });
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [key]);
+  return [ref, size];
+}
 const REACTION_MS = 5000;
 const NOTICE_MS = 8000;
 
@@ -29,12 +60,16 @@ export interface MeetingProps {
   dispatch(action: StoreAction): void;
   onLeave(): void;
   reconnecting: boolean;
+  /** The link others join by, shown in the header with a copy button. */
+  joinUrl?: string | undefined;
 }
 
-export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting }: MeetingProps) {
+export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting, joinUrl }: MeetingProps) {
   const { t } = useI18n();
+  const [copied, setCopied] = useState(false);
   const local = useMedia(media);
   const [layout, setLayout] = useState<"gallery" | "speaker">("gallery");
+  const [gridRef, gridSize] = useSize(layout);
   const [page, setPage] = useState(0);
   const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
   const [talking, setTalking] = useState(false);
@@ -110,6 +145,20 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting 
     shown = all.slice(current * PAGE_SIZE, (current + 1) * PAGE_SIZE);
   }
   const cols = Math.max(1, Math.ceil(Math.sqrt(shown.length)));
+  const fit = gridSize ? fitTiles(shown.length, gridSize.width, gridSize.height) : null;
+  const gridStyle: Record<string, string> = fit
+    ? { "--cols": String(fit.cols), "--tile-w": `${fit.w}px`, "--tile-h": `${fit.h}px` }
+    : { "--cols": String(cols) };
+  const copyLink = () => {
+    if (!joinUrl) return;
+    void globalThis.navigator?.clipboard
+      ?.writeText(joinUrl)
+      .then(() => {
+        setCopied(true);
+        setTimeout(() => setCopied(false), 3000);
+      })
+      .catch(() => {});
+  };
 
   const renderTile = (s: TileSpec, large = false) => (
     <Tile
@@ -132,7 +181,28 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting 
   return (
     <div class="meeting">
       <header class="bar">
-        <h1>{view.meeting?.topic || t("appName")}</h1>
+        <div class="title">
+          <h1>{view.meeting?.topic || t("appName")}</h1>
+          {view.meeting && (
+            <p class="meeting-id">
+              {t("meetingIdLabel", { id: formatMeetingId(view.meeting.id) })}
+              {joinUrl && (
+                <>
+                  {" · "}
+                  <span class="join-link" aria-label={t("meetingLink")}>
+                    {joinUrl}
+                  </span>{" "}
+                  <button type="button" class="small" onClick={copyLink}>
+                    {t("copyLink")}
+                  </button>
+                  <span class="visually-hidden" role="status">
+                    {copied ? t("linkCopied") : ""}
+                  </span>
+                </>
+              )}
+            </p>
+          )}
+        </div>
         {view.meeting?.locked && <span class="badge">{t("locked")}</span>}
         <p class="status" role="status" aria-live="polite">
           {reconnecting
@@ -160,7 +230,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting 
       <div class="body">
         <section class={`stage ${layout}`} aria-label={t("videoArea")}>
           {layout === "gallery" ? (
-            <div class="grid" style={{ "--cols": String(cols) }}>
+            <div class="grid" ref={gridRef} style={gridStyle}>
               {shown.map((s) => renderTile(s))}
             </div>
           ) : (
@@ -230,7 +300,11 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting 
           onClick={() => setPanel(panel === "participants" ? "none" : "participants")}
         >
           {t("participantsCount", { count: view.participants.length })}
-          {view.waiting.length > 0 && <span class="badge"> {view.waiting.length}</span>}
+          {view.waiting.length > 0 && (
+            <span class="badge" aria-label={t("waitingCount", { count: view.waiting.length })}>
+              {view.waiting.length}
+            </span>
+          )}
         </button>
         <button
           type="button"

@@ -37,10 +37,10 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
                 {view.waiting.map((w) => (
                   <li key={w.id}>
                     <span class="name">{w.name}</span>
-                    <button type="button" onClick={() => actions.admit(w.id)} aria-label={`${t("admit")}: ${w.name}`}>
+                    <button type="button" onClick={() => actions.admit(w.id)} aria-label={t("admitName", { name: w.name })}>
                       {t("admit")}
                     </button>
-                    <button type="button" onClick={() => actions.deny(w.id)} aria-label={`${t("deny")}: ${w.name}`}>
+                    <button type="button" onClick={() => actions.deny(w.id)} aria-label={t("denyName", { name: w.name })}>
                       {t("deny")}
                     </button>
                   </li>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useI18n, type MessageKey } from "../i18n";
-import type { MediaDeviceOption } from "../media/backend";
+import type { MediaBackend, MediaDeviceOption } from "../media/backend";
+import { useMedia } from "./hooks";
 import { formatMeetingId, type ErrorCode, type MeetingId } from "../protocol/messages";
 
 export interface PreJoinChoice {
@@ -19,6 +20,10 @@ export interface PreJoinProps {
   error: ErrorCode | "no_server" | null;
   busy: boolean;
   devices: MediaDeviceOption[];
+  /** The opened devices, for the camera preview; absent until there are any. */
+  media?: MediaBackend | undefined;
+  /** Another microphone or camera was picked: reopen the devices with it. */
+  onDevices?: (choice: Omit<PreJoinChoice, "name" | "passcode">) => void;
   onJoin(choice: PreJoinChoice): void;
   onBack?: () => void;
 }
@@ -46,7 +51,25 @@ export function errorText(code: ErrorCode | "no_server", t: (k: MessageKey, p?: 
   }
 }
 
-export function PreJoin({ meetingId, initialName, error, busy, devices, onJoin, onBack }: PreJoinProps) {
+/** The camera as it will be sent, before joining. */
+function Preview({ media, cameraOn }: { media: MediaBackend; cameraOn: boolean }) {
+  const { t } = useI18n();
+  const local = useMedia(media);
+  const box = useRef<HTMLDivElement>(null);
+  const showing = cameraOn && local.hasCamera;
+  useEffect(() => {
+    if (!box.current || !showing) return;
+    return media.attachVideo(box.current, { kind: "local-camera" });
+  }, [media, showing]);
+  return (
+    <div class="preview" role="img" aria-label={showing ? t("cameraPreview") : t("cameraIsOff")}>
+      <div class="video" ref={box} />
+      {!showing && <span class="camera-off">{local.deviceError ? t("mediaDenied") : t("cameraIsOff")}</span>}
+    </div>
+  );
+}
+
+export function PreJoin({ meetingId, initialName, error, busy, devices, media, onDevices, onJoin, onBack }: PreJoinProps) {
   const { t } = useI18n();
   const [name, setName] = useState(initialName);
   const [passcode, setPasscode] = useState("");
@@ -87,10 +110,30 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, onJoin, 
   const cams = devices.filter((d) => d.kind === "videoinput");
   const status = nameError ? t("nameNeeded") : error ? errorText(error, t) : busy ? t("connecting") : "";
 
+  const pickMic = (on: boolean) => {
+    setMic(on);
+    media?.setMicMuted(!on);
+  };
+  const pickCamera = (on: boolean) => {
+    setCamera(on);
+    media?.setCameraOn(on);
+  };
+  const pickDevice = (kind: "audio" | "video", id: string) => {
+    if (kind === "audio") setAudioInput(id);
+    else setVideoInput(id);
+    onDevices?.({
+      mic,
+      camera,
+      audioInput: (kind === "audio" ? id : audioInput) || undefined,
+      videoInput: (kind === "video" ? id : videoInput) || undefined,
+    });
+  };
+
   return (
-    <main class="card prejoin">
+    <main class={`card prejoin${media ? " with-preview" : ""}`}>
       <h1>{t("appName")}</h1>
       <p class="meeting-id">{t("meetingIdLabel", { id: formatMeetingId(meetingId) })}</p>
+      {media && <Preview media={media} cameraOn={camera} />}
       <form onSubmit={submit}>
         <label for="name">{t("yourName")}</label>
         <input
@@ -116,12 +159,13 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, onJoin, 
           </>
         )}
         <fieldset class="toggles">
+          <legend class="visually-hidden">{t("joinOptions")}</legend>
           <label class="check">
-            <input type="checkbox" checked={mic} onChange={(e) => setMic(e.currentTarget.checked)} />
+            <input type="checkbox" checked={mic} onChange={(e) => pickMic(e.currentTarget.checked)} />
             {t("joinWithMicOn")}
           </label>
           <label class="check">
-            <input type="checkbox" checked={camera} onChange={(e) => setCamera(e.currentTarget.checked)} />
+            <input type="checkbox" checked={camera} onChange={(e) => pickCamera(e.currentTarget.checked)} />
             {t("joinWithCameraOn")}
           </label>
         </fieldset>
@@ -130,7 +174,7 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, onJoin, 
             {t("microphone")} / {t("camera")}
           </summary>
           <label for="mic-device">{t("microphone")}</label>
-          <select id="mic-device" value={audioInput} onChange={(e) => setAudioInput(e.currentTarget.value)}>
+          <select id="mic-device" value={audioInput} onChange={(e) => pickDevice("audio", e.currentTarget.value)}>
             <option value="">{t("defaultDevice")}</option>
             {mics.map((d) => (
               <option key={d.id} value={d.id}>
@@ -139,7 +183,7 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, onJoin, 
             ))}
           </select>
           <label for="cam-device">{t("camera")}</label>
-          <select id="cam-device" value={videoInput} onChange={(e) => setVideoInput(e.currentTarget.value)}>
+          <select id="cam-device" value={videoInput} onChange={(e) => pickDevice("video", e.currentTarget.value)}>
             <option value="">{t("defaultDevice")}</option>
             {cams.map((d) => (
               <option key={d.id} value={d.id}>

@@ -81,8 +81,8 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
       </div>
       <figcaption>
         {participant.hand_raised && !screen && <span aria-hidden="true">✋ </span>}
-        {caption}
-        {participant.audio_muted && !screen && <span class="muted-icon" aria-hidden="true"> 🔇</span>}
+        <span class="name">{caption}</span>
+        {participant.audio_muted && !screen && <MicOffIcon />}
       </figcaption>
       {reaction && (
         <span class="reaction" aria-hidden="true">
@@ -90,6 +90,17 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
         </span>
       )}
     </figure>
+  );
+}
+
+/** A crossed-out microphone (drawn, so it shows without an emoji font). */
+function MicOffIcon() {
+  return (
+    <svg class="muted-icon" viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" focusable="false">
+      <path d="M12 3a3 3 0 0 0-3 3v5a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z" fill="currentColor" />
+      <path d="M6 11a6 6 0 0 0 12 0M12 17v4M8 21h8" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+      <path d="M4 4l16 16" stroke="#ff6b5e" stroke-width="2.5" stroke-linecap="round" />
+    </svg>
   );
 }
 

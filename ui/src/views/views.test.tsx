@@ -6,7 +6,7 @@ import { NullMediaBackend } from "../media/browser";
 import type { MeetingState, ParticipantInfo } from "../protocol/messages";
 import { initialView, reduce, type MeetingView } from "../state/store";
 import type { MeetingActions } from "./actions";
-import { Meeting } from "./Meeting";
+import { Meeting, fitTiles } from "./Meeting";
 import { ParticipantsPanel } from "./ParticipantsPanel";
 import { PreJoin } from "./PreJoin";
 import { Waiting } from "./Waiting";
@@ -68,12 +68,12 @@ const buttons = () => [...root.querySelectorAll("button")].map((b) => b.getAttri
 describe("Waiting screen", () => {
   it("says in bokmål, nynorsk and English that the host will let you in", () => {
     mount("nb", <Waiting meeting={meeting} onLeave={() => {}} />);
-    expect(root.querySelector('[role="status"]')?.textContent).toBe("Vent til verten slipper deg inn");
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("Venter på at verten slipper deg inn");
     mount("nn", <Waiting meeting={meeting} onLeave={() => {}} />);
-    expect(root.querySelector('[role="status"]')?.textContent).toBe("Vent til verten slepper deg inn");
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("Ventar på at verten slepper deg inn");
     expect(root.textContent).toContain("Matte 101");
     mount("en", <Waiting meeting={meeting} onLeave={() => {}} />);
-    expect(root.querySelector('[role="status"]')?.textContent).toBe("Wait for the host to let you in");
+    expect(root.querySelector('[role="status"]')?.textContent).toBe("Waiting for the host to let you in");
   });
 });
 
@@ -86,9 +86,9 @@ describe("participants panel", () => {
     expect(b).toContain("Remove Ola");
     expect(b).toContain("Make Ola co-host");
     expect(b).toContain("Lower Ola's hand");
-    expect(b).toContain("Admit: Gjest");
+    expect(b).toContain("Admit Gjest");
     expect(b).toContain("Lock meeting");
-    const admit = [...root.querySelectorAll("button")].find((x) => x.getAttribute("aria-label") === "Admit: Gjest")!;
+    const admit = [...root.querySelectorAll("button")].find((x) => x.getAttribute("aria-label") === "Admit Gjest")!;
     act(() => admit.click());
     expect(actions.admit).toHaveBeenCalledWith(9);
   });
@@ -96,7 +96,7 @@ describe("participants panel", () => {
   it("shows co-hosts moderation but not role changes", () => {
     mount("en", <ParticipantsPanel view={viewAs(2, "co_host")} actions={fakeActions()} />);
     const b = buttons();
-    expect(b).toContain("Admit: Gjest");
+    expect(b).toContain("Admit Gjest");
     expect(b.some((x) => x?.startsWith("Make "))).toBe(false);
   });
 
@@ -155,5 +155,42 @@ describe("meeting screen", () => {
     const next = [...root.querySelectorAll("button")].find((b) => b.textContent === "Next page")!;
     act(() => next.click());
     expect(root.querySelectorAll("figure.tile")).toHaveLength(11);
+  });
+});
+
+describe("gallery layout", () => {
+  it("fits 16:9 tiles as large as the area allows", () => {
+    // One tile fills the height of a wide area.
+    expect(fitTiles(1, 1600, 450, 8)).toEqual({ cols: 1, w: 800, h: 450 });
+    // Two side by side in a wide area, two above each other in a tall one.
+    expect(fitTiles(2, 1608, 450, 8).cols).toBe(2);
+    expect(fitTiles(2, 400, 1000, 8).cols).toBe(1);
+    // Nine in a 16:9 area: 3 × 3.
+    const nine = fitTiles(9, 1600 + 16, 900 + 16, 8);
+    expect(nine).toEqual({ cols: 3, w: 533, h: 300 });
+    // 49 never spill out of the area.
+    const many = fitTiles(49, 1280, 600, 8);
+    const rows = Math.ceil(49 / many.cols);
+    expect(many.cols * many.w + (many.cols - 1) * 8).toBeLessThanOrEqual(1280);
+    expect(rows * many.h + (rows - 1) * 8).toBeLessThanOrEqual(600);
+  });
+});
+
+describe("meeting header", () => {
+  it("shows the meeting id and the link to join by, in the chosen language", () => {
+    mount("nn", (
+      <Meeting
+        view={viewAs(1, "host")}
+        media={new NullMediaBackend()}
+        actions={fakeActions()}
+        dispatch={() => {}}
+        onLeave={() => {}}
+        reconnecting={false}
+        joinUrl="https://møte.uio.no/j/123456789"
+      />
+    ));
+    expect(root.querySelector(".bar .meeting-id")?.textContent).toContain("Møte-ID 123 456 789");
+    expect(root.querySelector('[aria-label="Møtelenkje"]')?.textContent).toBe("https://møte.uio.no/j/123456789");
+    expect(buttons()).toContain("Kopier lenkja");
   });
 });

@@ -1,5 +1,5 @@
-//! The HTTP side of the server: the REST API, the signalling WebSocket, join links and the
-//! operator endpoints, assembled into one [`router`].
+//! The HTTP side of the server: the REST API, the signalling WebSocket, the web UI (home and
+//! join links) and the operator endpoints, assembled into one [`router`].
 
 pub mod api;
 pub mod error;
@@ -20,8 +20,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))
+        .route("/", get(join::home))
         .route("/j/{id}", get(join::page))
-        .route("/assets/join/{file}", get(join::asset))
+        .route("/assets/{*file}", get(join::asset))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .with_state(state)

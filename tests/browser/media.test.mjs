@@ -1,0 +1,113 @@
+// Browser end-to-end test of media with the real web UI: Chromium and two samla-cli
+// participants in one meeting on the real samla-server and its SFU. Chromium must show a
+// gallery tile per participant with a moving picture in it, decode their video and hear
+// their audio; the samla-cli participant must decode Chromium's video and audio.
+//
+// See join.test.mjs for how to build and run.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import {
+  CLI_BIN, JOIN, createMeeting, execFileP, inboundStats, logDir, openBrowser, pictureDifference, readJson, samplePicture,
+  screenshot, server, setUp, start, stop, tearDown, tileOf, waitFor,
+} from "./harness.mjs";
+
+before(setUp);
+after(tearDown);
+
+/** Waits for a tile's video to show a picture that is not blank, then for it to move. */
+async function assertMovingPicture(t, tile, who) {
+  const first = await waitFor(
+    `a picture that is not blank in ${who}'s tile`,
+    async () => {
+      const s = await samplePicture(tile);
+      // A blank picture (black, or one colour) has a standard deviation of about 0.
+      return s && s.stddev > 3 ? s : null;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const moved = await waitFor(
+    `the picture in ${who}'s tile to move`,
+    async () => {
+      const s = await samplePicture(tile);
+      return s && pictureDifference(first, s) > 1 ? s : null;
+    },
+    { timeoutMs: 15_000 },
+  );
+  t.diagnostic(
+    `${who}: ${first.width}x${first.height}, luma mean ${first.mean.toFixed(1)} stddev ${first.stddev.toFixed(1)}, ` +
+      `moved by ${pictureDifference(first, moved).toFixed(1)}`,
+  );
+}
+
+test("Chromium and samla-cli participants see and hear each other in the gallery", async (t) => {
+  const { stdout: help } = await execFileP(CLI_BIN, ["join", "--help"]);
+  assert.ok(help.includes("--video"), "samla-cli join has no --video");
+
+  const meeting = await createMeeting({ topic: "Medietest" });
+  const statsFile = path.join(logDir, "media-robot-stats.json");
+  await rm(statsFile, { force: true });
+  const robot = start("cli-media-robot", CLI_BIN, [
+    "join", meeting.join_url, "--name", "Robot", "--video", "synthetic:640x360@30", "--audio", "synthetic",
+    "--stats-json", statsFile, "--for", "90s",
+  ]);
+  const robot2 = start("cli-media-robot2", CLI_BIN, [
+    "join", meeting.join_url, "--name", "Robot 2", "--video", "synthetic:640x360@30", "--audio", "synthetic",
+    "--no-decode", "--for", "90s",
+  ]);
+
+  const { page } = await openBrowser("media");
+  await page.goto(`${server.base}/j/${meeting.id}?name=Nettleser&lang=nb`);
+  await page.getByRole("button", { name: JOIN }).click();
+
+  // What a user sees: a tile per participant (the two robots and ourselves), each with a
+  // moving picture.
+  const robotTile = tileOf(page, "Robot");
+  const robot2Tile = tileOf(page, "Robot 2");
+  const selfTile = page.locator("figure.tile.self");
+  await robotTile.waitFor({ timeout: 20_000 });
+  await robot2Tile.waitFor({ timeout: 20_000 });
+  await selfTile.waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator(".grid figure.tile").count(), 3, "the gallery should show one tile per participant");
+  await assertMovingPicture(t, robotTile, "Robot");
+  await assertMovingPicture(t, robot2Tile, "Robot 2");
+  await assertMovingPicture(t, selfTile, "Nettleser (self view)");
+
+  // What Chromium's WebRTC says: both robots' video decoded and their tones heard.
+  const stats = await waitFor(
+    "Chromium to decode both robots' video and hear their audio",
+    async () => {
+      const s = await inboundStats(page);
+      const all = Object.values(s.inbound);
+      const video = all.filter((x) => x.kind === "video" && x.framesDecoded > 0);
+      const audio = all.filter((x) => x.kind === "audio" && x.totalAudioEnergy > 0);
+      return video.length >= 2 && audio.length >= 2 ? s : null;
+    },
+    { timeoutMs: 30_000 },
+  );
+  t.diagnostic(`chromium inbound: ${JSON.stringify(stats.inbound)}`);
+  t.diagnostic(`chromium outbound: ${JSON.stringify(stats.outbound)}`);
+  assert.ok(Object.values(stats.inbound).every((x) => x.kind !== "video" || /h264/i.test(x.codec)), "video other than H.264 arrived");
+  await screenshot(page, "20-media-gallery");
+
+  await page.getByRole("button", { name: "Talervisning" }).click();
+  await page.locator(".main-tile figure.tile").waitFor();
+  await assertMovingPicture(t, page.locator(".main-tile figure.tile"), "the speaker view's main tile");
+  await screenshot(page, "21-media-speaker-view");
+
+  // What the robot got from Chromium: its stats file is written every second and on exit.
+  const fromChromium = await waitFor(
+    "the Robot to decode Chromium's video and audio",
+    async () => {
+      const s = await readJson(statsFile, "the Robot");
+      const c = Object.values(s).find((x) => x.name === "Nettleser");
+      return c && c.frames_decoded > 0 && c.audio_frames_decoded > 0 ? c : null;
+    },
+    { timeoutMs: 30_000 },
+  );
+  t.diagnostic(`robot's stats for Chromium: ${JSON.stringify(fromChromium)}`);
+  await stop(robot);
+  await stop(robot2);
+});

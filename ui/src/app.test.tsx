@@ -1,0 +1,144 @@
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { App, type AppConfig } from "./app";
+import type { DeviceChoice } from "./media/backend";
+import { NullMediaBackend } from "./media/browser";
+import { SignallingClient, type SocketLike } from "./protocol/client";
+import type { ClientMessage, ServerMessage } from "./protocol/messages";
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: ClientMessage[] = [];
+  onopen: ((ev: Event) => void) | null = null;
+  onmessage: ((ev: MessageEvent) => void) | null = null;
+  onclose: ((ev: CloseEvent) => void) | null = null;
+  onerror: ((ev: Event) => void) | null = null;
+  constructor(readonly url: string) {}
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as ClientMessage);
+  }
+  close() {
+    this.readyState = 3;
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.(new Event("open"));
+  }
+  receive(msg: ServerMessage) {
+    this.onmessage?.({ data: JSON.stringify(msg) } as MessageEvent);
+  }
+}
+
+/** Records how the app opens the devices. */
+class RecordingMedia extends NullMediaBackend {
+  opened: { mic: boolean; camera: boolean; devices?: DeviceChoice | undefined }[] = [];
+  override async openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }) {
+    this.opened.push(opts);
+    await super.openDevices(opts);
+  }
+}
+
+let root: HTMLElement;
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.append(root);
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+const config: AppConfig = {
+  meetingId: "123456789",
+  name: "Kari",
+  langQuery: "en",
+  systemLanguages: ["nb-NO"],
+  serverHost: "møte.example:7700",
+  secure: false,
+};
+
+const flush = () => act(async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+});
+
+describe("app: from the join link into the meeting", () => {
+  it("previews the camera before joining, keeps the devices and the choices, and shows the link", async () => {
+    const sockets: FakeSocket[] = [];
+    const media: RecordingMedia[] = [];
+    act(() => {
+      render(
+        <App
+          config={config}
+          deps={{
+            makeClient: (url) =>
+              new SignallingClient({
+                url,
+                socketFactory: (u) => {
+                  const s = new FakeSocket(u);
+                  sockets.push(s);
+                  return s;
+                },
+              }),
+            makeMedia: () => {
+              const m = new RecordingMedia();
+              media.push(m);
+              return m;
+            },
+          }}
+        />,
+        root,
+      );
+    });
+    await flush();
+
+    // The pre-join screen opened the devices for its preview, and did not connect yet.
+    expect(media).toHaveLength(1);
+    expect(media[0]!.opened).toEqual([{ mic: true, camera: true }]);
+    expect(sockets).toHaveLength(0);
+    expect(root.querySelector('[role="img"]')?.getAttribute("aria-label")).toBe("Camera preview");
+    expect((root.querySelector("#name") as HTMLInputElement).value).toBe("Kari");
+
+    // Camera off before joining: the preview says so.
+    const cameraBox = [...root.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].find((c) =>
+      c.parentElement?.textContent?.includes("Camera on"),
+    )!;
+    act(() => cameraBox.click());
+    expect(media[0]!.local.cameraOn).toBe(false);
+    expect(root.querySelector('[role="img"]')?.getAttribute("aria-label")).toBe("The camera is off");
+
+    act(() => root.querySelector<HTMLButtonElement>("#join")!.click());
+    await flush();
+    // The same devices, as chosen; the socket goes to the server's /ws.
+    expect(media).toHaveLength(1);
+    expect(media[0]!.opened).toHaveLength(1);
+    expect(media[0]!.local.cameraOn).toBe(false);
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.url).toBe("ws://møte.example:7700/ws");
+
+    const sock = sockets[0]!;
+    act(() => sock.open());
+    act(() => sock.receive({ type: "welcome", version: 1, server: "samla-server/test" }));
+    expect(sock.sent.find((m) => m.type === "join")).toMatchObject({ meeting_id: "123456789", display_name: "Kari" });
+    act(() =>
+      sock.receive({
+        type: "joined",
+        you: 1,
+        role: "participant",
+        resume_token: "t",
+        meeting: { id: "123456789", topic: "Matte 101", locked: false, waiting_room: false, chat_policy: "everyone" },
+        participants: [
+          { id: 1, name: "Kari", role: "participant", audio_muted: false, video_on: false, hand_raised: false, connected: true, signed_in: false },
+        ],
+        waiting: [],
+        chat: [],
+      }),
+    );
+    await flush();
+    expect(root.querySelector(".meeting h1")?.textContent).toBe("Matte 101");
+    expect(root.querySelector('[aria-label="Meeting link"]')?.textContent).toBe("http://møte.example:7700/j/123456789");
+    expect(document.title).toBe("Matte 101 – Samla");
+    // The server is told the camera is off.
+    expect(sock.sent.filter((m) => m.type === "set_media").at(-1)).toMatchObject({ video_on: false });
+  });
+});
