@@ -1,6 +1,7 @@
-//! Samla's client media engine building blocks: raw frames, capture sources,
-//! synthetic sources that carry machine-readable identity, and the H.264 / Opus
-//! codecs.
+//! Samla's client media engine building blocks: raw frames, capture sources
+//! (camera, microphone and speakers, screen and window), the microphone's
+//! echo cancellation / noise suppression / gain control, synthetic sources
+//! that carry machine-readable identity, and the H.264 / Opus codecs.
 //!
 //! The pipeline the client assembles from these parts is
 //! capture → encode → (network) → decode → sink. Every hot-path call takes a
@@ -8,12 +9,23 @@
 //! `&mut AudioFrame`, `&mut Vec<u8>`) so a steady-state call loop does not
 //! allocate once those buffers have reached their working size.
 
+pub mod audio_processing;
 pub mod capture;
 pub mod codec;
 pub mod frame;
 pub mod synthetic;
 
-pub use capture::{AudioSource, CaptureError, Pacing, VideoFormat, VideoSource};
+pub use audio_processing::{
+    MicProcessor, ProcessedSource, ProcessingConfig, ProcessingError, ProcessingStats,
+    ReferencedSink, SharedProcessor,
+};
+pub use capture::{
+    list_devices, AudioSink, AudioSource, CaptureError, DeviceChange, DeviceInfo, DeviceKind,
+    DeviceWatcher, Microphone, Pacing, ScreenSource, ScreenTarget, Speaker, VideoFormat,
+    VideoSource,
+};
+#[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+pub use capture::{Camera, CameraRequest};
 pub use codec::h264::{
     EncodedVideo, H264Decoder, H264Encoder, H264EncoderConfig, Simulcast, SimulcastLayerConfig,
 };

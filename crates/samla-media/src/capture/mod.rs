@@ -1,17 +1,39 @@
 //! Where raw frames come from: the source traits the media engine pulls from,
-//! and the errors a source can report.
+//! the real devices behind them, and the errors a source can report.
 //!
-//! Real camera/microphone backends and the synthetic sources in
-//! [`crate::synthetic`] implement the same traits, so the engine and its tests
-//! cannot tell them apart.
+//! Real backends ([`Camera`], [`ScreenSource`] for screens and windows,
+//! [`Microphone`]) and the synthetic sources in [`crate::synthetic`]
+//! implement the same traits, so the engine and its tests cannot tell them
+//! apart. [`Speaker`] is the one sink: it plays decoded audio.
+//!
+//! Device lists come from [`list_devices`]; [`DeviceWatcher`] follows
+//! plugging and unplugging by polling those lists (no platform hot-plug
+//! callbacks), which is cheap enough at the once-a-second rate a device
+//! picker needs.
 
+mod audio;
+#[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+mod camera;
+pub mod convert;
+mod devices;
 mod pacing;
+mod screen;
+mod slot;
+
+use std::time::SystemTime;
 
 use thiserror::Error;
 
 use crate::frame::{AudioFrame, VideoFrame};
 
+pub use audio::{Microphone, Speaker};
+#[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+pub use camera::{Camera, CameraRequest};
+pub use devices::{list_devices, DeviceChange, DeviceInfo, DeviceWatcher};
 pub(crate) use pacing::Pacer;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub use screen::list_x11;
+pub use screen::{ScreenSource, ScreenTarget};
 
 /// Size and rate a video source produces.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,13 +59,19 @@ pub enum Pacing {
     Unpaced,
 }
 
-/// Which kind of capture device an error refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which kind of device a list, a source or an error refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
-    /// A camera or screen grabber.
+    /// A camera.
     Camera,
     /// A microphone.
     Microphone,
+    /// Speakers or headphones.
+    Speaker,
+    /// A whole screen (a monitor).
+    Screen,
+    /// One application window.
+    Window,
 }
 
 impl std::fmt::Display for DeviceKind {
@@ -51,6 +79,9 @@ impl std::fmt::Display for DeviceKind {
         f.write_str(match self {
             Self::Camera => "camera",
             Self::Microphone => "microphone",
+            Self::Speaker => "speaker",
+            Self::Screen => "screen",
+            Self::Window => "window",
         })
     }
 }
@@ -79,9 +110,42 @@ pub enum CaptureError {
         /// What the backend reported.
         reason: String,
     },
+    /// Another application holds the device exclusively.
+    #[error("{kind} {name:?} is in use by another application; close it there and try again")]
+    DeviceBusy {
+        /// The kind of device.
+        kind: DeviceKind,
+        /// The device's name.
+        name: String,
+    },
+    /// The operating system or the user refused access.
+    #[error("access to the {kind} {name:?} was denied; allow Samla to use it in the system's privacy or device settings")]
+    PermissionDenied {
+        /// The kind of device.
+        kind: DeviceKind,
+        /// The device's name.
+        name: String,
+    },
+    /// This kind of capture has no backend on the running platform or
+    /// session type yet (for example screen capture under Wayland).
+    #[error("{kind} capture is not supported on {platform} yet")]
+    NotSupported {
+        /// What was asked for.
+        kind: DeviceKind,
+        /// The platform or session type that lacks it.
+        platform: &'static str,
+    },
     /// The requested format cannot be produced by this source.
     #[error("unsupported capture format: {0}")]
     UnsupportedFormat(String),
+    /// The platform API failed in a way none of the above describes.
+    #[error("{kind} failed: {reason}")]
+    Backend {
+        /// The kind of device.
+        kind: DeviceKind,
+        /// What the backend reported.
+        reason: String,
+    },
 }
 
 /// A producer of video frames (camera, screen, or synthetic pattern).
@@ -99,6 +163,20 @@ pub trait AudioSource: Send {
     /// Writes the next 20 ms of audio into `out` and stamps its capture time.
     /// Blocks until the audio is available.
     fn next_frame(&mut self, out: &mut AudioFrame) -> Result<(), CaptureError>;
+}
+
+/// A consumer of 20 ms, 48 kHz mono audio frames (speakers).
+pub trait AudioSink: Send {
+    /// Queues `frame` for playback. Does not block: when the device is
+    /// behind, the oldest queued audio is dropped so latency stays bounded.
+    fn play(&mut self, frame: &AudioFrame) -> Result<(), CaptureError>;
+}
+
+/// Microseconds from `epoch` to now, the timestamp every source stamps.
+pub(crate) fn micros_since(epoch: SystemTime) -> u64 {
+    SystemTime::now()
+        .duration_since(epoch)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -48,7 +48,11 @@ impl TestPattern {
         epoch: SystemTime,
         pacing: Pacing,
     ) -> Result<Self, CaptureError> {
-        if width < 160 || height < band_height(width) + 16 || width % 2 != 0 || height % 2 != 0 {
+        if width < 160
+            || height < band_height(width) + 16
+            || !width.is_multiple_of(2)
+            || !height.is_multiple_of(2)
+        {
             return Err(CaptureError::UnsupportedFormat(format!(
                 "test pattern needs an even size of at least 160 pixels wide with room below the marker band, got {width}x{height}"
             )));

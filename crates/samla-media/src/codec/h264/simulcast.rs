@@ -95,7 +95,7 @@ impl Simulcast {
             .iter()
             .map(|cfg| {
                 let f = cfg.scale_down;
-                if f == 0 || width % f != 0 || height % f != 0 {
+                if f == 0 || !width.is_multiple_of(f) || !height.is_multiple_of(f) {
                     return Err(CodecError::InvalidConfig(format!(
                         "{width}x{height} cannot be scaled down exactly by {f}"
                     )));
