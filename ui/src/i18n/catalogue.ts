@@ -87,6 +87,26 @@ export const messages = {
   cameraPreview: { nb: "Forhåndsvisning av kameraet", nn: "Førehandsvising av kameraet", en: "Camera preview" },
   cameraIsOff: { nb: "Kameraet er av", nn: "Kameraet er av", en: "The camera is off" },
   joinOptions: { nb: "Lyd og bilde", nn: "Lyd og bilete", en: "Audio and video" },
+  micLevel: { nb: "Mikrofonnivå", nn: "Mikrofonnivå", en: "Microphone level" },
+  micLevelOff: { nb: "Mikrofonen er av", nn: "Mikrofonen er av", en: "The microphone is off" },
+  micLevelHint: {
+    nb: "Si noe: måleren skal bevege seg.",
+    nn: "Sei noko: målaren skal røre seg.",
+    en: "Say something: the meter should move.",
+  },
+  testSpeaker: { nb: "Test høyttaleren", nn: "Test høgtalaren", en: "Test speaker" },
+  playingTestSound: { nb: "Spiller av en testtone …", nn: "Spelar av ein testtone …", en: "Playing a test tone…" },
+  testSoundPlayed: {
+    nb: "Hørte du tonen? Hvis ikke, velg en annen høyttaler eller skru opp lyden.",
+    nn: "Høyrde du tonen? Viss ikkje, vel ein annan høgtalar eller skru opp lyden.",
+    en: "Did you hear the tone? If not, choose another speaker or turn the volume up.",
+  },
+  testSoundFailed: { nb: "Kunne ikke spille av testtonen.", nn: "Kunne ikkje spele av testtonen.", en: "Could not play the test tone." },
+  outputFixed: {
+    nb: "Nettleseren spiller av lyd på standardhøyttaleren.",
+    nn: "Nettlesaren spelar av lyd på standardhøgtalaren.",
+    en: "The browser plays sound through the default speaker.",
+  },
 
   // ---- waiting ----
   waitingRoom: { nb: "Venterom", nn: "Venterom", en: "Waiting room" },

@@ -60,6 +60,18 @@ export interface MediaBackend {
 
   /** Stops everything (devices, connection, audio playback). */
   close(): void;
+
+  // ---- optional: the pre-join checks (a backend without them hides the meter / test) ----
+
+  /** The microphone's level right now, 0 (silent or off) to 1 (loud); polled by the meter. */
+  micLevel?(): number;
+  /** Plays a short test tone through `outputId` (the default output when absent); resolves
+   * when it has played, rejects when it cannot be played. */
+  playTestSound?(outputId?: string): Promise<void>;
+  /** Whether the output for remote audio and the test tone can be chosen (setSinkId). */
+  canChooseOutput?(): boolean;
+  /** Plays remote audio (and the test tone) through `outputId` ("" for the default). */
+  setOutputDevice?(outputId: string): Promise<void>;
 }
 
 /** What a backend needs from the signalling. */

@@ -12,6 +12,16 @@ import type {
   SendSignal,
   VideoSource,
 } from "./backend";
+import { levelFromSamples } from "./level";
+
+/** The test tone: two short notes (A5 then E5), as a speaker test in meeting apps sounds. */
+const TEST_TONE: { hz: number; at: number; len: number }[] = [
+  { hz: 880, at: 0, len: 0.35 },
+  { hz: 659.25, at: 0.4, len: 0.45 },
+];
+
+/** `HTMLMediaElement.setSinkId`, where the browser has it (Chromium, Firefox 116+; not WebKit). */
+type SinkElement = HTMLMediaElement & { setSinkId?: (id: string) => Promise<void> };
 
 const SIMULCAST: RTCRtpEncodingParameters[] = [
   { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
@@ -60,6 +70,9 @@ export class BrowserMediaBackend implements MediaBackend {
   private remote: RemoteTrack[] = [];
   private sinks = new Map<string, HTMLAudioElement>();
   private sinkHost: HTMLElement | null = null;
+  private outputId = "";
+  private levelCtx: AudioContext | null = null;
+  private analyser: { node: AnalyserNode; track: MediaStreamTrack; buf: Float32Array<ArrayBuffer> } | null = null;
 
   constructor(private readonly send: SendSignal) {}
 
@@ -114,6 +127,62 @@ export class BrowserMediaBackend implements MediaBackend {
     return all.map((d) => ({ id: d.deviceId, kind: d.kind, label: d.label }));
   }
 
+  micLevel(): number {
+    const mic = this.stream?.getAudioTracks()[0];
+    if (!mic || !mic.enabled || mic.readyState !== "live" || typeof AudioContext === "undefined") return 0;
+    if (this.analyser?.track !== mic) {
+      this.levelCtx ??= new AudioContext();
+      const node = this.levelCtx.createAnalyser();
+      node.fftSize = 1024; // ~21 ms at 48 kHz
+      this.levelCtx.createMediaStreamSource(new MediaStream([mic])).connect(node);
+      this.analyser = { node, track: mic, buf: new Float32Array(node.fftSize) };
+    }
+    if (this.levelCtx?.state === "suspended") void this.levelCtx.resume().catch(() => {});
+    this.analyser.node.getFloatTimeDomainData(this.analyser.buf);
+    return levelFromSamples(this.analyser.buf);
+  }
+
+  canChooseOutput(): boolean {
+    return typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+  }
+
+  async setOutputDevice(outputId: string): Promise<void> {
+    this.outputId = outputId;
+    await Promise.all([...this.sinks.values()].map((sink) => (sink as SinkElement).setSinkId?.(outputId)));
+  }
+
+  async playTestSound(outputId: string = this.outputId): Promise<void> {
+    if (typeof AudioContext === "undefined" || typeof document === "undefined") throw new Error("no Web Audio");
+    const ctx = new AudioContext();
+    const out = ctx.createMediaStreamDestination();
+    const end = TEST_TONE.reduce((t, n) => Math.max(t, n.at + n.len), 0);
+    const t0 = ctx.currentTime + 0.05;
+    for (const n of TEST_TONE) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = n.hz;
+      gain.gain.setValueAtTime(0, t0 + n.at);
+      gain.gain.linearRampToValueAtTime(0.3, t0 + n.at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.001, t0 + n.at + n.len);
+      osc.connect(gain).connect(out);
+      osc.start(t0 + n.at);
+      osc.stop(t0 + n.at + n.len);
+    }
+    // Through an <audio> element, which can be pointed at the chosen output.
+    const el = document.createElement("audio") as SinkElement;
+    el.srcObject = out.stream;
+    try {
+      if (outputId && el.setSinkId) await el.setSinkId(outputId);
+      await el.play();
+      if (ctx.state === "suspended") await ctx.resume();
+      await new Promise((resolve) => setTimeout(resolve, (end + 0.15) * 1000));
+    } finally {
+      el.pause();
+      el.srcObject = null;
+      void ctx.close().catch(() => {});
+    }
+  }
+
   setMicMuted(muted: boolean): void {
     const mic = this.stream?.getAudioTracks()[0];
     if (!mic) return;
@@ -134,6 +203,8 @@ export class BrowserMediaBackend implements MediaBackend {
     const s = await md.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: false });
     const track = s.getVideoTracks()[0];
     if (!track) return;
+    // Text and slides: keep the resolution and give up frame rate when bandwidth is short.
+    if ("contentHint" in track) track.contentHint = "detail";
     this.screen = s;
     track.addEventListener("ended", () => this.stopScreenShare());
     if (this.pc) {
@@ -396,6 +467,7 @@ export class BrowserMediaBackend implements MediaBackend {
       if (!sink) {
         sink = document.createElement("audio");
         sink.autoplay = true;
+        if (this.outputId) void (sink as SinkElement).setSinkId?.(this.outputId).catch(() => {});
         this.sinks.set(rt.mid, sink);
         this.sinkHost.append(sink);
       }
@@ -425,6 +497,9 @@ export class BrowserMediaBackend implements MediaBackend {
     for (const t of this.stream?.getTracks() ?? []) t.stop();
     this.stream = null;
     this.streamReady = Promise.resolve(null);
+    this.analyser = null;
+    void this.levelCtx?.close().catch(() => {});
+    this.levelCtx = null;
     this.remote = [];
     this.syncAudio();
     this.sinkHost?.remove();

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useI18n, type MessageKey } from "../i18n";
 import type { MediaBackend, MediaDeviceOption } from "../media/backend";
+import { smoothLevel } from "../media/level";
 import { useMedia } from "./hooks";
 import { formatMeetingId, type ErrorCode, type MeetingId } from "../protocol/messages";
 
@@ -69,6 +70,75 @@ function Preview({ media, cameraOn }: { media: MediaBackend; cameraOn: boolean }
   );
 }
 
+/** How often the microphone meter reads the level. */
+export const METER_INTERVAL_MS = 100;
+
+/** The microphone's level, read from the backend while the microphone is on. */
+export function MicMeter({ media, on }: { media: MediaBackend; on: boolean }) {
+  const { t } = useI18n();
+  const local = useMedia(media);
+  const live = on && local.hasMic;
+  const [level, setLevel] = useState(0);
+  useEffect(() => {
+    setLevel(0);
+    if (!live || !media.micLevel) return;
+    const timer = setInterval(() => setLevel((prev) => smoothLevel(prev, media.micLevel?.() ?? 0)), METER_INTERVAL_MS);
+    return () => clearInterval(timer);
+  }, [media, live]);
+  const pct = live ? Math.round(level * 100) : 0;
+  return (
+    <div class="mic-meter">
+      <span id="mic-level-label">{t("micLevel")}</span>
+      <div
+        class={`meter${live ? "" : " off"}`}
+        role="meter"
+        aria-labelledby="mic-level-label"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+        aria-valuetext={live ? `${pct} %` : t("micLevelOff")}
+      >
+        <div class="fill" style={{ width: `${pct}%` }} />
+      </div>
+      <span class="hint">{live ? t("micLevelHint") : t("micLevelOff")}</span>
+    </div>
+  );
+}
+
+type SoundTest = "idle" | "playing" | "played" | "failed";
+
+/** Plays the test tone through the chosen output and says how it went. */
+export function SpeakerTest({ media, outputId }: { media: MediaBackend; outputId: string }) {
+  const { t } = useI18n();
+  const [state, setState] = useState<SoundTest>("idle");
+  const alive = useRef(true);
+  useEffect(
+    () => () => {
+      alive.current = false;
+    },
+    [],
+  );
+  const play = () => {
+    if (!media.playTestSound) return;
+    setState("playing");
+    media.playTestSound(outputId || undefined).then(
+      () => alive.current && setState("played"),
+      () => alive.current && setState("failed"),
+    );
+  };
+  const said = { idle: "", playing: t("playingTestSound"), played: t("testSoundPlayed"), failed: t("testSoundFailed") }[state];
+  return (
+    <div class="speaker-test">
+      <button type="button" id="test-speaker" onClick={play} disabled={state === "playing"}>
+        {t("testSpeaker")}
+      </button>
+      <span aria-live="polite" class={state === "failed" ? "error" : "hint"}>
+        {said}
+      </span>
+    </div>
+  );
+}
+
 export function PreJoin({ meetingId, initialName, error, busy, devices, media, onDevices, onJoin, onBack }: PreJoinProps) {
   const { t } = useI18n();
   const [name, setName] = useState(initialName);
@@ -77,6 +147,7 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
   const [camera, setCamera] = useState(true);
   const [audioInput, setAudioInput] = useState("");
   const [videoInput, setVideoInput] = useState("");
+  const [audioOutput, setAudioOutput] = useState("");
   const [nameError, setNameError] = useState(false);
   const needsPasscode = error === "passcode_required" || error === "wrong_passcode";
   const passRef = useRef<HTMLInputElement>(null);
@@ -108,6 +179,8 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
 
   const mics = devices.filter((d) => d.kind === "audioinput");
   const cams = devices.filter((d) => d.kind === "videoinput");
+  const outputs = devices.filter((d) => d.kind === "audiooutput");
+  const canChooseOutput = !!media?.setOutputDevice && !!media.canChooseOutput?.();
   const status = nameError ? t("nameNeeded") : error ? errorText(error, t) : busy ? t("connecting") : "";
 
   const pickMic = (on: boolean) => {
@@ -127,6 +200,11 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
       audioInput: (kind === "audio" ? id : audioInput) || undefined,
       videoInput: (kind === "video" ? id : videoInput) || undefined,
     });
+  };
+
+  const pickOutput = (id: string) => {
+    setAudioOutput(id);
+    void media?.setOutputDevice?.(id).catch(() => {});
   };
 
   return (
@@ -169,9 +247,15 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
             {t("joinWithCameraOn")}
           </label>
         </fieldset>
+        {media && (media.micLevel || media.playTestSound) && (
+          <div class="checks">
+            {media.micLevel && <MicMeter media={media} on={mic} />}
+            {media.playTestSound && <SpeakerTest media={media} outputId={audioOutput} />}
+          </div>
+        )}
         <details class="devices">
           <summary>
-            {t("microphone")} / {t("camera")}
+            {t("microphone")} / {t("camera")} / {t("speaker")}
           </summary>
           <label for="mic-device">{t("microphone")}</label>
           <select id="mic-device" value={audioInput} onChange={(e) => pickDevice("audio", e.currentTarget.value)}>
@@ -191,6 +275,23 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
               </option>
             ))}
           </select>
+          {canChooseOutput && outputs.length > 0 ? (
+            <>
+              <label for="speaker-device">{t("speaker")}</label>
+              <select id="speaker-device" value={audioOutput} onChange={(e) => pickOutput(e.currentTarget.value)}>
+                <option value="">{t("defaultDevice")}</option>
+                {outputs
+                  .filter((d) => d.id !== "default")
+                  .map((d) => (
+                    <option key={d.id} value={d.id}>
+                      {d.label || d.id}
+                    </option>
+                  ))}
+              </select>
+            </>
+          ) : (
+            mics.length + cams.length > 0 && <p class="hint">{t("outputFixed")}</p>
+          )}
           {mics.length + cams.length === 0 && <p class="hint">{t("devicesLater")}</p>}
         </details>
         <p role="status" aria-live="polite" class={error || nameError ? "error" : undefined}>

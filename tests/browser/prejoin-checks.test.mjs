@@ -1,0 +1,64 @@
+// Browser end-to-end test of the checks before joining, with the real web UI in Debian's
+// headless Chromium (its fake microphone plays a beep every second): the microphone level
+// meter moves with the microphone and is empty when the microphone is turned off, and the
+// speaker test plays its tone through Web Audio to the end.
+//
+// See join.test.mjs for how to build and run.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { JOIN, createMeeting, openBrowser, screenshot, server, setUp, tearDown, waitFor } from "./harness.mjs";
+
+before(setUp);
+after(tearDown);
+
+test("before joining, the microphone meter moves and the speaker test plays", async (t) => {
+  const meeting = await createMeeting({ topic: "Lydsjekk" });
+  const { page } = await openBrowser("prejoin-checks");
+  await page.goto(`${server.base}/j/${meeting.id}?name=Kari&lang=nb`);
+  await page.getByRole("button", { name: JOIN }).waitFor();
+  const meter = page.getByRole("meter", { name: "Mikrofonnivå" });
+  await meter.waitFor({ timeout: 10_000 });
+
+  // The fake microphone beeps: the meter reads a level well above silence at some point.
+  let highest = 0;
+  await waitFor(
+    "the microphone meter to move",
+    async () => {
+      highest = Math.max(highest, Number(await meter.getAttribute("aria-valuenow")));
+      return highest >= 20;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+  t.diagnostic(`highest meter reading: ${highest} %`);
+  await screenshot(page, "50-prejoin-mic-meter");
+
+  // Microphone off: the meter is empty and says so.
+  await page.getByLabel("Mikrofon på").uncheck();
+  await waitFor("the meter to say the microphone is off", async () => (await meter.getAttribute("aria-valuetext")) === "Mikrofonen er av");
+  assert.equal(await meter.getAttribute("aria-valuenow"), "0");
+  await page.getByLabel("Mikrofon på").check();
+
+  // Chromium has setSinkId: a speaker picker beside the other pickers when it lists outputs
+  // (its fake device lists some), the note about the default speaker otherwise.
+  await page.locator("details.devices summary").click();
+  const outputs = await page.evaluate(async () =>
+    (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "audiooutput" && d.deviceId !== "default").map((d) => d.label),
+  );
+  t.diagnostic(`audio outputs Chromium lists: ${JSON.stringify(outputs)}`);
+  if (outputs.length > 0) {
+    const picker = page.getByLabel("Høyttaler", { exact: true });
+    assert.deepEqual((await picker.locator("option").allTextContents()).slice(1), outputs);
+    await picker.selectOption({ label: outputs.at(-1) });
+  } else {
+    await page.getByText("Nettleseren spiller av lyd på standardhøyttaleren.").waitFor();
+  }
+
+  // The speaker test plays its tone (through the chosen output) to the end and asks whether
+  // it was heard.
+  await page.getByRole("button", { name: "Test høyttaleren" }).click();
+  await page.getByText("Spiller av en testtone …").waitFor({ timeout: 5_000 });
+  await page.getByText("Hørte du tonen?").waitFor({ timeout: 10_000 });
+  await page.locator("details.devices").evaluate((d) => d.scrollIntoView({ block: "end" }));
+  await screenshot(page, "51-prejoin-speaker-test");
+});

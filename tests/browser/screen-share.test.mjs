@@ -1,0 +1,151 @@
+// Browser end-to-end test of screen sharing with the real web UI: one Chromium page shares its
+// screen (getDisplayMedia; headless Chromium with --use-fake-ui-for-media-stream and
+// --use-fake-device-for-media-stream hands out a fake 1280x720 "screen:" source without a
+// picker), a samla-cli participant decodes it through the real samla-server's SFU, and a
+// second Chromium page shows it as the main tile of the speaker view.
+//
+// The sharer joins with its camera off, so the only full-size video it sends is its screen:
+// samla-cli's --stats-json counts camera and screen frames of one participant together
+// (`frames_decoded`, `video_height` of the last picture), and a picture 720 high from the
+// sharer can only be its screen (the camera is opened at 640x360). Its --events-json shows the
+// screen track announced in `media_tracks` with kind "screen".
+//
+// See join.test.mjs for how to build and run.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import {
+  CLI_BIN, JOIN, createMeeting, inboundStats, logDir, openBrowser, pictureDifference, readJson, samplePicture, screenshot,
+  server, serverEvents, setUp, start, stop, tearDown, tileOf, waitFor,
+} from "./harness.mjs";
+
+before(setUp);
+after(tearDown);
+
+/** Waits for a picture that is not blank in `tile`, then for it to change; returns both samples. */
+async function movingPicture(tile, who) {
+  const first = await waitFor(
+    `a picture that is not blank in ${who}`,
+    async () => {
+      const s = await samplePicture(tile);
+      return s && s.stddev > 3 ? s : null;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const later = await waitFor(
+    `the picture in ${who} to change`,
+    async () => {
+      const s = await samplePicture(tile);
+      return s && pictureDifference(first, s) > 1 ? s : null;
+    },
+    { timeoutMs: 20_000 },
+  );
+  return { first, later };
+}
+
+/** The robot's stats for the participant named `name` (null until it has any). */
+async function statsFor(file, name) {
+  const all = await readJson(file, "the Robot").catch(() => null);
+  return all ? (Object.values(all).find((x) => x.name === name) ?? null) : null;
+}
+
+test("a screen shared from Chromium reaches samla-cli and is the main tile of another Chromium's speaker view", async (t) => {
+  const meeting = await createMeeting({ topic: "Skjermdeling" });
+  const statsFile = path.join(logDir, "screen-robot-stats.json");
+  const eventsFile = path.join(logDir, "screen-robot-events.json");
+  await rm(statsFile, { force: true });
+  await rm(eventsFile, { force: true });
+  const robot = start("cli-screen-robot", CLI_BIN, [
+    "join", meeting.join_url, "--name", "Robot", "--video", "synthetic:640x360@30", "--audio", "synthetic",
+    "--stats-json", statsFile, "--events-json", eventsFile, "--for", "150s",
+  ]);
+
+  // The sharer joins with its camera off, and its microphone off so that the viewer's speaker
+  // view shows the Robot (the only other camera) until the screen comes.
+  const { page: sharer } = await openBrowser("screen-sharer");
+  await sharer.goto(`${server.base}/j/${meeting.id}?name=Deler&lang=nb`);
+  await sharer.getByLabel("Kamera på").uncheck();
+  await sharer.getByLabel("Mikrofon på").uncheck();
+  await sharer.getByRole("button", { name: JOIN }).click();
+  const share = sharer.getByRole("button", { name: "Del skjerm" });
+  await share.waitFor({ timeout: 20_000 });
+
+  const { page: viewer } = await openBrowser("screen-viewer");
+  await viewer.goto(`${server.base}/j/${meeting.id}?name=Seer&lang=nb`);
+  await viewer.getByRole("button", { name: JOIN }).click();
+  await tileOf(viewer, "Deler").waitFor({ timeout: 20_000 });
+  await tileOf(viewer, "Robot").waitFor({ timeout: 20_000 });
+  await viewer.getByRole("button", { name: "Talervisning" }).click();
+  await viewer.locator(".main-tile figure.tile").waitFor({ timeout: 20_000 });
+  // Before anyone shares, the main tile is someone's camera (the Robot's: the only one on).
+  await movingPicture(viewer.locator(".main-tile figure.tile"), "the viewer's main tile before sharing");
+  await screenshot(sharer, "40-screen-sharer-before");
+  await screenshot(viewer, "41-screen-viewer-before");
+  assert.equal(await viewer.locator("figure.tile.screen").count(), 0, "a screen tile before anyone shares");
+
+  // Before sharing, the robot gets at most the black frames of the sharer's disabled camera.
+  const before = await waitFor("the Robot to list the sharer", () => statsFor(statsFile, "Deler"), { timeoutMs: 30_000 });
+  t.diagnostic(`robot's stats for the sharer before sharing: ${JSON.stringify(before)}`);
+  assert.ok(!(before.video_height >= 720), "the sharer sent a 720-high picture before sharing");
+
+  // Share. The button turns into "Stopp deling".
+  await share.click();
+  await sharer.getByRole("button", { name: "Stopp deling" }).waitFor({ timeout: 10_000 });
+  await screenshot(sharer, "42-screen-sharer-sharing");
+
+  // The viewer: the sharer's screen is the main tile of the speaker view, with a moving picture
+  // of the screen's size.
+  const mainScreen = viewer.locator(".main-tile figure.tile.screen");
+  await mainScreen.waitFor({ timeout: 30_000 });
+  assert.equal((await mainScreen.locator("figcaption .name").textContent()).trim(), "Skjermen til Deler");
+  const { first, later } = await movingPicture(mainScreen, "the viewer's main tile (the shared screen)");
+  t.diagnostic(
+    `viewer's main tile: ${first.width}x${first.height}, luma stddev ${first.stddev.toFixed(1)}, changed by ${pictureDifference(first, later).toFixed(1)}`,
+  );
+  assert.ok(first.width > 640, `the shared screen arrived at ${first.width}x${first.height}, no bigger than a camera`);
+  const viewerStats = await inboundStats(viewer);
+  const screenIn = Object.values(viewerStats.inbound).filter((x) => x.kind === "video" && (x.frameWidth ?? 0) > 640 && x.framesDecoded > 0);
+  t.diagnostic(`viewer inbound: ${JSON.stringify(viewerStats.inbound)}`);
+  assert.equal(screenIn.length, 1, "the viewer's WebRTC decodes no screen-sized video");
+  await screenshot(viewer, "43-screen-viewer-main-tile");
+
+  // The robot decodes the screen: frames of the screen's height, and many more frames than the
+  // disabled camera's trickle.
+  const during = await waitFor(
+    "the Robot to decode the sharer's screen",
+    async () => {
+      const s = await statsFor(statsFile, "Deler");
+      return s && s.video_height >= 720 && s.frames_decoded >= before.frames_decoded + 60 ? s : null;
+    },
+    { timeoutMs: 45_000 },
+  );
+  t.diagnostic(`robot's stats for the sharer while sharing: ${JSON.stringify(during)}`);
+  assert.equal(during.decode_errors, 0, "the Robot failed to decode some of the screen");
+
+  // Stop sharing: the screen tile goes away and the main tile is a camera again.
+  await sharer.getByRole("button", { name: "Stopp deling" }).click();
+  await share.waitFor({ timeout: 10_000 });
+  await waitFor("the screen tile to go away on the viewer", async () => (await viewer.locator("figure.tile.screen").count()) === 0, {
+    timeoutMs: 20_000,
+  });
+  const mainAfter = viewer.locator(".main-tile figure.tile");
+  await mainAfter.waitFor({ timeout: 10_000 });
+  assert.equal((await mainAfter.locator("figcaption .name").textContent()).trim(), "Robot", "the main tile after sharing stopped");
+  await movingPicture(mainAfter, "the viewer's main tile after sharing stopped");
+  await screenshot(sharer, "44-screen-sharer-stopped");
+  await screenshot(viewer, "45-screen-viewer-stopped");
+
+  // What the robot was told: a screen track of the sharer's, and later none.
+  await stop(robot);
+  const events = await readJson(eventsFile, "the Robot");
+  const sharerId = serverEvents(events, "participant_joined").map((e) => e.participant).find((p) => p?.name === "Deler")?.id
+    ?? serverEvents(events, "joined").flatMap((e) => e.participants ?? []).find((p) => p.name === "Deler")?.id;
+  const trackLists = serverEvents(events, "media_tracks").map((e) => e.tracks);
+  t.diagnostic(`sharer id ${sharerId}; media_tracks seen: ${trackLists.length}`);
+  const screenLists = trackLists.filter((ts) => ts.some((x) => x.kind === "screen"));
+  assert.ok(screenLists.length > 0, "the Robot was never told of a screen track");
+  assert.ok(screenLists.every((ts) => ts.filter((x) => x.kind === "screen").every((x) => sharerId === undefined || x.participant === sharerId)), "a screen track of someone else's");
+  assert.ok(!trackLists.at(-1).some((x) => x.kind === "screen"), "the screen track was still listed after sharing stopped");
+});
