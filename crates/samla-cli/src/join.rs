@@ -56,6 +56,9 @@ pub struct JoinArgs {
     /// Count received media without decoding it (for load tests).
     #[arg(long)]
     no_decode: bool,
+    /// Send low-quality video: only the lowest simulcast layer (for a thin or metered link).
+    #[arg(long)]
+    low_quality: bool,
 }
 
 impl JoinArgs {
@@ -118,6 +121,7 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
                 video: args.video,
                 audio: args.audio,
                 no_decode: args.no_decode,
+                low_quality: args.low_quality,
                 ..MediaOptions::new(server_host)
             },
         )

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,12 +68,50 @@ impl Client {
 /// Frames the SFU received per rid (to check that unwatched layers stop).
 type RidCounts = Arc<Mutex<HashMap<String, u64>>>;
 
+/// Video keyframe requests the SFU passed on to publishers, and those str0m refused.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyframeCounts {
+    sent: u64,
+    refused: u64,
+}
+
+type SharedKeyframeCounts = Arc<Mutex<KeyframeCounts>>;
+
 struct FakeSfu {
     clients: Vec<Client>,
     rid_counts: RidCounts,
+    keyframe_counts: SharedKeyframeCounts,
+    /// The rid of each publisher's video that is forwarded (`None`: not simulcast), once seen.
+    forwarded_rid: HashMap<(ParticipantId, TrackKind), Option<Rid>>,
     /// Drop every `n`th datagram the SFU sends to client `idx` once connected: (idx, n).
     loss: Option<(usize, u64)>,
     sent: u64,
+    /// Set by a test to punch a hole into the lossy client's video (see [`VideoHole`]).
+    make_hole: Arc<AtomicBool>,
+    hole: Option<VideoHole>,
+}
+
+/// A hole in the video to the lossy client that retransmission cannot fill: the next
+/// [`HOLE_PACKETS`] video packets are dropped, and so is every retransmission until `rtx_until`
+/// (long past str0m's last NACK), so the receiver gives up on them and needs a keyframe.
+/// Random loss alone is not enough: NACK repairs most of it, and which datagrams carry video
+/// varies from run to run.
+#[derive(Debug)]
+struct VideoHole {
+    media_left: u32,
+    rtx_until: Instant,
+}
+
+const HOLE_PACKETS: u32 = 5;
+const HOLE_RTX_BLOCKED: Duration = Duration::from_secs(2);
+
+/// The payload type of an RTP datagram (SRTP leaves the header in the clear), or `None` for
+/// RTCP and anything that is not RTP.
+fn rtp_payload_type(datagram: &[u8]) -> Option<u8> {
+    let (&first, &second) = (datagram.first()?, datagram.get(1)?);
+    // Version 2; RTCP packet types 192..=223 share the second byte's range with marker + PT.
+    let rtp = first & 0xc0 == 0x80 && !(192..=223).contains(&second) && datagram.len() >= 12;
+    rtp.then_some(second & 0x7f)
 }
 
 impl FakeSfu {
@@ -182,9 +221,26 @@ impl FakeSfu {
         let Some(mid) = c.published.get(&kind).copied() else {
             return;
         };
-        let rid = (kind == TrackKind::Camera).then(|| Rid::from(FORWARDED_RID));
-        if let Some(mut w) = c.rtc.writer(mid) {
-            let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
+        // Ask for the layer that is forwarded: a publisher that does not simulcast has no
+        // `h` rid (str0m refuses a request for it). Before its first frame, try both.
+        let rids = match self.forwarded_rid.get(&(source, kind)) {
+            Some(rid) => vec![*rid],
+            None if kind == TrackKind::Camera => vec![Some(Rid::from(FORWARDED_RID)), None],
+            None => vec![None],
+        };
+        let Some(mut w) = c.rtc.writer(mid) else {
+            return;
+        };
+        let sent = rids
+            .into_iter()
+            .any(|rid| w.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok());
+        if kind != TrackKind::Audio {
+            let mut counts = self.keyframe_counts.lock().unwrap();
+            if sent {
+                counts.sent += 1;
+            } else {
+                counts.refused += 1;
+            }
         }
     }
 
@@ -201,6 +257,24 @@ impl FakeSfu {
                     Ok(Output::Transmit(t)) => {
                         if let Some((lossy, every)) = self.loss {
                             if lossy == idx && c.rtc.is_connected() {
+                                if self.make_hole.swap(false, Ordering::Relaxed) {
+                                    self.hole = Some(VideoHole {
+                                        media_left: HOLE_PACKETS,
+                                        rtx_until: Instant::now() + HOLE_RTX_BLOCKED,
+                                    });
+                                }
+                                if let (Some(hole), Some(pt)) =
+                                    (&mut self.hole, rtp_payload_type(&t.contents))
+                                {
+                                    let (media, rtx) = video_pts(&mut c.rtc, &c.out);
+                                    if media.contains(&pt) && hole.media_left > 0 {
+                                        hole.media_left -= 1;
+                                        continue;
+                                    }
+                                    if rtx.contains(&pt) && Instant::now() < hole.rtx_until {
+                                        continue;
+                                    }
+                                }
                                 self.sent += 1;
                                 if self.sent.is_multiple_of(every) {
                                     continue;
@@ -229,6 +303,7 @@ impl FakeSfu {
                                 continue;
                             }
                         }
+                        self.forwarded_rid.insert((c.id, kind), data.rid);
                         forwards.push((c.id, kind, data));
                     }
                     Ok(Output::Event(RtcEvent::KeyframeRequest(req))) => {
@@ -257,7 +332,9 @@ impl FakeSfu {
                 let Some(pt) = w.match_params(data.params) else {
                     continue;
                 };
-                let _ = w.write(pt, data.network_time, data.time, data.data.clone());
+                // Now, not `data.network_time`: str0m queues writes by wallclock, and a burst
+                // of frames released after a retransmission has arrival times out of order.
+                let _ = w.write(pt, Instant::now(), data.time, data.data.clone());
             }
         }
         if any {
@@ -298,6 +375,22 @@ impl FakeSfu {
             }
         }
     }
+}
+
+/// The payload types of video (and of its retransmissions) on the tracks sent to a client.
+fn video_pts(rtc: &mut Rtc, out: &[(Mid, ParticipantId, TrackKind)]) -> (Vec<u8>, Vec<u8>) {
+    let (mut media, mut rtx) = (Vec::new(), Vec::new());
+    for (mid, _, kind) in out {
+        if *kind == TrackKind::Audio {
+            continue;
+        }
+        let Some(w) = rtc.writer(*mid) else { continue };
+        for p in w.payload_params() {
+            media.push(*p.pt());
+            rtx.extend(p.resend().map(|r| *r));
+        }
+    }
+    (media, rtx)
 }
 
 fn joined(you: u32, everyone: &[(u32, &str)]) -> Event {
@@ -341,6 +434,8 @@ async fn start_sfu(
         mpsc::UnboundedSender<ClientMessage>,
     )>,
     RidCounts,
+    SharedKeyframeCounts,
+    Arc<AtomicBool>,
 ) {
     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
     let mut clients = Vec::new();
@@ -385,14 +480,20 @@ async fn start_sfu(
         ends.push((events_rx, signal_tx));
     }
     let rid_counts = RidCounts::default();
+    let keyframe_counts = SharedKeyframeCounts::default();
+    let make_hole = Arc::new(AtomicBool::new(false));
     let sfu = FakeSfu {
         clients,
         rid_counts: rid_counts.clone(),
+        keyframe_counts: keyframe_counts.clone(),
+        forwarded_rid: HashMap::new(),
         loss,
         sent: 0,
+        make_hole: make_hole.clone(),
+        hole: None,
     };
     tokio::spawn(sfu.run(inbox_rx));
-    (ends, rid_counts)
+    (ends, rid_counts, keyframe_counts, make_hole)
 }
 
 /// One engine participant wired to the fake SFU.
@@ -405,7 +506,7 @@ fn participant(
     you: u32,
     video: &str,
     everyone: &[(u32, &str)],
-    mut from_sfu: mpsc::UnboundedReceiver<Event>,
+    from_sfu: mpsc::UnboundedReceiver<Event>,
     to_sfu: mpsc::UnboundedSender<ClientMessage>,
 ) -> Participant {
     let opts = MediaOptions {
@@ -413,6 +514,16 @@ fn participant(
         audio: Some(AudioSpec::Synthetic),
         ..MediaOptions::new("127.0.0.1")
     };
+    participant_with(you, opts, everyone, from_sfu, to_sfu)
+}
+
+fn participant_with(
+    you: u32,
+    opts: MediaOptions,
+    everyone: &[(u32, &str)],
+    mut from_sfu: mpsc::UnboundedReceiver<Event>,
+    to_sfu: mpsc::UnboundedSender<ClientMessage>,
+) -> Participant {
     let media = Arc::new(MediaSession::start(to_sfu, opts));
     // Both the SFU's messages and our scripted session events reach the media session.
     let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
@@ -474,7 +585,7 @@ fn sees_and_hears(s: &ParticipantStats, sender: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_participants_see_and_hear_each_other_through_an_sfu() {
     let everyone = [(1, "Ada"), (2, "Bo")];
-    let (mut ends, rid_counts) = start_sfu(&[1, 2], None).await;
+    let (mut ends, rid_counts, _, _) = start_sfu(&[1, 2], None).await;
     let (b_from, b_to) = ends.pop().unwrap();
     let (a_from, a_to) = ends.pop().unwrap();
     // Ada sends three simulcast layers, Bo (below 360p) one.
@@ -533,12 +644,10 @@ async fn two_participants_see_and_hear_each_other_through_an_sfu() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect (issue 3): under a fixed 10 % datagram loss the video sometimes never \
-            recovers (decode errors until the end); run with --ignored while fixing it"]
 async fn media_survives_ten_percent_loss_towards_one_participant() {
     let everyone = [(1, "Ada"), (2, "Bo")];
     // Every 10th datagram from the SFU to Ada is lost.
-    let (mut ends, _) = start_sfu(&[1, 2], Some((0, 10))).await;
+    let (mut ends, _, keyframe_counts, make_hole) = start_sfu(&[1, 2], Some((0, 10))).await;
     let (b_from, b_to) = ends.pop().unwrap();
     let (a_from, a_to) = ends.pop().unwrap();
     let a = participant(1, "synthetic:320x180@15", &everyone, a_from, a_to);
@@ -555,5 +664,72 @@ async fn media_survives_ten_percent_loss_towards_one_participant() {
         "Ada of Bo at 10% loss: {}",
         serde_json::to_string(&s).unwrap()
     );
-    assert_eq!(s.frames_corrupt, 0, "{s:?}");
+    // NACK repairs most of that loss. Now video packets are lost for good: the picture
+    // breaks, Ada drops what cannot be decoded, asks for a keyframe until one arrives
+    // complete, and Bo's video plays again.
+    make_hole.store(true, Ordering::Relaxed);
+    let hit = wait_for(
+        &a,
+        2,
+        Duration::from_secs(20),
+        "video packets to Ada are lost for good",
+        |s| s.frames_awaiting_keyframe > 0 || s.decode_errors > 0,
+    )
+    .await;
+    let recovered = wait_for(
+        &a,
+        2,
+        Duration::from_secs(20),
+        "Ada's video of Bo recovers",
+        |s| {
+            s.keyframes_received > hit.keyframes_received
+                && s.frames_verified >= hit.frames_verified + 30
+        },
+    )
+    .await;
+    let counts = *keyframe_counts.lock().unwrap();
+    eprintln!(
+        "Ada of Bo after video loss: {}; SFU keyframe requests: {counts:?}",
+        serde_json::to_string(&recovered).unwrap()
+    );
+    for st in [&s, &recovered] {
+        assert_eq!(st.frames_corrupt, 0, "{st:?}");
+    }
+    assert!(recovered.keyframe_requests > 0, "{recovered:?}");
+    assert!(counts.sent > 0, "{counts:?}");
+    assert_eq!(counts.refused, 0, "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_chooses_low_quality_sends_only_the_lowest_layer() {
+    let everyone = [(1, "Ada"), (2, "Bo")];
+    let (mut ends, rid_counts, _, _) = start_sfu(&[1, 2], None).await;
+    let (b_from, b_to) = ends.pop().unwrap();
+    let (a_from, a_to) = ends.pop().unwrap();
+    // Ada could send three layers (360p) and the SFU watches `h`, but she chose low quality.
+    let opts = MediaOptions {
+        video: Some("synthetic:640x360@15".parse::<VideoSpec>().unwrap()),
+        audio: Some(AudioSpec::Synthetic),
+        low_quality: true,
+        ..MediaOptions::new("127.0.0.1")
+    };
+    let a = participant_with(1, opts, &everyone, a_from, a_to);
+    let _b = participant(2, "synthetic:320x180@15", &everyone, b_from, b_to);
+    wait_for(&a, 2, Duration::from_secs(20), "Ada sees Bo", |s| {
+        s.frames_verified >= 30
+    })
+    .await;
+    let before = rid_counts.lock().unwrap().clone();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rid_counts.lock().unwrap().clone();
+    let grew = |rid: &str| after.get(rid).unwrap_or(&0) - before.get(rid).unwrap_or(&0);
+    assert!(
+        grew("q") >= 20,
+        "the lowest layer is sent: {before:?} → {after:?}"
+    );
+    assert_eq!(
+        grew("h") + grew("f"),
+        0,
+        "nothing above it: {before:?} → {after:?}"
+    );
 }

@@ -51,7 +51,19 @@ struct Client {
     unconfirmed: Vec<(TrackKind, Mid)>,
     /// How many of our offers we rolled back because the server's crossed them.
     rolled_back: usize,
+    /// While set, outgoing datagrams are kept here instead of sent (see [`Client::release`]).
+    held: Option<Vec<(SocketAddr, Vec<u8>)>>,
+    /// RTP payload types whose outgoing datagrams are dropped (a lossy uplink).
+    drop_pts: Vec<u8>,
+    /// Keyframe requests (PLI/FIR) the SFU sent us.
+    keyframe_requests: usize,
+    /// The RFC 6464 level (−dBov) our audio carries.
+    audio_level: i8,
 }
+
+/// The payload types the test clients use for H.264 and its retransmissions.
+const H264_PT: u8 = 102;
+const H264_RTX_PT: u8 = 103;
 
 impl Client {
     async fn new(id: u32) -> Client {
@@ -77,6 +89,17 @@ impl Client {
             sending: Vec::new(),
             unconfirmed: Vec::new(),
             rolled_back: 0,
+            held: None,
+            drop_pts: Vec::new(),
+            keyframe_requests: 0,
+            audio_level: -12,
+        }
+    }
+
+    /// Sends what was held back, in the order it was produced.
+    fn release(&mut self) {
+        for (to, data) in self.held.take().unwrap_or_default() {
+            let _ = self.socket.try_send_to(&data, to);
         }
     }
 
@@ -159,10 +182,28 @@ impl Client {
                 match self.rtc.poll_output().unwrap() {
                     Output::Timeout(_) => break,
                     Output::Transmit(t) => {
-                        let _ = self.socket.try_send_to(&t.contents, t.destination);
+                        // RTP version 2, not RTCP (packet types 192..=223): the payload type.
+                        let pt = match (t.contents.first(), t.contents.get(1)) {
+                            (Some(b0), Some(&b1))
+                                if b0 & 0xc0 == 0x80 && !(192..=223).contains(&b1) =>
+                            {
+                                Some(b1 & 0x7f)
+                            }
+                            _ => None,
+                        };
+                        if pt.is_some_and(|pt| self.drop_pts.contains(&pt)) {
+                            continue;
+                        }
+                        match &mut self.held {
+                            Some(held) => held.push((t.destination, t.contents.to_vec())),
+                            None => {
+                                let _ = self.socket.try_send_to(&t.contents, t.destination);
+                            }
+                        }
                     }
                     Output::Event(e) => match e {
                         Event::Connected => self.connected = true,
+                        Event::KeyframeRequest(_) => self.keyframe_requests += 1,
                         Event::MediaData(d) => self.got.push(Got {
                             mid: d.mid,
                             keyframe: d.is_keyframe(),
@@ -216,7 +257,7 @@ impl Client {
             .unwrap();
         let (writer, time) = if kind == TrackKind::Audio {
             (
-                writer.audio_level(-12, true),
+                writer.audio_level(self.audio_level, self.audio_level > -50),
                 MediaTime::new(frame_no * 960, Frequency::FORTY_EIGHT_KHZ),
             )
         } else {
@@ -1179,4 +1220,141 @@ async fn a_subscriber_falls_back_to_a_flowing_layer_while_its_layer_is_idle() {
         .position(|g| *g.data.last().unwrap() == 3)
         .unwrap();
     assert!(b.got[first_f].keyframe);
+}
+
+/// The frame numbers of the video `client` received, in order (see [`h264_frame`]).
+fn video_numbers(client: &Client) -> Vec<u8> {
+    client
+        .got
+        .iter()
+        .filter(|g| !g.audio)
+        .map(|g| g.data[g.data.len() - 1] & 0x7f)
+        .collect()
+}
+
+/// Connects a (camera) and b, and lets the server's offer settle.
+async fn connected_with_camera(m: &mut Meeting) -> (Client, Client) {
+    let (mut a, mut b) = connect_two(m).await;
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].pending.is_none())
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    (a, b)
+}
+
+async fn write_video(m: &mut Meeting, a: &mut Client, b: &mut Client, n: u64, keyframe: bool) {
+    a.write(TrackKind::Camera, None, n, &h264_frame(keyframe, n as u8));
+    m.run_until(&mut [a, b], |_| true).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn frames_released_together_after_a_late_packet_are_forwarded_in_order() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connected_with_camera(&mut m).await;
+    for n in 0..10 {
+        write_video(&mut m, &mut a, &mut b, n, n == 0).await;
+    }
+    // Frame 10 overtaken by frame 11: the SFU holds 11 until 10 arrives, then hands both
+    // out at once, and 10's packet arrived after 11's.
+    a.held = Some(Vec::new());
+    write_video(&mut m, &mut a, &mut b, 10, false).await;
+    let held = a.held.take();
+    write_video(&mut m, &mut a, &mut b, 11, false).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    a.held = held;
+    a.release();
+    for n in 12..20 {
+        write_video(&mut m, &mut a, &mut b, n, false).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        video_numbers(c[1]).last() == Some(&19)
+    })
+    .await;
+    assert_eq!(
+        video_numbers(&b),
+        (0..20).collect::<Vec<u8>>(),
+        "every frame, in the order it was sent"
+    );
+}
+
+#[tokio::test]
+async fn a_layer_broken_on_the_way_in_is_not_forwarded_until_its_next_keyframe() {
+    let mut m = Meeting::new().await;
+    let (mut a, mut b) = connected_with_camera(&mut m).await;
+    // No retransmission from a ever arrives: a lost packet stays lost.
+    a.drop_pts = vec![H264_RTX_PT];
+    for n in 0..10 {
+        write_video(&mut m, &mut a, &mut b, n, n == 0).await;
+    }
+    a.drop_pts.push(H264_PT);
+    write_video(&mut m, &mut a, &mut b, 10, false).await;
+    a.drop_pts.retain(|&pt| pt != H264_PT);
+    for n in 11..60 {
+        write_video(&mut m, &mut a, &mut b, n, n == 40).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        video_numbers(c[1]).last() == Some(&59)
+    })
+    .await;
+    // Frames 11..40 build on 10, which never came: b gets none of them, and picks up again
+    // at the keyframe the SFU asked a for.
+    let expected: Vec<u8> = (0..10).chain(40..60).collect();
+    assert_eq!(video_numbers(&b), expected);
+    assert!(
+        a.keyframe_requests > 0,
+        "the SFU asked the publisher for a keyframe"
+    );
+}
+
+#[tokio::test]
+async fn in_a_large_meeting_only_the_loudest_three_are_heard() {
+    let mut m = Meeting::new().await;
+    let mut clients = Vec::new();
+    // Four speakers at different levels and a quiet listener: five publish audio.
+    for (id, level) in [(1, -10), (2, -20), (3, -30), (4, -60), (5, -127)] {
+        let mut c = Client::new(id).await;
+        c.audio_level = level;
+        let offer = c.offer(&[(TrackKind::Audio, None)]);
+        m.send(&c, offer);
+        clients.push(c);
+    }
+    let mut all: Vec<&mut Client> = clients.iter_mut().collect();
+    m.run_until(&mut all, |c| {
+        c.iter()
+            .all(|c| c.connected && c.tracks.len() == 4 && c.pending.is_none())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for n in 0..150u64 {
+        if n == 100 {
+            // The choice has settled (a second and a half of audio): count from here.
+            for c in all.iter_mut() {
+                c.got.clear();
+            }
+        }
+        for c in all.iter_mut() {
+            c.write(TrackKind::Audio, None, n, &[0xfc, 0xff, n as u8, 1, 2, 3]);
+        }
+        m.run_until(&mut all, |_| true).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    m.run_until(&mut all, |_| true).await;
+    let (speakers, listener) = all.split_at(4);
+    let listener = &listener[0];
+    let heard: Vec<usize> = speakers
+        .iter()
+        .map(|s| {
+            let mid = listener.mid_of(s, TrackKind::Audio).expect("announced");
+            listener
+                .got
+                .iter()
+                .filter(|g| g.audio && g.mid == mid)
+                .count()
+        })
+        .collect();
+    assert!(
+        heard[..3].iter().all(|&n| n >= 30),
+        "the three loudest are heard: {heard:?}"
+    );
+    assert_eq!(heard[3], 0, "the fourth is not forwarded: {heard:?}");
 }

@@ -68,6 +68,10 @@ pub enum VideoControl {
     Keyframe(Option<usize>),
     /// Total video bitrate from the bandwidth estimate.
     Bitrate(u32),
+    /// The send queue is backed up (`true`): encode no frames until it is released. Frames
+    /// are skipped before encoding, so every encoded frame still builds on the one before; a
+    /// keyframe asked for meanwhile comes with the first frame after.
+    Hold(bool),
 }
 
 /// Either a simulcast set or one encoder, behind one interface.
@@ -82,13 +86,12 @@ impl VideoEncoder {
         let (w, h) = spec.size();
         let fps = spec.fps();
         if layers::use_simulcast(w, h) {
-            let scale = (f64::from(w) * f64::from(h) / (1280.0 * 720.0)).max(0.1);
             let configs: Vec<_> = SCALE_DOWN
                 .iter()
-                .zip([150.0, 500.0, 1500.0])
-                .map(|(&scale_down, base)| SimulcastLayerConfig {
+                .zip(layers::nominal_kbps(w, h, MIN_LAYER_KBPS))
+                .map(|(&scale_down, bitrate_kbps)| SimulcastLayerConfig {
                     scale_down,
-                    bitrate_kbps: ((base * scale).round() as u32).max(MIN_LAYER_KBPS),
+                    bitrate_kbps,
                 })
                 .collect();
             Ok(Self::Simulcast(
@@ -129,6 +132,8 @@ impl VideoEncoder {
             (Self::Single(enc, _), VideoControl::Bitrate(total)) => {
                 enc.set_bitrate(total.max(MIN_LAYER_KBPS))
             }
+            // The video thread keeps this state itself.
+            (_, VideoControl::Hold(_)) => Ok(()),
         };
         if let Err(err) = result {
             tracing::debug!(%err, "video encoder setting refused");
@@ -192,9 +197,11 @@ pub fn spawn_video(
                 }
             };
             let mut frame = VideoFrame::new(width, height);
+            let mut held = false;
             loop {
                 loop {
                     match control_rx.try_recv() {
+                        Ok(VideoControl::Hold(h)) => held = h,
                         Ok(c) => encoder.control(c),
                         Err(std_mpsc::TryRecvError::Empty) => break,
                         Err(std_mpsc::TryRecvError::Disconnected) => return,
@@ -203,6 +210,9 @@ pub fn spawn_video(
                 if let Err(err) = source.next_frame(&mut frame) {
                     tracing::error!(%err, "test pattern failed");
                     return;
+                }
+                if held {
+                    continue;
                 }
                 let mut closed = false;
                 let result = encoder.encode(&frame, |layer, unit| {

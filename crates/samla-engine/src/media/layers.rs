@@ -36,6 +36,52 @@ pub fn enabled_layers<S: AsRef<str>>(active_rids: &[S]) -> [bool; 3] {
     on
 }
 
+/// Share of a layer's nominal bitrate that the video bitrate must cover (for it and every
+/// layer below it) for the layer to be sent. Below that a layer's picture turns to mush and
+/// its frames queue in the pacer: better a sharp lower layer than a frozen or blurred top
+/// one. Browsers drop their top layers the same way when their uplink is short.
+const FIT_SHARE: f64 = 0.5;
+
+/// A layer switched off for lack of bandwidth comes back only once the bitrate covers its
+/// need by this factor, so that an estimate hovering at the threshold does not flap.
+const FIT_HYSTERESIS: f64 = 1.25;
+
+/// Nominal bitrate of each layer for a `width x height` source (the layer weights at 720p,
+/// scaled by pixel count), each at least `min_kbps`.
+pub fn nominal_kbps(width: u32, height: u32, min_kbps: u32) -> [u32; 3] {
+    let scale = (f64::from(width) * f64::from(height) / (1280.0 * 720.0)).max(0.1);
+    WEIGHTS.map(|w| ((f64::from(w) * scale).round() as u32).max(min_kbps))
+}
+
+/// Which layers the video bitrate `kbps` can carry, given their nominal bitrates and which
+/// fitted before (for hysteresis). The lowest layer always fits: there is nothing below it.
+pub fn fitting_layers(kbps: u32, nominal: [u32; 3], before: [bool; 3]) -> [bool; 3] {
+    let mut fits = [true; 3];
+    let mut need = f64::from(nominal[0]) * FIT_SHARE;
+    for i in 1..3 {
+        need += f64::from(nominal[i]) * FIT_SHARE;
+        let bar = if before[i] {
+            need
+        } else {
+            need * FIT_HYSTERESIS
+        };
+        fits[i] = fits[i - 1] && f64::from(kbps) >= bar;
+    }
+    fits
+}
+
+/// The layers to encode: every watched layer that fits, and for a watched layer that does
+/// not, the highest layer below it that does. The SFU forwards the nearest lower layer that
+/// flows while a watched one is idle, so a squeezed sender degrades instead of going dark.
+pub fn layers_to_send(watched: [bool; 3], fits: [bool; 3]) -> [bool; 3] {
+    let mut on = [false; 3];
+    for (j, _) in watched.iter().enumerate().filter(|(_, w)| **w) {
+        let i = (0..=j).rev().find(|&i| fits[i]).unwrap_or(0);
+        on[i] = true;
+    }
+    on
+}
+
 /// Splits a total video bitrate over the enabled layers by their weights, each at least
 /// `min_kbps` (encoders refuse less). Disabled layers get `None`.
 pub fn split_bitrate(total_kbps: u32, enabled: [bool; 3], min_kbps: u32) -> [Option<u32>; 3] {
@@ -70,6 +116,40 @@ mod tests {
         assert_eq!(enabled_layers(&["h"]), [false, true, false]);
         assert_eq!(enabled_layers(&["f", "q", "x"]), [true, false, true]);
         assert_eq!(enabled_layers::<&str>(&[]), [false; 3]);
+    }
+
+    #[test]
+    fn a_short_bitrate_drops_the_top_layers_with_hysteresis() {
+        let nominal = nominal_kbps(640, 360, 30);
+        assert_eq!(nominal, [38, 125, 375]);
+        // f needs (38 + 125 + 375) / 2 = 269, h (38 + 125) / 2 = 82.
+        assert_eq!(fitting_layers(500, nominal, [true; 3]), [true; 3]);
+        assert_eq!(fitting_layers(260, nominal, [true; 3]), [true, true, false]);
+        assert_eq!(fitting_layers(50, nominal, [true; 3]), [true, false, false]);
+        assert_eq!(
+            fitting_layers(300, nominal, [true, true, false]),
+            [true, true, false],
+            "back only with a margin"
+        );
+        assert_eq!(fitting_layers(340, nominal, [true, true, false]), [true; 3]);
+    }
+
+    #[test]
+    fn an_unwatched_layer_is_sent_in_place_of_a_watched_one_that_does_not_fit() {
+        let all = [true; 3];
+        assert_eq!(
+            layers_to_send([false, false, true], all),
+            [false, false, true]
+        );
+        assert_eq!(
+            layers_to_send([false, false, true], [true, true, false]),
+            [false, true, false]
+        );
+        assert_eq!(
+            layers_to_send([true, false, true], [true, false, false]),
+            [true, false, false]
+        );
+        assert_eq!(layers_to_send([false; 3], [true, false, false]), [false; 3]);
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct MediaOptions {
     /// Count received bytes and frames without decoding (load tests: decoding dozens of
     /// streams would measure the client's CPU, not the SFU).
     pub no_decode: bool,
+    /// Send low quality: only the lowest simulcast layer, whatever others watch (a user on a
+    /// metered or thin connection).
+    pub low_quality: bool,
     /// Decoded frames go to these too.
     pub sinks: Vec<Box<dyn FrameSink>>,
 }
@@ -85,6 +88,7 @@ impl std::fmt::Debug for MediaOptions {
             .field("video", &self.video)
             .field("audio", &self.audio)
             .field("no_decode", &self.no_decode)
+            .field("low_quality", &self.low_quality)
             .field("sinks", &self.sinks.len())
             .finish()
     }
@@ -98,6 +102,7 @@ impl MediaOptions {
             video: None,
             audio: None,
             no_decode: false,
+            low_quality: false,
             sinks: Vec::new(),
         }
     }

@@ -37,6 +37,26 @@ const AUDIO_KBPS: u32 = 40;
 const BITRATE_HYSTERESIS: f64 = 0.1;
 /// At most one keyframe request per track this often.
 const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
+/// Retransmission cache of our video streams: str0m's default size and age.
+const RTX_CACHE_PACKETS: usize = 1000;
+const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+/// The share of sent bytes retransmissions may take before str0m drops queued resends. At
+/// str0m's default (0.15) a lossy, jittery path trips it by NACK alone (each loss is asked
+/// for again before the first resend can arrive), every queued resend is dropped and the
+/// receiver needs a keyframe instead; see the SFU's `RTX_RATIO_CAP`.
+const RTX_RATIO_CAP: Option<f32> = Some(0.5);
+/// Encoding is held while our oldest unsent video packet has waited this long in str0m's
+/// pacer, and resumes once it is below [`QUEUE_RELEASE`]. When the uplink estimate falls
+/// faster than the encoder follows (a squeeze, or keyframes asked for on a lossy path), the
+/// pacer queues up to 2 s: every picture then arrives seconds late and retransmissions wait
+/// behind it until the receiver gives up on them and asks for yet another keyframe. Skipping
+/// frames at the source (as libwebrtc's pacer pushback does) keeps the queue short.
+const QUEUE_HOLD: Duration = Duration::from_millis(250);
+const QUEUE_RELEASE: Duration = Duration::from_millis(100);
+/// Complete frames str0m may hold behind a missing packet before giving up on it: its default
+/// (30, one second at 30 fps) gives up before a second retransmission can arrive on a path
+/// with 200-400 ms round trips; see the SFU's `REORDERING_FRAMES`.
+const REORDERING_FRAMES: usize = 150;
 /// How often str0m reports stats.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest datagram we read.
@@ -72,9 +92,14 @@ struct Peer {
     decoder: Option<std_mpsc::Sender<DecodeJob>>,
     video_ctrl: Option<std_mpsc::Sender<VideoControl>>,
     audio_stop: Option<std_mpsc::Sender<()>>,
+    /// Layers the SFU says someone watches (`media_layers`).
     layers_on: [bool; 3],
+    /// Layers the bandwidth estimate can carry (see [`layers::fitting_layers`]).
+    layers_fit: [bool; 3],
     estimate_kbps: Option<u32>,
     video_kbps: u32,
+    /// Encoding is held because the send queue is backed up (see [`QUEUE_HOLD`]).
+    held: bool,
     last_seq: HashMap<Mid, u64>,
     last_keyframe_request: HashMap<Mid, Instant>,
     /// Reused between polls so draining str0m does not allocate.
@@ -130,8 +155,10 @@ pub(super) async fn run(
         video_ctrl: None,
         audio_stop: None,
         layers_on: [true; 3],
+        layers_fit: [true; 3],
         estimate_kbps: None,
         video_kbps: 0,
+        held: false,
         last_seq: HashMap::new(),
         last_keyframe_request: HashMap::new(),
         rtc_events: Vec::new(),
@@ -302,7 +329,7 @@ impl Peer {
                 active_rids,
             } => {
                 self.layers_on = layers::enabled_layers(&active_rids);
-                self.send_video(VideoControl::Layers(self.layers_on));
+                self.send_video(VideoControl::Layers(self.layers_to_send()));
                 self.apply_estimate(true);
             }
             ServerMessage::Closed { .. } => return false,
@@ -343,6 +370,7 @@ impl Peer {
             .clear_codecs()
             .enable_h264(true)
             .enable_opus(true, false)
+            .set_reordering_size_video(REORDERING_FRAMES)
             .set_stats_interval(Some(STATS_INTERVAL));
         if let Some(kbps) = video_kbps {
             builder = builder.enable_bwe(Some(Bitrate::kbps(u64::from(kbps + AUDIO_KBPS))));
@@ -443,6 +471,19 @@ impl Peer {
             return Err(MediaError::Sdp("an answer without an offer of ours".into()));
         };
         conn.rtc.sdp_api().accept_answer(pending, answer)?;
+        if let Some(mid) = conn.video_mid {
+            let rids: &[Option<&str>] = if conn.simulcast {
+                &[Some(RIDS[0]), Some(RIDS[1]), Some(RIDS[2])]
+            } else {
+                &[None]
+            };
+            let mut api = conn.rtc.direct_api();
+            for rid in rids {
+                if let Some(stream) = api.stream_tx_by_mid(mid, rid.map(Rid::from)) {
+                    stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, RTX_RATIO_CAP);
+                }
+            }
+        }
         conn.audio_pt = None;
         conn.video_pt = None;
         self.start_sources();
@@ -474,7 +515,7 @@ impl Peer {
         if let (Some(spec), None) = (self.opts.video, &self.video_ctrl) {
             match capture::spawn_video(spec, me.0, self.encoded_tx.clone()) {
                 Ok(ctrl) => {
-                    let _ = ctrl.send(VideoControl::Layers(self.layers_on));
+                    let _ = ctrl.send(VideoControl::Layers(self.layers_to_send()));
                     self.video_ctrl = Some(ctrl);
                 }
                 Err(err) => tracing::error!(%err, "cannot start the video thread"),
@@ -498,6 +539,53 @@ impl Peer {
         self.tracks.clear();
         self.last_seq.clear();
         self.estimate_kbps = None;
+        self.layers_fit = [true; 3];
+        self.held = false;
+    }
+
+    /// Holds or releases the encoder by how long our video has waited in the pacer.
+    fn check_send_queue(&mut self) {
+        let Some(conn) = &mut self.conn else { return };
+        let Some(mid) = conn.video_mid else { return };
+        let now = Instant::now();
+        let rids: [Option<Rid>; 3] = if conn.simulcast {
+            RIDS.map(|r| Some(Rid::from(r)))
+        } else {
+            [None; 3]
+        };
+        let mut api = conn.rtc.direct_api();
+        let waited = rids
+            .iter()
+            .filter_map(|rid| {
+                let first = api
+                    .stream_tx_by_mid(mid, *rid)?
+                    .queue_info()?
+                    .first_unsent()?;
+                Some(now.saturating_duration_since(first))
+            })
+            .max()
+            .unwrap_or_default();
+        let hold = if self.held {
+            waited >= QUEUE_RELEASE
+        } else {
+            waited >= QUEUE_HOLD
+        };
+        if hold != self.held {
+            tracing::debug!(?waited, hold, "video send queue");
+            self.held = hold;
+            self.send_video(VideoControl::Hold(hold));
+        }
+    }
+
+    /// The simulcast layers to encode: what is watched, within what the uplink carries; only
+    /// the lowest layer when the user chose to send low quality.
+    fn layers_to_send(&self) -> [bool; 3] {
+        let fits = if self.opts.low_quality {
+            [true, false, false]
+        } else {
+            self.layers_fit
+        };
+        layers::layers_to_send(self.layers_on, fits)
     }
 
     fn send_video(&self, control: VideoControl) {
@@ -605,6 +693,7 @@ impl Peer {
             }
         }
         self.rtc_events = events;
+        self.check_send_queue();
     }
 
     fn on_rtc_event(&mut self, event: RtcEvent) {
@@ -679,7 +768,10 @@ impl Peer {
                 r.out.frames_received += 1;
             }
         }
-        if kind != TrackKind::Audio && !data.contiguous {
+        let video = kind != TrackKind::Audio;
+        let keyframe = video && data.is_keyframe();
+        if video && !data.contiguous {
+            // Ask at once; the decoder thread keeps asking until a keyframe arrives.
             self.request_keyframe(data.mid);
         }
         if let Some(dec) = &self.decoder {
@@ -688,12 +780,16 @@ impl Peer {
                 kind,
                 data: data.data,
                 lost_before: lost,
+                keyframe,
+                contiguous: data.contiguous,
             });
         }
     }
 
     /// Asks the SFU for a keyframe on an incoming track, at most every
-    /// [`KEYFRAME_REQUEST_GAP`].
+    /// [`KEYFRAME_REQUEST_GAP`]. Callers ask for every unit that cannot be decoded, so while
+    /// a track waits for a keyframe the request is repeated at that rate: a request or a
+    /// keyframe lost on the way does not leave the picture frozen.
     fn request_keyframe(&mut self, mid: Mid) {
         let now = Instant::now();
         if self
@@ -704,10 +800,15 @@ impl Peer {
             return;
         }
         self.last_keyframe_request.insert(mid, now);
-        if let Some(mut writer) = self.conn.as_mut().and_then(|c| c.rtc.writer(mid)) {
-            if let Err(err) = writer.request_keyframe(None, KeyframeRequestKind::Pli) {
-                tracing::debug!(%err, "keyframe request not possible");
-            }
+        let Some(mut writer) = self.conn.as_mut().and_then(|c| c.rtc.writer(mid)) else {
+            return;
+        };
+        if let Err(err) = writer.request_keyframe(None, KeyframeRequestKind::Pli) {
+            tracing::debug!(%err, "keyframe request not possible");
+            return;
+        }
+        if let (Some((p, _)), Ok(mut book)) = (self.tracks.lookup(&mid), self.stats.lock()) {
+            book.remote(p).out.keyframe_requests += 1;
         }
     }
 
@@ -722,7 +823,22 @@ impl Peer {
             .clamp(capture::MIN_LAYER_KBPS, ceiling);
         let change = (f64::from(target) - f64::from(self.video_kbps)).abs()
             / f64::from(self.video_kbps.max(1));
+        if capture::is_simulcast(spec) {
+            let (w, h) = spec.size();
+            let nominal = layers::nominal_kbps(w, h, capture::MIN_LAYER_KBPS);
+            let fits = layers::fitting_layers(target, nominal, self.layers_fit);
+            if fits != self.layers_fit {
+                tracing::debug!(target, ?fits, "layers the uplink carries changed");
+                self.layers_fit = fits;
+                self.send_video(VideoControl::Layers(self.layers_to_send()));
+                // The split over the layers changed with them.
+                self.video_kbps = target;
+                self.send_video(VideoControl::Bitrate(target));
+                return;
+            }
+        }
         if force || change >= BITRATE_HYSTERESIS {
+            tracing::debug!(estimate, target, "video bitrate");
             self.video_kbps = target;
             self.send_video(VideoControl::Bitrate(target));
         }

@@ -30,12 +30,17 @@ pub enum DecodeJob {
         data: Arc<[u8]>,
         /// Packets missing just before this one (audio: frames to conceal).
         lost_before: u64,
+        /// Video: the unit is an IDR picture (with its parameter sets) a decoder can start from.
+        keyframe: bool,
+        /// Video: no packets are missing between the previous unit and this one.
+        contiguous: bool,
     },
     /// The participant's tracks are gone; drop its decoders.
     Forget(ParticipantId),
 }
 
-/// The decoder thread asks the network task for a keyframe after a decode error.
+/// The decoder thread asks the network task for a keyframe while a video track waits for one
+/// (after a gap or a decode error); the network task limits how often it passes this on.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyframeNeeded(pub ParticipantId, pub TrackKind);
 
@@ -44,8 +49,39 @@ const MAX_CONCEAL: u64 = 5;
 
 #[derive(Default)]
 struct Decoders {
-    video: HashMap<TrackKind, H264Decoder>,
+    video: HashMap<TrackKind, VideoTrack>,
     audio: Option<OpusDecoder>,
+}
+
+/// Decoding state of one remote video track.
+///
+/// H.264 P-frames only decode on top of every picture before them, so once a unit is lost (a
+/// gap in the sequence) or rejected, nothing decodes correctly until the next IDR picture.
+/// Until that arrives complete the track drops what it receives and keeps asking for one.
+struct VideoTrack {
+    /// `None` until the first keyframe, and again after a decode error: OpenH264 is given a
+    /// fresh decoder at the next keyframe rather than trusted to recover its state.
+    decoder: Option<H264Decoder>,
+    /// Waiting for a complete keyframe; every unit received meanwhile is dropped.
+    awaiting_keyframe: bool,
+}
+
+impl Default for VideoTrack {
+    fn default() -> Self {
+        Self {
+            decoder: None,
+            awaiting_keyframe: true,
+        }
+    }
+}
+
+/// What became of one video unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VideoOutcome {
+    /// Decoded (or parameter sets only).
+    Decoded,
+    /// Dropped or rejected: the track needs a keyframe.
+    NeedKeyframe,
 }
 
 pub fn spawn_decoder(
@@ -61,7 +97,7 @@ pub fn spawn_decoder(
             let mut picture = VideoFrame::new(2, 2);
             let mut sound = AudioFrame::silent();
             while let Ok(job) = rx.recv() {
-                let (participant, kind, data, lost_before) = match job {
+                let (participant, kind, data, lost_before, keyframe, contiguous) = match job {
                     DecodeJob::Forget(p) => {
                         decoders.remove(&p);
                         continue;
@@ -71,7 +107,9 @@ pub fn spawn_decoder(
                         kind,
                         data,
                         lost_before,
-                    } => (participant, kind, data, lost_before),
+                        keyframe,
+                        contiguous,
+                    } => (participant, kind, data, lost_before, keyframe, contiguous),
                 };
                 let dec = decoders.entry(participant).or_default();
                 if kind == TrackKind::Audio {
@@ -84,16 +122,20 @@ pub fn spawn_decoder(
                         &stats,
                         &mut sinks,
                     );
-                } else if !decode_video(
-                    dec,
-                    participant,
-                    kind,
-                    &data,
-                    &mut picture,
-                    &stats,
-                    &mut sinks,
-                ) {
-                    let _ = keyframes.send(KeyframeNeeded(participant, kind));
+                } else {
+                    let unit = VideoUnit {
+                        participant,
+                        kind,
+                        data: &data,
+                        keyframe,
+                        contiguous,
+                    };
+                    let track = dec.video.entry(kind).or_default();
+                    if decode_video(track, unit, &mut picture, &stats, &mut sinks)
+                        == VideoOutcome::NeedKeyframe
+                    {
+                        let _ = keyframes.send(KeyframeNeeded(participant, kind));
+                    }
                 }
             }
         })?;
@@ -107,35 +149,85 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// Returns false when the decoder rejected the data (a keyframe is needed).
-fn decode_video(
-    dec: &mut Decoders,
+/// Whether an H.264 access unit (Annex B) begins with its sequence parameter set; the encoder
+/// puts it first (after an optional access unit delimiter), so only the start is looked at.
+fn starts_access_unit(data: &[u8]) -> bool {
+    const SPS: u8 = 7;
+    let head = &data[..data.len().min(64)];
+    head.windows(4)
+        .any(|w| w[..3] == [0, 0, 1] && w[3] & 0x1f == SPS)
+}
+
+/// One received video access unit.
+#[derive(Clone, Copy)]
+struct VideoUnit<'a> {
     participant: ParticipantId,
     kind: TrackKind,
-    data: &[u8],
+    data: &'a [u8],
+    keyframe: bool,
+    contiguous: bool,
+}
+
+/// Decodes one unit of a video track, or drops it while the track waits for a keyframe.
+fn decode_video(
+    track: &mut VideoTrack,
+    unit: VideoUnit<'_>,
     picture: &mut VideoFrame,
     stats: &Mutex<StatsBook>,
     sinks: &mut [Box<dyn FrameSink>],
-) -> bool {
-    let decoder = match dec.video.entry(kind) {
-        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::hash_map::Entry::Vacant(e) => match H264Decoder::new() {
-            Ok(d) => e.insert(d),
+) -> VideoOutcome {
+    let VideoUnit {
+        participant,
+        kind,
+        data,
+        keyframe,
+        contiguous,
+    } = unit;
+    // A keyframe right after a gap is complete in itself when it starts with its parameter
+    // sets (str0m only hands out frames whose packets all arrived); one that lost its first
+    // packet does not, and cannot start a decoder.
+    let complete_keyframe = keyframe && (contiguous || starts_access_unit(data));
+    if !contiguous {
+        // Something before this unit is missing: the reference chain is broken.
+        track.awaiting_keyframe = true;
+    }
+    if complete_keyframe {
+        track.awaiting_keyframe = false;
+        if let Ok(mut book) = stats.lock() {
+            book.remote(participant).out.keyframes_received += 1;
+        }
+    }
+    if track.awaiting_keyframe {
+        if let Ok(mut book) = stats.lock() {
+            book.remote(participant).out.frames_awaiting_keyframe += 1;
+        }
+        return VideoOutcome::NeedKeyframe;
+    }
+    let decoder = match &mut track.decoder {
+        Some(d) => d,
+        slot @ None => match H264Decoder::new() {
+            Ok(d) => slot.insert(d),
             Err(err) => {
                 tracing::error!(%err, "cannot create an H.264 decoder");
-                return true;
+                return VideoOutcome::Decoded;
             }
         },
     };
     let result = decoder.decode(data, 0, picture);
+    if result.is_err() {
+        // Start over from the next keyframe with a fresh decoder.
+        track.decoder = None;
+        track.awaiting_keyframe = true;
+    }
     let Ok(mut book) = stats.lock() else {
-        return true;
+        return VideoOutcome::Decoded;
     };
     let remote = book.remote(participant);
     match result {
-        Ok(false) => true,
+        Ok(false) => VideoOutcome::Decoded,
         Ok(true) => {
             remote.out.frames_decoded += 1;
+            remote.out.video_height = Some(picture.height());
             match read_marker(picture) {
                 Some(m) if m.sender == participant.0 => {
                     remote.out.frames_verified += 1;
@@ -148,12 +240,12 @@ fn decode_video(
             for sink in sinks.iter_mut() {
                 sink.video(participant, kind, picture);
             }
-            true
+            VideoOutcome::Decoded
         }
         Err(err) => {
             remote.out.decode_errors += 1;
             tracing::debug!(%err, %participant, "video decode failed");
-            false
+            VideoOutcome::NeedKeyframe
         }
     }
 }
@@ -214,5 +306,19 @@ fn record_audio(
     }
     for sink in sinks.iter_mut() {
         sink.audio(participant, sound);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_keyframe_with_its_parameter_sets_starts_a_picture_after_a_gap() {
+        assert!(starts_access_unit(&[
+            0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x65
+        ]));
+        assert!(!starts_access_unit(&[0, 0, 0, 1, 0x65, 0x88]));
+        assert!(!starts_access_unit(&[]));
     }
 }

@@ -52,6 +52,15 @@ pub struct ParticipantStats {
     pub audio_frames_concealed: u64,
     /// Dominant frequency of the last ~0.5 s of decoded audio.
     pub audio_frequency_hz: Option<f32>,
+    /// Access units not decoded because the picture was lost (a gap or a decode error) and
+    /// no complete keyframe has arrived since.
+    pub frames_awaiting_keyframe: u64,
+    /// Keyframe requests (PLI) we sent for this participant's video.
+    pub keyframe_requests: u64,
+    /// Complete keyframes received of this participant's video.
+    pub keyframes_received: u64,
+    /// Height of the last decoded picture: which simulcast layer the SFU forwards now.
+    pub video_height: Option<u32>,
 }
 
 /// A counter sampled over time, to turn a running total into a rate.

@@ -46,6 +46,27 @@ const LAYER_GRACE: Duration = Duration::from_secs(2);
 /// How often layer choices are re-checked for layers that went idle or came back.
 const LAYER_CHECK_EVERY: Duration = Duration::from_millis(500);
 
+/// Retransmission cache of each video stream the SFU sends: str0m's default size and age.
+const RTX_CACHE_PACKETS: usize = 1000;
+const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
+
+/// The share of sent bytes retransmissions may take before str0m drops queued resends.
+/// str0m's default (0.15) is reached on a lossy, jittery path by NACK alone: at 5 % loss and
+/// ±100 ms of jitter a receiver asks for a missing packet again after one (short) RTT estimate
+/// while the first retransmission is still on its way, so every loss costs two or three
+/// resends. Above the cap every queued resend is dropped, the receiver gives up on the gap
+/// and needs a keyframe (far bigger than the resends). The cap stays, against retransmission
+/// storms, but where only a path this bad reaches it.
+pub const RTX_RATIO_CAP: Option<f32> = Some(0.5);
+
+/// Complete frames str0m may hold behind a missing packet before it gives up on the packet
+/// (per incoming video stream). str0m's default, 30, is one second at 30 fps: on a path with
+/// 200-400 ms round trips a packet whose first retransmission is lost is given up before the
+/// second can arrive, and the gap costs a keyframe. str0m's own NACK deadline (five requests,
+/// then three round trips) bounds the wait on any path this count does not; 150 is five
+/// seconds at 30 fps, well within str0m's bound of 4096 buffered packets.
+pub const REORDERING_FRAMES: usize = 150;
+
 /// How long the server waits for the answer to its offer before offering again.
 const OFFER_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -87,6 +108,12 @@ struct Published {
     last_keyframe_request: [Option<Instant>; 4],
     /// When a frame of each layer last arrived (index into `layers`).
     seen: [Option<Instant>; 4],
+    /// Layers whose frames stopped being a decodable chain on the way in (str0m gave up on a
+    /// lost packet and handed on a frame after a gap). Forwarding them would give every
+    /// subscriber a picture built on a frame it never got, and since the SFU writes its own
+    /// sequence numbers the subscriber could not even tell: nothing of the layer is forwarded
+    /// until its next keyframe.
+    broken: [bool; 4],
     /// Until when each layer counts as flowing even if unseen: just published, or just
     /// switched on by `media_layers`.
     grace_until: [Option<Instant>; 4],
@@ -532,6 +559,7 @@ impl SfuCore {
                         declared,
                         last_keyframe_request: Default::default(),
                         seen: old.map(|o| o.seen).unwrap_or_default(),
+                        broken: old.map(|o| o.broken).unwrap_or_default(),
                         grace_until: old
                             .map(|o| o.grace_until)
                             .unwrap_or([Some(now + LAYER_GRACE); 4]),
@@ -581,6 +609,13 @@ impl SfuCore {
                         t.state = OutState::Open(m);
                         if t.kind != TrackKind::Audio {
                             opened.push((t.publisher, t.kind));
+                            if let Some(stream) = peer.rtc.direct_api().stream_tx_by_mid(m, None) {
+                                stream.set_rtx_cache(
+                                    RTX_CACHE_PACKETS,
+                                    RTX_CACHE_AGE,
+                                    RTX_RATIO_CAP,
+                                );
+                            }
                         }
                     }
                 }
@@ -1083,20 +1118,38 @@ impl Room {
             return; // a mid the client did not name in `tracks`
         };
         let kind = track.kind;
-        if let Some(rid) = d.rid {
-            if let Some(slot) = track.layers.iter().position(|l| l.rid == rid) {
-                track.seen[slot.min(3)] = Some(now);
-            }
+        let slot = d
+            .rid
+            .and_then(|rid| track.layers.iter().position(|l| l.rid == rid))
+            .unwrap_or(0)
+            .min(3);
+        if d.rid.is_some() {
+            track.seen[slot] = Some(now);
         }
+        let keyframe = kind != TrackKind::Audio && d.is_keyframe();
         if kind == TrackKind::Audio {
             if let Some(level) = d.ext_vals.audio_level {
                 self.speakers.observe(publisher, level, now);
             }
-        } else if !d.contiguous {
-            self.request_keyframe(now, publisher, kind, d.rid, KeyframeRequestKind::Fir);
+            self.speakers.choose_forwarded(now);
+            if !self.speakers.forwards(publisher) {
+                // A large meeting: only the loudest few are heard.
+                return;
+            }
+        } else {
+            if keyframe && (d.contiguous || starts_access_unit(&d.data)) {
+                track.broken[slot] = false;
+            } else if !d.contiguous {
+                track.broken[slot] = true;
+            }
+            if track.broken[slot] {
+                // Throttled: while the layer waits, every frame that arrives asks again, so a
+                // lost request or keyframe does not leave it frozen.
+                self.request_keyframe(now, publisher, kind, d.rid, KeyframeRequestKind::Fir);
+                return;
+            }
         }
         let layer: Layer = d.rid;
-        let keyframe = kind != TrackKind::Audio && d.is_keyframe();
         let mut want_keyframe = false;
         for q in 0..self.peers.len() {
             if q == p {
@@ -1144,9 +1197,16 @@ impl Room {
                 (Some(level), vad) => writer.audio_level(level, vad.unwrap_or(false)),
                 _ => writer,
             };
+            // The wallclock is when the frame leaves, not `d.network_time` (when its first
+            // packet arrived): str0m queues written frames by wallclock, and after a
+            // retransmission fills a hole it hands the held frames out in a burst whose
+            // arrival times are not in order (a packet of a later frame can arrive before the
+            // last of an earlier one). Sorted by arrival, the burst would be sent out of
+            // order under new sequence numbers, and receivers would decode a picture before
+            // its reference. `now` is the same for the whole burst, which keeps it in order.
             match writer.write(
                 pt,
-                d.network_time,
+                now,
                 MediaTime::new(time, d.time.frequency()),
                 d.data.clone(),
             ) {
@@ -1168,6 +1228,18 @@ fn kind_name(kind: TrackKind) -> &'static str {
         TrackKind::Camera => "camera",
         TrackKind::Screen => "screen",
     }
+}
+
+/// Whether an H.264 access unit (Annex B, as str0m hands frames out) begins with its sequence
+/// parameter set. A keyframe that str0m hands on after a gap is complete from its first packet
+/// to its last, but a lost first packet can leave it without the parameter sets in front:
+/// such a frame cannot start a decoder. Reads NAL unit headers only; the encoder puts the SPS
+/// first (after an optional access unit delimiter), so only the start is looked at.
+fn starts_access_unit(data: &[u8]) -> bool {
+    const SPS: u8 = 7;
+    let head = &data[..data.len().min(64)];
+    head.windows(4)
+        .any(|w| w[..3] == [0, 0, 1] && w[3] & 0x1f == SPS)
 }
 
 /// The first value of an SDP attribute (`a=<name>:<value>`), session or media level.
@@ -1203,6 +1275,7 @@ fn ladder(rids: &[Rid], declared: &[(String, u32)]) -> Vec<layers::Layer> {
 fn rtc_config() -> RtcConfig {
     let mut config = RtcConfig::new()
         .set_ice_lite(true)
+        .set_reordering_size_video(REORDERING_FRAMES)
         .clear_codecs()
         .enable_opus(true, false);
     config.codec_config().add_h264(
@@ -1217,6 +1290,23 @@ fn rtc_config() -> RtcConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_access_unit_starts_with_its_sequence_parameter_set() {
+        let sps_pps_idr = [
+            0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, 0x65, 0x88,
+        ];
+        assert!(starts_access_unit(&sps_pps_idr));
+        assert!(starts_access_unit(&[
+            0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0x42
+        ]));
+        assert!(
+            !starts_access_unit(&[0, 0, 0, 1, 0x65, 0x88, 0x84]),
+            "IDR alone"
+        );
+        assert!(!starts_access_unit(&[0x67, 0x42]), "no start code");
+        assert!(!starts_access_unit(&[]));
+    }
 
     #[test]
     fn attributes_are_read_from_the_sdp() {

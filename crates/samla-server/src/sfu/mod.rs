@@ -43,12 +43,27 @@
 //! - RTP headers and header extensions: SSRC, payload type, sequence number, timestamp, mid,
 //!   rid (simulcast layer), audio level (RFC 6464, for the active speaker), transport-wide CC;
 //! - whether a video frame is a keyframe (str0m derives it from the H.264 NAL unit types,
-//!   i.e. the first byte of each NAL unit) — used to switch simulcast layers cleanly;
+//!   i.e. the first byte of each NAL unit) — used to switch simulcast layers cleanly — and,
+//!   for a keyframe after a gap, whether its first NAL unit header is a sequence parameter
+//!   set (see "Loss" below);
 //! - RTCP feedback (PLI/FIR keyframe requests, NACK, receiver reports).
 //!
 //! It never decodes audio or video, and never reads slice data. With an end-to-end encrypted
 //! payload (insertable streams / SFrame) the keyframe flag would have to come from a header
 //! extension (e.g. the dependency descriptor) and str0m would have to run in RTP mode.
+//!
+//! # Loss
+//! str0m asks for lost packets (NACK) and retransmits what subscribers ask for (RTX), with a
+//! larger retransmission share and reordering window than its defaults (see
+//! [`core::RTX_RATIO_CAP`] and [`core::REORDERING_FRAMES`]). When str0m gives up on a packet
+//! from a publisher, the layer it belongs to is not forwarded until its next keyframe, which
+//! the SFU asks for: the SFU writes its own sequence numbers, so a subscriber could not see
+//! the gap and would decode pictures on a reference it never got. Frames are written with the
+//! time they are forwarded, which keeps a burst released after a retransmission in order.
+//!
+//! # Audio in large meetings
+//! With more than [`speaker::FORWARDED_SPEAKERS`] audio publishers, only the audio of that
+//! many (the loudest, by the RFC 6464 level, with hysteresis) is forwarded.
 //!
 //! # Simulcast
 //! Each subscriber gets, per video track, the highest layer whose assumed height (see

@@ -1,0 +1,675 @@
+//! A UDP relay for the media path, with faults a test can dial in: random loss, a one-way
+//! delay that wanders (jitter), a few datagrams that overtake others (reordering), a bandwidth
+//! limit, and an outage switch that black-holes everything.
+//!
+//! Each client address seen on the listening socket gets an upstream socket of its own, so the
+//! server sees one distinct source address per client (like a NAT) and answers through it. Each
+//! client also gets its own link in each direction: a bandwidth limit squeezes every client's
+//! uplink (or downlink) separately, as each has its own access line.
+//!
+//! # Jitter keeps order
+//! On a real path jitter comes from queues whose fill level changes (Wi-Fi retries, a cell's
+//! scheduler, a busy router): the delay wanders, but the queue is first-in first-out, so
+//! packets arrive in the order they were sent, bunched up when the queue drains. Reordering is
+//! rare (parallel links, route changes; well under 1 % of packets). A relay that drew an
+//! independent delay for every datagram would reorder nearly every packet of a video frame at
+//! 100 ms of jitter, which no real network does and which makes every reordered packet look
+//! lost to the receiver's NACK logic. So here the delay offset changes every
+//! [`JITTER_PERIOD`] to a new value drawn uniformly from `delay ± jitter`, datagrams leave in
+//! order, and only `reorder_percent` of them get a delay of their own and may overtake.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, UdpSocket as StdUdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use samla_protocol::api::{Meeting, NewMeeting};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::binary;
+
+/// How long the wandering delay keeps one value before it draws the next.
+pub const JITTER_PERIOD: Duration = Duration::from_millis(50);
+
+/// The most a bandwidth-limited link queues before it drops what arrives (tail drop), as the
+/// buffer in front of a slow link does.
+pub const QUEUE_LIMIT: Duration = Duration::from_millis(300);
+
+/// The faults applied to every datagram, in both directions.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// Percentage (0..=100) of datagrams dropped at random.
+    pub loss_percent: f64,
+    /// Fixed one-way delay.
+    pub delay: Duration,
+    /// The one-way delay wanders within `delay ± jitter` (never below zero), keeping order.
+    pub jitter: Duration,
+    /// Percentage (0..=100) of datagrams delayed on their own by `delay ± jitter`, which may
+    /// overtake others.
+    pub reorder_percent: f64,
+    /// Client → server bandwidth of each client's link in kbit/s; 0 is unlimited.
+    pub up_kbps: u64,
+    /// Server → client bandwidth of each client's link in kbit/s; 0 is unlimited.
+    pub down_kbps: u64,
+    /// Drop everything (an outage).
+    pub blackhole: bool,
+}
+
+/// Datagram counts, per direction.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Client → server datagrams forwarded.
+    pub up_forwarded: AtomicU64,
+    /// Client → server datagrams dropped (loss, outage or a full queue).
+    pub up_dropped: AtomicU64,
+    /// Server → client datagrams forwarded.
+    pub down_forwarded: AtomicU64,
+    pub down_dropped: AtomicU64,
+    /// Datagrams (both directions) dropped because a bandwidth-limited link's queue was full.
+    pub queue_dropped: AtomicU64,
+    /// Datagrams (both directions) sent out of order on purpose.
+    pub reordered: AtomicU64,
+    /// Distinct client addresses seen.
+    pub clients: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub up_forwarded: u64,
+    pub up_dropped: u64,
+    pub down_forwarded: u64,
+    pub down_dropped: u64,
+    pub queue_dropped: u64,
+    pub reordered: u64,
+    pub clients: u64,
+}
+
+/// A running relay; its tasks stop when it is dropped.
+pub struct UdpRelay {
+    pub addr: SocketAddr,
+    faults: Arc<Mutex<Faults>>,
+    counters: Arc<Counters>,
+    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl UdpRelay {
+    /// Listens on `listen` and forwards to `target`.
+    pub async fn start(listen: SocketAddr, target: SocketAddr) -> Result<Self> {
+        let socket = Arc::new(
+            UdpSocket::bind(listen)
+                .await
+                .with_context(|| format!("binding the relay on {listen}"))?,
+        );
+        let addr = socket.local_addr()?;
+        let faults = Arc::new(Mutex::new(Faults::default()));
+        let counters = Arc::new(Counters::default());
+        let tasks = Arc::new(Mutex::new(Vec::new()));
+        let main = tokio::spawn(run_listener(
+            socket,
+            target,
+            faults.clone(),
+            counters.clone(),
+            tasks.clone(),
+        ));
+        tasks.lock().unwrap().push(main);
+        Ok(Self {
+            addr,
+            faults,
+            counters,
+            tasks,
+        })
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap() = faults;
+    }
+
+    pub fn faults(&self) -> Faults {
+        *self.faults.lock().unwrap()
+    }
+
+    /// Starts or ends an outage, keeping the other faults.
+    pub fn set_blackhole(&self, on: bool) {
+        self.faults.lock().unwrap().blackhole = on;
+    }
+
+    /// Limits each client's uplink to `kbps` (0: unlimited), keeping the other faults.
+    pub fn set_up_kbps(&self, kbps: u64) {
+        self.faults.lock().unwrap().up_kbps = kbps;
+    }
+
+    pub fn counts(&self) -> Counts {
+        let c = &self.counters;
+        Counts {
+            up_forwarded: c.up_forwarded.load(Ordering::Relaxed),
+            up_dropped: c.up_dropped.load(Ordering::Relaxed),
+            down_forwarded: c.down_forwarded.load(Ordering::Relaxed),
+            down_dropped: c.down_dropped.load(Ordering::Relaxed),
+            queue_dropped: c.queue_dropped.load(Ordering::Relaxed),
+            reordered: c.reordered.load(Ordering::Relaxed),
+            clients: c.clients.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for UdpRelay {
+    fn drop(&mut self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+/// What becomes of one datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Lost at random or in an outage.
+    Lost,
+    /// The bandwidth-limited link's queue is full.
+    QueueFull,
+    /// Leaves at this time, after every datagram sent in order before it.
+    InOrder(Instant),
+    /// Leaves at this time, whatever else is queued (may overtake).
+    Alone(Instant),
+}
+
+/// One direction of one client's link: a bottleneck (bandwidth limit with a bounded queue)
+/// followed by a delay line whose delay wanders. Pure: the time comes in, a verdict comes out.
+#[derive(Debug, Default)]
+struct Link {
+    /// The current offset from the fixed delay, in seconds, and until when it holds.
+    offset: f64,
+    offset_until: Option<Instant>,
+    /// When the last in-order datagram leaves: later ones never leave before it.
+    last_release: Option<Instant>,
+    /// When the bottleneck has finished sending what it holds.
+    busy_until: Option<Instant>,
+}
+
+impl Link {
+    fn decide(&mut self, faults: &Faults, dir: Direction, now: Instant, len: usize) -> Verdict {
+        if faults.blackhole || rand::random::<f64>() * 100.0 < faults.loss_percent {
+            return Verdict::Lost;
+        }
+        let kbps = match dir {
+            Direction::Up => faults.up_kbps,
+            Direction::Down => faults.down_kbps,
+        };
+        // The bottleneck: a datagram waits for those ahead of it, then takes its own
+        // serialisation time; one that would wait longer than the queue holds is dropped.
+        let sent = if kbps == 0 {
+            self.busy_until = None;
+            now
+        } else {
+            let start = self.busy_until.map_or(now, |b| b.max(now));
+            if start.saturating_duration_since(now) > QUEUE_LIMIT {
+                return Verdict::QueueFull;
+            }
+            let done = start + Duration::from_secs_f64(len as f64 * 8.0 / (kbps as f64 * 1000.0));
+            self.busy_until = Some(done);
+            done
+        };
+        let jitter = faults.jitter.as_secs_f64();
+        let delay = faults.delay.as_secs_f64();
+        let draw = || delay + (rand::random::<f64>() * 2.0 - 1.0) * jitter;
+        if jitter > 0.0 && rand::random::<f64>() * 100.0 < faults.reorder_percent {
+            return Verdict::Alone(sent + Duration::from_secs_f64(draw().max(0.0)));
+        }
+        if self.offset_until.is_none_or(|t| now >= t) {
+            self.offset = draw() - delay;
+            self.offset_until = Some(now + JITTER_PERIOD);
+        }
+        let at = sent + Duration::from_secs_f64((delay + self.offset).max(0.0));
+        let at = self.last_release.map_or(at, |last| at.max(last));
+        self.last_release = Some(at);
+        Verdict::InOrder(at)
+    }
+}
+
+/// A sending half: datagrams leave in the order they are queued, each at its time.
+fn spawn_sender(
+    socket: Arc<UdpSocket>,
+    to: SocketAddr,
+    tasks: &Mutex<Vec<tokio::task::JoinHandle<()>>>,
+) -> mpsc::UnboundedSender<(Instant, Vec<u8>)> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let task = tokio::spawn(async move {
+        while let Some((at, data)) = rx.recv().await {
+            tokio::time::sleep_until(at.into()).await;
+            // Not `try_send_to`: tokio reports WouldBlock until the socket's readiness is known.
+            let _ = socket.send_to(&data, to).await;
+        }
+    });
+    tasks.lock().unwrap().push(task);
+    tx
+}
+
+/// Carries out a verdict; counts it.
+fn dispatch(
+    verdict: Verdict,
+    data: &[u8],
+    ordered: &mpsc::UnboundedSender<(Instant, Vec<u8>)>,
+    socket: &Arc<UdpSocket>,
+    to: SocketAddr,
+    dir: Direction,
+    counters: &Counters,
+) {
+    let (forwarded, dropped) = match dir {
+        Direction::Up => (&counters.up_forwarded, &counters.up_dropped),
+        Direction::Down => (&counters.down_forwarded, &counters.down_dropped),
+    };
+    match verdict {
+        Verdict::Lost => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        Verdict::QueueFull => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            counters.queue_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        Verdict::InOrder(at) => {
+            forwarded.fetch_add(1, Ordering::Relaxed);
+            let _ = ordered.send((at, data.to_vec()));
+        }
+        Verdict::Alone(at) => {
+            forwarded.fetch_add(1, Ordering::Relaxed);
+            counters.reordered.fetch_add(1, Ordering::Relaxed);
+            let (socket, data) = (socket.clone(), data.to_vec());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                let _ = socket.send_to(&data, to).await;
+            });
+        }
+    }
+}
+
+/// One client's way up: its own upstream socket, link and in-order sender.
+struct Upstream {
+    link: Link,
+    socket: Arc<UdpSocket>,
+    ordered: mpsc::UnboundedSender<(Instant, Vec<u8>)>,
+}
+
+async fn run_listener(
+    socket: Arc<UdpSocket>,
+    target: SocketAddr,
+    faults: Arc<Mutex<Faults>>,
+    counters: Arc<Counters>,
+    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+) {
+    let mut upstreams: HashMap<SocketAddr, Upstream> = HashMap::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok((n, client)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        let up = match upstreams.entry(client) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let bind: SocketAddr = if target.is_ipv4() {
+                    SocketAddr::new(target.ip(), 0)
+                } else {
+                    "[::1]:0".parse().expect("literal")
+                };
+                let Ok(up) = UdpSocket::bind(bind).await else {
+                    continue;
+                };
+                let up = Arc::new(up);
+                counters.clients.fetch_add(1, Ordering::Relaxed);
+                let task = tokio::spawn(run_downstream(
+                    up.clone(),
+                    socket.clone(),
+                    client,
+                    faults.clone(),
+                    counters.clone(),
+                    tasks.clone(),
+                ));
+                tasks.lock().unwrap().push(task);
+                let ordered = spawn_sender(up.clone(), target, &tasks);
+                e.insert(Upstream {
+                    link: Link::default(),
+                    socket: up,
+                    ordered,
+                })
+            }
+        };
+        let f = *faults.lock().unwrap();
+        let verdict = up.link.decide(&f, Direction::Up, Instant::now(), n);
+        dispatch(
+            verdict,
+            &buf[..n],
+            &up.ordered,
+            &up.socket,
+            target,
+            Direction::Up,
+            &counters,
+        );
+    }
+}
+
+/// Server → client: what arrives on a client's upstream socket goes back to that client.
+async fn run_downstream(
+    upstream: Arc<UdpSocket>,
+    listener: Arc<UdpSocket>,
+    client: SocketAddr,
+    faults: Arc<Mutex<Faults>>,
+    counters: Arc<Counters>,
+    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+) {
+    let ordered = spawn_sender(listener.clone(), client, &tasks);
+    let mut link = Link::default();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok((n, _)) = upstream.recv_from(&mut buf).await else {
+            continue;
+        };
+        let f = *faults.lock().unwrap();
+        let verdict = link.decide(&f, Direction::Down, Instant::now(), n);
+        dispatch(
+            verdict,
+            &buf[..n],
+            &ordered,
+            &listener,
+            client,
+            Direction::Down,
+            &counters,
+        );
+    }
+}
+
+/// A `samla-server` whose media goes through a [`UdpRelay`]: media listens on `127.0.0.1:M`,
+/// the announced candidate is `127.0.0.2:M`, where the relay listens. Killed when dropped.
+pub struct MediaServer {
+    child: Option<Child>,
+    pub base: Url,
+    pub data: tempfile::TempDir,
+    database_url: String,
+    log_path: PathBuf,
+    /// Where the server really receives media.
+    pub media_addr: SocketAddr,
+    pub relay: UdpRelay,
+}
+
+impl MediaServer {
+    pub async fn start() -> Result<Self> {
+        let data = tempfile::Builder::new()
+            .prefix("samla-netfault-")
+            .tempdir()?;
+        let database_url = format!(
+            "sqlite://{}?mode=rwc",
+            data.path().join("samla.db").display()
+        );
+        // A UDP port free on both 127.0.0.1 and 127.0.0.2.
+        let (media_port, relay) = loop {
+            let probe = StdUdpSocket::bind("127.0.0.1:0")?;
+            let port = probe.local_addr()?.port();
+            drop(probe);
+            let media_addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+            let relay_addr: SocketAddr = format!("127.0.0.2:{port}").parse()?;
+            if let Ok(relay) = UdpRelay::start(relay_addr, media_addr).await {
+                break (port, relay);
+            }
+        };
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let listen = format!("127.0.0.1:{port}");
+        let base = Url::parse(&format!("http://{listen}"))?;
+        let log_path = data.path().join("server.log");
+        let log = std::fs::File::create(&log_path)?;
+        let media_addr: SocketAddr = format!("127.0.0.1:{media_port}").parse()?;
+        let child = Command::new(binary("samla-server"))
+            .args(["serve", "--listen", &listen, "--database", &database_url])
+            .arg("--data")
+            .arg(data.path())
+            .args(["--public-url", base.as_str().trim_end_matches('/')])
+            .args(["--media-listen", &media_addr.to_string()])
+            .args(["--media-public-ip", "127.0.0.2"])
+            .env("SAMLA_LOG", "info,samla_server=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting samla-server")?;
+        let mut server = Self {
+            child: Some(child),
+            base,
+            data,
+            database_url,
+            log_path,
+            media_addr,
+            relay,
+        };
+        server.wait_healthy().await?;
+        Ok(server)
+    }
+
+    async fn wait_healthy(&mut self) -> Result<()> {
+        let url = self.base.join("/healthz")?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(resp) = reqwest::get(url.clone()).await {
+                if resp.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!("samla-server exited with {status}:\n{}", self.log());
+            }
+            if Instant::now() > deadline {
+                bail!("samla-server did not become healthy:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Runs `samla-server token create`; returns the token.
+    pub fn token(&self, email: &str) -> Result<String> {
+        let out = Command::new(binary("samla-server"))
+            .args(["token", "create", "--user", email])
+            .args(["--database", &self.database_url])
+            .arg("--data")
+            .arg(self.data.path())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "token create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+    }
+
+    pub async fn create_meeting(&self, token: &str, new: &NewMeeting) -> Result<Meeting> {
+        let resp = reqwest::Client::new()
+            .post(self.base.join("/api/v1/meetings")?)
+            .bearer_auth(token)
+            .json(new)
+            .send()
+            .await?;
+        if resp.status() != reqwest::StatusCode::CREATED {
+            bail!(
+                "create meeting: {} {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            );
+        }
+        Ok(resp.json().await?)
+    }
+}
+
+impl Drop for MediaServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::env::var_os("SAMLA_E2E_SHOW_LOG").is_some() {
+            eprintln!("---- samla-server log ----\n{}", self.log());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn relays_both_ways_and_black_holes_on_demand() -> Result<()> {
+        let server = UdpSocket::bind("127.0.0.1:0").await?;
+        let relay = UdpRelay::start("127.0.0.2:0".parse()?, server.local_addr()?).await?;
+        let client = UdpSocket::bind("127.0.0.1:0").await?;
+        let mut buf = [0u8; 64];
+
+        client.send_to(b"ping", relay.addr).await?;
+        let (n, from) = server.recv_from(&mut buf).await?;
+        assert_eq!(&buf[..n], b"ping");
+        assert_ne!(from, client.local_addr()?, "the server sees the relay");
+        server.send_to(b"pong", from).await?;
+        let (n, back) = client.recv_from(&mut buf).await?;
+        assert_eq!((&buf[..n], back), (&b"pong"[..], relay.addr));
+
+        relay.set_blackhole(true);
+        client.send_to(b"lost", relay.addr).await?;
+        let got =
+            tokio::time::timeout(Duration::from_millis(200), server.recv_from(&mut buf)).await;
+        assert!(got.is_err(), "nothing passes an outage");
+        relay.set_blackhole(false);
+        client.send_to(b"again", relay.addr).await?;
+        let (n, _) = server.recv_from(&mut buf).await?;
+        assert_eq!(&buf[..n], b"again");
+
+        let c = relay.counts();
+        assert_eq!(
+            (c.up_forwarded, c.up_dropped, c.down_forwarded, c.clients),
+            (2, 1, 1, 1)
+        );
+        Ok(())
+    }
+
+    /// Sends 50 numbered datagrams through a relay with `faults`; returns the order they
+    /// arrived in.
+    async fn arrival_order(faults: Faults) -> Result<Vec<u8>> {
+        let server = UdpSocket::bind("127.0.0.1:0").await?;
+        let relay = UdpRelay::start("127.0.0.2:0".parse()?, server.local_addr()?).await?;
+        relay.set_faults(faults);
+        let client = UdpSocket::bind("127.0.0.1:0").await?;
+        let start = Instant::now();
+        for i in 0..50u8 {
+            client.send_to(&[i], relay.addr).await?;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let mut order = Vec::new();
+        let mut buf = [0u8; 8];
+        for _ in 0..50 {
+            let (_, _) = server.recv_from(&mut buf).await?;
+            if order.is_empty() {
+                assert!(start.elapsed() >= Duration::from_millis(9), "delayed");
+            }
+            order.push(buf[0]);
+        }
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..50).collect::<Vec<_>>(), "nothing lost");
+        Ok(order)
+    }
+
+    #[tokio::test]
+    async fn jitter_keeps_order_and_reordering_is_its_own_fault() -> Result<()> {
+        let jitter = Faults {
+            delay: Duration::from_millis(50),
+            jitter: Duration::from_millis(40),
+            ..Faults::default()
+        };
+        let order = arrival_order(jitter).await?;
+        assert_eq!(
+            order,
+            (0..50).collect::<Vec<_>>(),
+            "jitter alone keeps order"
+        );
+        let order = arrival_order(Faults {
+            reorder_percent: 50.0,
+            ..jitter
+        })
+        .await?;
+        assert_ne!(order, (0..50).collect::<Vec<_>>(), "reordering reorders");
+        Ok(())
+    }
+
+    #[test]
+    fn the_delay_wanders_within_its_bounds_in_order() {
+        let faults = Faults {
+            delay: Duration::from_millis(100),
+            jitter: Duration::from_millis(100),
+            ..Faults::default()
+        };
+        let mut link = Link::default();
+        let t0 = Instant::now();
+        let (mut min, mut max, mut last) = (Duration::MAX, Duration::ZERO, t0);
+        for i in 0..2000u32 {
+            let now = t0 + Duration::from_millis(u64::from(i) * 5);
+            let Verdict::InOrder(at) = link.decide(&faults, Direction::Up, now, 1200) else {
+                panic!("only in-order verdicts without loss or reordering");
+            };
+            assert!(at >= last, "datagram {i} would overtake");
+            last = at;
+            let delay = at - now;
+            (min, max) = (min.min(delay), max.max(delay));
+        }
+        assert!(max <= Duration::from_millis(200), "max {max:?}");
+        assert!(
+            max - min >= Duration::from_millis(150),
+            "the delay wanders over most of 0..200 ms: {min:?}..{max:?}"
+        );
+    }
+
+    #[test]
+    fn a_bandwidth_limit_spaces_datagrams_and_drops_what_overflows_its_queue() {
+        let faults = Faults {
+            up_kbps: 300,
+            ..Faults::default()
+        };
+        let mut link = Link::default();
+        let t0 = Instant::now();
+        let mut releases = Vec::new();
+        let mut full = 0;
+        // 1 s of 1000-byte datagrams every millisecond: 8 Mbit/s into a 300 kbit/s link.
+        for i in 0..1000u64 {
+            match link.decide(&faults, Direction::Up, t0 + Duration::from_millis(i), 1000) {
+                Verdict::InOrder(at) => releases.push(at),
+                Verdict::QueueFull => full += 1,
+                v => panic!("unexpected {v:?}"),
+            }
+        }
+        let per_datagram = Duration::from_secs_f64(8000.0 / 300_000.0);
+        for pair in releases.windows(2) {
+            assert!(pair[1] - pair[0] >= per_datagram - Duration::from_micros(10));
+        }
+        // What got through is what the link can carry in 1 s plus its queue.
+        let carried = releases.len() as f64;
+        assert!((45.0..=50.0).contains(&carried), "{carried} carried");
+        assert_eq!(full, 1000 - releases.len());
+        assert!(
+            link.decide(&faults, Direction::Down, t0, 1000) != Verdict::QueueFull,
+            "the other direction is not limited"
+        );
+    }
+}
