@@ -2,6 +2,8 @@
 //! file or — when `SAMLA_TEST_POSTGRES_URL` names a PostgreSQL server — on a fresh database
 //! created on that server, so the same suite runs on both.
 
+pub mod udp_relay;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -23,13 +23,20 @@ const config: AppConfig = {
   secure: location.protocol === "https:",
 };
 
-render(
-  <App
-    config={config}
-    deps={{
-      makeClient: (url) => new SignallingClient({ url, clientName: "samla-ui/0.1" }),
-      makeMedia: (client) => new BrowserMediaBackend((msg) => client.send(msg)),
-    }}
-  />,
-  document.getElementById("app")!,
-);
+const root = document.getElementById("app")!;
+if ("__TAURI_INTERNALS__" in window) {
+  // Inside the Tauri app: media in Rust, and hosting on the app's own server (loaded only
+  // there, so browsers do not download the desktop code).
+  void import("./media/desktop-shell").then((m) => m.startDesktop(config, root));
+} else {
+  render(
+    <App
+      config={config}
+      deps={{
+        makeClient: (url) => new SignallingClient({ url, clientName: "samla-ui/0.1" }),
+        makeMedia: (client) => new BrowserMediaBackend((msg) => client.send(msg)),
+      }}
+    />,
+    root,
+  );
+}

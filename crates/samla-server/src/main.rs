@@ -9,16 +9,10 @@
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use samla_server::config::{Config, Overrides};
-use samla_server::meeting::registry::MeetingRegistry;
-use samla_server::metrics::Metrics;
-use samla_server::state::AppState;
-use samla_server::store::Store;
-use samla_server::{auth, http, sfu};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -144,47 +138,18 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Opens the database named by the configuration, migrated and with its organisations.
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&config.database_url)
-        .await
-        .context("cannot open the database")?;
-    store.ensure_configured_organisations(config).await?;
-    Ok(store)
-}
-
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
-    let metrics = Arc::new(Metrics::default());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, public_url = %config.public_url, data = %config.data_dir.display(), "samla-server listening");
-    // Same port number as HTTP when that was chosen by the system (port 0).
-    let mut media_listen = config.media_listen();
-    if config.media.listen.is_none() && media_listen.port() == 0 {
-        media_listen.set_port(addr.port());
-    }
-    let sfu = sfu::start(
-        media_listen,
-        config.media.public_ip,
-        config.media.ice_servers.clone(),
-        metrics.clone(),
-    )
-    .await
-    .with_context(|| format!("cannot listen for media on UDP {media_listen}"))?;
-    let state = AppState {
-        meetings: MeetingRegistry::with_sfu(store.clone(), metrics.clone(), Some(sfu)),
-        config: Arc::new(config),
-        store,
-        metrics,
+    let mut server = samla_server::serve(config).await?;
+    let signalled = tokio::select! {
+        _ = shutdown_signal() => true,
+        stopped = server.wait() => {
+            stopped?;
+            false
+        }
     };
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("samla-server stopped");
+    if signalled {
+        server.shutdown().await?;
+    }
     Ok(())
 }
 
@@ -219,14 +184,11 @@ async fn create_token(
     name: Option<&str>,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(email.contains('@'), "--user takes an e-mail address");
-    let store = open_store(config).await?;
-    let org = store.default_organisation().await?;
-    let user = store
-        .ensure_user(&org.id, email, name.unwrap_or(email), admin)
-        .await?;
-    let token = auth::token::generate();
-    store.insert_api_token(&user.id, &token).await?;
-    tracing::info!(user = %user.email, admin = user.admin, organisation = %org.name, "created an API token");
+    let store = samla_server::serve::open_store(config)
+        .await
+        .context("cannot open the database")?;
+    let token =
+        samla_server::serve::create_api_token(&store, email, name.unwrap_or(email), admin).await?;
     println!("{token}");
     Ok(())
 }

@@ -1,0 +1,240 @@
+// End-to-end test of the real desktop app, driven over WebDriver (tauri-driver + WebKitWebDriver)
+// with plain HTTP. Run through tests/desktop/run, which provides the display (Xvfb), the
+// binaries and tauri-driver.
+//
+// Scenario: a samla-server with a meeting; samla-cli "Per" in it with synthetic video and
+// audio. The app (SAMLA_FAKE_MEDIA=1) opens the join link, joins, shows Per's video (a tile
+// canvas that is not blank and changes), sends a chat message that Per receives, and receives
+// one from a second participant. Then it hosts a meeting on its embedded server and admits a
+// guest (samla-cli) from the waiting room. A screenshot of the screen is kept after each step.
+//
+// Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), OUT_DIR (screenshots, logs),
+// WEBDRIVER_PORT (tauri-driver's port, default 4444).
+
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, existsSync, createWriteStream } from "node:fs";
+import { join } from "node:path";
+import net from "node:net";
+
+const bin = process.env.SAMLA_BIN_DIR;
+const out = process.env.OUT_DIR ?? "tests/desktop/out";
+const driverUrl = `http://127.0.0.1:${process.env.WEBDRIVER_PORT ?? "4444"}`;
+if (!bin) throw new Error("SAMLA_BIN_DIR is not set");
+mkdirSync(out, { recursive: true });
+
+const children = [];
+function start(name, cmd, args, env = {}) {
+  const log = createWriteStream(join(out, `${name}.log`));
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  children.push(child);
+  return child;
+}
+function stopAll() {
+  for (const c of children.reverse()) if (c.exitCode === null) c.kill("SIGTERM");
+}
+process.on("exit", stopAll);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 250) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+let step = 0;
+async function screenshot(name) {
+  await sleep(400); // let WebKit paint the last change
+  step += 1;
+  const file = join(out, `${String(step).padStart(2, "0")}-${name}.png`);
+  execFileSync("import", ["-window", "root", file]);
+  console.log(`  screenshot ${file}`);
+}
+
+// ---- WebDriver over HTTP --------------------------------------------------------------------
+
+async function wd(method, path, body) {
+  const res = await fetch(`${driverUrl}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`WebDriver ${method} ${path}: ${JSON.stringify(json.value)}`);
+  return json.value;
+}
+let session = null;
+const exec = (script, ...args) => wd("POST", `/session/${session}/execute/sync`, { script, args });
+
+// ---- the scenario ---------------------------------------------------------------------------
+
+const port = await freePort();
+const server = `http://127.0.0.1:${port}`;
+const data = join(out, "server-data");
+start("server", join(bin, "samla-server"), ["serve", "--listen", `127.0.0.1:${port}`, "--data", data]);
+await waitFor("the server", async () => (await fetch(`${server}/healthz`)).ok);
+const token = execFileSync(join(bin, "samla-server"), ["token", "create", "--user", "kari@example.no", "--data", data])
+  .toString()
+  .trim();
+const link = execFileSync(join(bin, "samla-cli"), ["meeting", "create", "--server", server, "--token", token, "--topic", "Desktop e2e"])
+  .toString()
+  .trim()
+  .split("\n")
+  .pop();
+console.log(`meeting ${link}`);
+
+const perEvents = join(out, "per-events.json");
+start("per", join(bin, "samla-cli"), [
+  "join", link, "--name", "Per", "--video", "synthetic:640x360@30", "--audio", "synthetic", "--for", "60s",
+  "--events-json", perEvents,
+]);
+
+session = (
+  await wd("POST", "/session", {
+    capabilities: {
+      alwaysMatch: {
+        browserName: "wry",
+        "tauri:options": { application: join(bin, "samla"), args: [link, "--name", "Kari"] },
+      },
+    },
+  })
+).sessionId;
+console.log(`session ${session}`);
+
+// English, whatever the machine's language.
+await waitFor("the page", () => exec("return document.readyState === 'complete' && !!document.querySelector('#app *')"));
+await exec("localStorage.setItem('samla.lang', 'en'); location.reload();");
+await waitFor("the join screen", () => exec("return !!document.querySelector('#join')"));
+await screenshot("prejoin");
+
+console.log("step: join");
+await exec("document.querySelector('#join').click()");
+await waitFor("the meeting with Per", () =>
+  exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Per'))"),
+);
+
+console.log("step: Per's video");
+// A tile canvas with a picture that is not blank, read twice to see it move.
+const readTile = `
+  const canvas = document.querySelector('canvas.frames');
+  if (!canvas || !canvas.width) return null;
+  const c = document.createElement('canvas');
+  c.width = 160; c.height = 90;
+  const g = c.getContext('2d');
+  g.drawImage(canvas, 0, 0, 160, 90);
+  const px = g.getImageData(0, 0, 160, 90).data;
+  let sum = 0, sq = 0, hash = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    const l = (px[i] + px[i + 1] + px[i + 2]) / 3;
+    sum += l; sq += l * l;
+    hash = (hash * 31 + px[i] + 7 * px[i + 1] + 13 * px[i + 2]) >>> 0;
+  }
+  const n = px.length / 4, mean = sum / n;
+  return { width: canvas.width, height: canvas.height, mean, std: Math.sqrt(sq / n - mean * mean), hash };`;
+const first = await waitFor("a drawn tile", async () => {
+  const r = await exec(readTile);
+  return r && r.std > 10 ? r : null;
+}, 30_000);
+await sleep(700);
+const second = await exec(readTile);
+console.log(`  tile ${first.width}x${first.height}: std ${first.std.toFixed(1)}, hash ${first.hash} then ${second.hash}`);
+if (first.hash === second.hash) throw new Error("Per's video does not change");
+await screenshot("per-video");
+
+console.log("step: chat");
+await exec(`
+  const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim().startsWith('Chat'));
+  b.click();`);
+await waitFor("the chat box", () => exec("return !!document.querySelector('#chat-text')"));
+const sent = "Hei fra appen";
+await exec(
+  `const input = document.querySelector('#chat-text');
+   input.value = arguments[0];
+   input.dispatchEvent(new Event('input', { bubbles: true }));`,
+  sent,
+);
+await sleep(100);
+await exec("document.querySelector('#chat-text').form.requestSubmit()");
+await waitFor("our message in the chat", () => exec(`return document.querySelector('.chat-log').textContent.includes(${JSON.stringify(sent)})`));
+
+const ola = "Hei fra Ola";
+start("ola", join(bin, "samla-cli"), ["join", link, "--name", "Ola", "--chat", ola, "--for", "5s"]);
+await waitFor("Ola's message in the app", () => exec(`return document.querySelector('.chat-log').textContent.includes(${JSON.stringify(ola)})`));
+await screenshot("chat");
+
+// Per writes its events when it leaves; stop it now instead of waiting out --for.
+const per = children[1];
+per.kill("SIGINT");
+await waitFor("Per's events", () => existsSync(perEvents), 15_000);
+const perSaw = readFileSync(perEvents, "utf8");
+if (!perSaw.includes(sent)) throw new Error("Per did not receive the app's chat message");
+
+console.log("step: host a meeting on the app's own server");
+// A fresh app without a join link opens on the home screen.
+await wd("DELETE", `/session/${session}`);
+session = (
+  await wd("POST", "/session", {
+    capabilities: {
+      alwaysMatch: { browserName: "wry", "tauri:options": { application: join(bin, "samla"), args: ["--name", "Kari"] } },
+    },
+  })
+).sessionId;
+await waitFor("the home screen", () => exec("return !!document.querySelector('.desktop-host button')"));
+await screenshot("home");
+await exec(`
+  const b = [...document.querySelectorAll('.desktop-host button')].find(b => b.textContent.includes('Host a meeting'));
+  b.click();`);
+const hostedLink = await waitFor("the join link", () => exec("const i = document.querySelector('.desktop-host input'); return i ? i.value : null"));
+console.log(`  hosted ${hostedLink}`);
+// Browsers join at the same link: the embedded server serves the web UI there.
+const page = await fetch(hostedLink);
+if (!page.ok || !(await page.text()).includes("samla-meeting")) throw new Error("the embedded server does not serve the join page");
+await waitFor("the join screen", () => exec("return !!document.querySelector('#join')"));
+await exec("document.querySelector('#join').click()");
+await waitFor("the hosted meeting", () => exec("return !!document.querySelector('figure.tile')"));
+await screenshot("hosting");
+
+console.log("step: admit a guest from the waiting room");
+const guestEvents = join(out, "guest-events.json");
+start("guest", join(bin, "samla-cli"), ["join", hostedLink, "--name", "Gjest", "--for", "8s", "--events-json", guestEvents]);
+await exec(`
+  const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim().startsWith('Participants'));
+  b.click();`);
+await waitFor("the guest in the waiting room", () => exec("return !!document.querySelector('button[aria-label=\"Admit Gjest\"]')"));
+await screenshot("waiting-room");
+await exec("document.querySelector('button[aria-label=\"Admit Gjest\"]').click()");
+await waitFor("the guest in the meeting", () =>
+  exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Gjest'))"),
+);
+await screenshot("guest-admitted");
+await waitFor("the guest's events", () => existsSync(guestEvents), 20_000);
+const guestSaw = JSON.parse(readFileSync(guestEvents, "utf8"));
+if (!guestSaw.some((e) => e.event.type === "joined")) throw new Error("the guest was not admitted");
+
+console.log("step: leave");
+await wd("DELETE", `/session/${session}`);
+session = null;
+console.log("desktop e2e: passed");
+stopAll();
+process.exit(0);

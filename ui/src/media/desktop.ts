@@ -1,0 +1,284 @@
+// The desktop app's media backend. The app's webview (WebKitGTK) has no WebRTC, so media
+// runs in Rust (samla-engine): this backend passes the media part of the signalling to the
+// app with `invoke`, sends on the signalling socket what the app's media session asks for
+// (`media-signal` events), and draws the decoded video that arrives on the app's loopback
+// frame socket with WebGL.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { SignallingClient } from "../protocol/client";
+import type { ClientMessage, MediaServerMessage, RemoteTrack, ServerMessage } from "../protocol/messages";
+import type { DeviceChoice, LocalMediaState, MediaBackend, MediaDeviceOption, VideoSource } from "./backend";
+import { I420Renderer, parseFrame, type SocketFrame } from "./i420-gl";
+
+/** What the app tells the page at start (src-tauri/src/commands.rs `DesktopConfig`). */
+export interface DesktopConfig {
+  frame_url: string;
+  server: string | null;
+  join: { server_host: string; meeting_id: string; secure: boolean } | null;
+  name: string | null;
+  fake_media: boolean;
+  bench_seconds: number | null;
+}
+
+export function desktopConfig(): Promise<DesktopConfig> {
+  return invoke<DesktopConfig>("desktop_config");
+}
+
+/** What the app sends (src-tauri/src/media.rs `LocalSources`). */
+interface LocalSources {
+  camera: boolean;
+  microphone: boolean;
+  synthetic: boolean;
+}
+
+/** The device error when the app has nothing to capture with (the views show their own text). */
+const NO_DEVICES = "no camera/microphone found";
+
+const trackKey = (participant: number, kind: string) => `${participant}/${kind}`;
+
+/**
+ * The app's frame socket: one connection for the window, frames handed to whoever draws that
+ * participant's track. Reconnects if the socket drops.
+ *
+ * Frames are drawn once per display refresh, the newest of each track: when the page falls
+ * behind it skips pictures instead of drawing a growing backlog late.
+ */
+export class FrameFeed {
+  private ws: WebSocket | null = null;
+  private closed = false;
+  private readonly pending = new Map<string, SocketFrame>();
+  private scheduled = false;
+  private readonly drawers = new Map<string, Set<(f: SocketFrame) => void>>();
+  private readonly seen = new Set<string>();
+  private readonly trackListeners = new Set<() => void>();
+
+  constructor(private readonly url: string) {}
+
+  connect(): void {
+    if (this.ws || this.closed) return;
+    const ws = new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
+    ws.onmessage = (e) => {
+      if (!(e.data instanceof ArrayBuffer)) return;
+      const frame = parseFrame(e.data);
+      if (!frame) return;
+      const key = trackKey(frame.participant, frame.kind);
+      if (!this.seen.has(key)) {
+        this.seen.add(key);
+        for (const l of [...this.trackListeners]) l();
+      }
+      if (!this.drawers.get(key)?.size) return;
+      this.pending.set(key, frame);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        requestAnimationFrame(() => this.drawPending());
+      }
+    };
+    ws.onclose = () => {
+      this.ws = null;
+      if (!this.closed) setTimeout(() => this.connect(), 1000);
+    };
+    this.ws = ws;
+  }
+
+  private drawPending(): void {
+    this.scheduled = false;
+    for (const [key, frame] of this.pending) {
+      for (const draw of this.drawers.get(key) ?? []) draw(frame);
+    }
+    this.pending.clear();
+  }
+
+  /** Whether frames of this track have arrived. */
+  has(participant: number, kind: string): boolean {
+    return this.seen.has(trackKey(participant, kind));
+  }
+
+  /** Calls `listener` when frames of a track arrive for the first time. */
+  onNewTrack(listener: () => void): () => void {
+    this.trackListeners.add(listener);
+    return () => this.trackListeners.delete(listener);
+  }
+
+  onFrame(participant: number, kind: string, draw: (f: SocketFrame) => void): () => void {
+    const key = trackKey(participant, kind);
+    let set = this.drawers.get(key);
+    if (!set) this.drawers.set(key, (set = new Set()));
+    set.add(draw);
+    return () => set.delete(draw);
+  }
+
+  /** Forgets which tracks were seen (a new meeting starts). */
+  reset(): void {
+    this.seen.clear();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ws?.close();
+  }
+}
+
+/** The server messages the app's media session needs besides the media_* ones. */
+const SESSION_TYPES = new Set(["joined", "participant_joined", "participant_updated", "participant_left", "closed"]);
+
+export class DesktopMediaBackend implements MediaBackend {
+  local: LocalMediaState = {
+    hasMic: false,
+    hasCamera: false,
+    micMuted: true,
+    cameraOn: false,
+    sharingScreen: false,
+    deviceError: null,
+    status: "idle",
+  };
+  private readonly listeners = new Set<() => void>();
+  /** Calls into the app, one after the other, so it sees messages in the order they came. */
+  private queue: Promise<unknown>;
+  private started = false;
+  private closed = false;
+  private remote: RemoteTrack[] = [];
+  private readonly unsubscribers: (() => void)[] = [];
+
+  constructor(
+    private readonly client: SignallingClient,
+    private readonly serverHost: string,
+    private readonly feed: FrameFeed,
+  ) {
+    this.queue = listen<ClientMessage>("media-signal", (e) => this.client.send(e.payload)).then((unlisten: UnlistenFn) => {
+      if (this.closed) unlisten();
+      else this.unsubscribers.push(unlisten);
+    });
+    this.unsubscribers.push(
+      client.onMessage((msg: ServerMessage) => {
+        if (SESSION_TYPES.has(msg.type)) this.forward(msg);
+      }),
+      feed.onNewTrack(() => this.changed({ status: "connected" })),
+    );
+    feed.reset();
+    feed.connect();
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(patch: Partial<LocalMediaState> = {}): void {
+    this.local = { ...this.local, ...patch };
+    for (const l of [...this.listeners]) l();
+  }
+
+  private enqueue<T>(step: () => Promise<T>): Promise<T | undefined> {
+    const next = this.queue.then(step).catch((e: unknown) => {
+      console.error("samla: desktop media", e);
+      return undefined;
+    });
+    this.queue = next;
+    return next;
+  }
+
+  /** Starts the app's media session once, with what the user chose to send. */
+  private start(mic: boolean, camera: boolean): Promise<LocalSources | undefined> {
+    this.started = true;
+    return this.enqueue(() =>
+      invoke<LocalSources>("media_start", { serverHost: this.serverHost, camera, microphone: mic }),
+    );
+  }
+
+  private forward(msg: ServerMessage): void {
+    if (!this.started) void this.start(false, false);
+    void this.enqueue(() => invoke("media_signal", { message: msg }));
+  }
+
+  // ---- devices ---------------------------------------------------------------------------
+
+  async openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void> {
+    const sources = await this.start(opts.mic, opts.camera);
+    if (!sources) return;
+    const wanted = opts.mic || opts.camera;
+    this.changed({
+      hasMic: sources.microphone,
+      hasCamera: sources.camera,
+      micMuted: !sources.microphone,
+      cameraOn: sources.camera,
+      deviceError: wanted && !sources.synthetic ? NO_DEVICES : null,
+    });
+  }
+
+  async listDevices(): Promise<MediaDeviceOption[]> {
+    return [];
+  }
+
+  // The engine's sources cannot be paused yet: these only tell the meeting (through the
+  // state the app keeps the server told about).
+  setMicMuted(muted: boolean): void {
+    if (this.local.hasMic) this.changed({ micMuted: muted });
+  }
+
+  setCameraOn(on: boolean): void {
+    if (this.local.hasCamera) this.changed({ cameraOn: on });
+  }
+
+  async startScreenShare(): Promise<void> {
+    // Screen capture in the app comes with samla-media's capture; nothing to share yet.
+  }
+
+  stopScreenShare(): void {}
+
+  // ---- signalling ------------------------------------------------------------------------
+
+  handle(msg: MediaServerMessage): void {
+    if (msg.type === "media_config") this.changed({ status: "connecting" });
+    // The app's peer has the SFU's answer; frames follow once someone sends.
+    if (msg.type === "media_answer") this.changed({ status: "connected" });
+    if (msg.type === "media_tracks") {
+      this.remote = msg.tracks;
+      this.changed();
+    }
+    this.forward(msg);
+  }
+
+  onOfferRefused(): void {}
+
+  // ---- video -----------------------------------------------------------------------------
+
+  hasVideo(source: VideoSource): boolean {
+    if (source.kind !== "remote") return false;
+    return (
+      this.feed.has(source.participant, source.track) ||
+      this.remote.some((r) => r.participant === source.participant && r.kind === source.track)
+    );
+  }
+
+  attachVideo(container: HTMLElement, source: VideoSource): () => void {
+    if (source.kind !== "remote") return () => {};
+    const canvas = document.createElement("canvas");
+    canvas.className = "frames";
+    canvas.dataset["participant"] = String(source.participant);
+    canvas.dataset["track"] = source.track;
+    canvas.style.cssText = `width:100%;height:100%;object-fit:${source.track === "screen" ? "contain" : "cover"};`;
+    container.append(canvas);
+    let renderer: I420Renderer | null = null;
+    try {
+      renderer = new I420Renderer(canvas);
+    } catch (e) {
+      console.error("samla: cannot draw video", e);
+    }
+    const stop = renderer ? this.feed.onFrame(source.participant, source.track, (f) => renderer.draw(f)) : () => {};
+    return () => {
+      stop();
+      canvas.remove();
+    };
+  }
+
+  close(): void {
+    void this.enqueue(() => invoke("media_stop"));
+    this.closed = true;
+    for (const u of this.unsubscribers.splice(0)) u();
+    this.remote = [];
+    this.started = false;
+    this.changed({ hasMic: false, hasCamera: false, micMuted: true, cameraOn: false, status: "idle" });
+  }
+}
