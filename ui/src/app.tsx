@@ -30,6 +30,8 @@ export interface AppConfig {
 export interface AppDeps {
   makeClient(url: string): SignallingClient;
   makeMedia(client: SignallingClient): MediaBackend;
+  /** Hosts a meeting on a server inside the app (the desktop app with no server configured). */
+  hostHere?: () => Promise<void>;
 }
 
 const SERVER_KEY = "samla.server";
@@ -309,6 +311,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         }}
         onJoin={setMeetingId}
         onHost={host}
+        onHostHere={deps.hostHere}
       />
     );
   }

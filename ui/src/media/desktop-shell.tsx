@@ -56,7 +56,6 @@ export async function startDesktop(base: AppConfig, root: HTMLElement): Promise<
 function DesktopShell({ boot, base }: { boot: DesktopConfig; base: AppConfig }) {
   const feed = useMemo(() => new FrameFeed(boot.frame_url), [boot.frame_url]);
   const [hosted, setHosted] = useState<HostedMeeting | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
   const t = translator(pickLanguage({ query: base.langQuery, stored: readStoredLanguage(), languages: base.systemLanguages }));
 
   const config: AppConfig = hosted
@@ -70,50 +69,30 @@ function DesktopShell({ boot, base }: { boot: DesktopConfig; base: AppConfig }) 
         return hosted ? new HostClient(url, hosted.token) : new SignallingClient({ url, clientName: "samla-desktop/0.1" });
       },
       makeMedia: (client) => new DesktopMediaBackend(client, serverHost, feed),
+      // Home offers this; errors are shown there.
+      hostHere: boot.server
+        ? undefined
+        : async () => setHosted(await invoke<HostedMeeting>("host_meeting", { topic: t("meeting"), waitingRoom: true })),
     };
-  }, [hosted, feed]);
+  }, [hosted, feed, boot.server, t]);
 
-  // The host button on the home screen; the join link until the meeting is on, when the
-  // meeting's header shows it.
-  const [onHome, setOnHome] = useState(false);
+  // Until the meeting is on (and its header shows the link), show the link others join by.
   const [inMeeting, setInMeeting] = useState(false);
   useEffect(() => {
-    const check = () => {
-      setOnHome(!!document.querySelector("main.home, #meeting-link"));
-      setInMeeting(!!document.querySelector("figure.tile"));
-    };
+    if (!hosted) return;
+    const check = () => setInMeeting(!!document.querySelector("figure.tile"));
     check();
     const observer = new MutationObserver(check);
     observer.observe(document.getElementById("app") ?? document.body, { childList: true, subtree: true });
     return () => observer.disconnect();
-  }, []);
-
-  const host = async () => {
-    setStatus(t("desktopHosting"));
-    try {
-      const meeting = await invoke<HostedMeeting>("host_meeting", { topic: t("meeting"), waitingRoom: true });
-      setHosted(meeting);
-      setStatus(null);
-    } catch (e) {
-      setStatus(t("desktopHostFailed", { reason: String(e) }));
-    }
-  };
+  }, [hosted]);
 
   return (
     <>
-      {!boot.server && (hosted ? !inMeeting : onHome) && (
-        <aside class="desktop-host" style="display:flex;gap:0.75rem;align-items:center;justify-content:center;flex-wrap:wrap;padding:0.75rem 1rem 0;">
-          {hosted ? (
-            <>
-              <span>{t("desktopJoinLink")}</span>
-              <input readOnly value={hosted.join_url} size={40} aria-label={t("desktopJoinLink")} onFocus={(e) => e.currentTarget.select()} />
-            </>
-          ) : (
-            <button type="button" class="primary" onClick={() => void host()}>
-              {t("desktopHostHere")}
-            </button>
-          )}
-          <span role="status">{status}</span>
+      {hosted && !inMeeting && (
+        <aside class="desktop-host">
+          <span>{t("desktopJoinLink")}</span>
+          <input readOnly value={hosted.join_url} size={40} aria-label={t("desktopJoinLink")} onFocus={(e) => e.currentTarget.select()} />
         </aside>
       )}
       <App key={hosted?.meeting_id ?? "home"} config={config} deps={deps} />

@@ -14,9 +14,11 @@ export interface HomeProps {
   onServerHost(host: string): void;
   onJoin(id: MeetingId): void;
   onHost(req: HostRequest): Promise<void>;
+  /** Only in the desktop app without a configured server: host on this computer. */
+  onHostHere?: () => Promise<void>;
 }
 
-export function Home({ serverHost, onServerHost, onJoin, onHost }: HomeProps) {
+export function Home({ serverHost, onServerHost, onJoin, onHost, onHostHere }: HomeProps) {
   const { t } = useI18n();
   const [link, setLink] = useState("");
   const [joinError, setJoinError] = useState<string | null>(null);
@@ -24,6 +26,7 @@ export function Home({ serverHost, onServerHost, onJoin, onHost }: HomeProps) {
   const [token, setToken] = useState("");
   const [waitingRoom, setWaitingRoom] = useState(true);
   const [hostStatus, setHostStatus] = useState<string | null>(null);
+  const [hereStatus, setHereStatus] = useState<string | null>(null);
 
   const join = (e: Event) => {
     e.preventDefault();
@@ -46,9 +49,28 @@ export function Home({ serverHost, onServerHost, onJoin, onHost }: HomeProps) {
     }
   };
 
+  const hostHere = async () => {
+    if (!onHostHere) return;
+    setHereStatus(t("desktopHosting"));
+    try {
+      await onHostHere();
+      setHereStatus(null);
+    } catch (err) {
+      setHereStatus(t("desktopHostFailed", { reason: err instanceof Error ? err.message : String(err) }));
+    }
+  };
+
   return (
     <main class="card home">
       <h1>{t("homeTitle")}</h1>
+      {onHostHere && !serverHost.trim() && (
+        <section class="host-here" aria-label={t("desktopHostHere")}>
+          <button type="button" class="primary" onClick={() => void hostHere()}>
+            {t("desktopHostHere")}
+          </button>
+          <p role="status">{hereStatus}</p>
+        </section>
+      )}
       <label for="server-host">{t("serverHost")}</label>
       <input
         id="server-host"
