@@ -9,7 +9,7 @@ use tauri::{AppHandle, State};
 
 use crate::bench::{self, CpuTime, PageReport};
 use crate::host::{Host, HostError, HostedMeeting};
-use crate::media::{LocalSources, Media};
+use crate::media::{LocalSources, Media, ShareError};
 use crate::Launch;
 
 /// Everything the commands share.
@@ -119,6 +119,17 @@ pub async fn media_start(
 #[tauri::command]
 pub fn media_signal(shell: State<'_, Shell>, message: ServerMessage) {
     shell.media.on_server_message(message);
+}
+
+/// Shares the screen as our screen track.
+#[tauri::command]
+pub fn screen_share_start(shell: State<'_, Shell>) -> Result<(), ShareError> {
+    shell.media.share_screen()
+}
+
+#[tauri::command]
+pub fn screen_share_stop(shell: State<'_, Shell>) {
+    shell.media.stop_screen_share();
 }
 
 #[tauri::command]

@@ -111,6 +111,8 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::media_start,
             commands::media_signal,
             commands::media_stop,
+            commands::screen_share_start,
+            commands::screen_share_stop,
             commands::host_meeting,
             commands::bench_begin,
             commands::bench_report,

@@ -6,9 +6,13 @@
 //! page over the frame socket ([`crate::frames`]).
 
 use std::sync::Mutex;
+use std::time::UNIX_EPOCH;
 
-use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, SignalSink, VideoSpec};
+use samla_engine::media::{
+    AudioSpec, MediaOptions, MediaSession, SignalSink, VideoInput, VideoSpec,
+};
 use samla_engine::{EngineError, Event};
+use samla_media::{CaptureError, ScreenSource, ScreenTarget};
 use samla_protocol::{ClientMessage, ServerMessage};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
@@ -37,6 +41,38 @@ impl LocalSources {
             microphone: fake_media && microphone,
             synthetic: fake_media,
         }
+    }
+}
+
+/// Frames per second of a screen share: enough for slides, scrolling and a pointer, and an
+/// X11 grab of a whole screen stays cheap at this rate.
+const SCREEN_FPS: f32 = 12.0;
+
+/// Why sharing the screen did not start. Serialized for the page as `{ reason, detail }`,
+/// `reason` choosing the catalogue text.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    /// No X11 display to capture (`DISPLAY` unset, as under Wayland-only or headless).
+    #[error("no display to share (DISPLAY is not set)")]
+    NoDisplay,
+    #[error("not in a meeting")]
+    NotInMeeting,
+    #[error("screen capture failed: {0}")]
+    Capture(#[from] CaptureError),
+}
+
+impl Serialize for ShareError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let reason = match self {
+            Self::NoDisplay => "no_display",
+            Self::NotInMeeting => "not_in_meeting",
+            Self::Capture(_) => "capture",
+        };
+        let mut st = s.serialize_struct("ShareError", 2)?;
+        st.serialize_field("reason", reason)?;
+        st.serialize_field("detail", &self.to_string())?;
+        st.end()
     }
 }
 
@@ -109,6 +145,30 @@ impl Media {
         }
     }
 
+    /// Shares the whole screen of the session's display. The capture is opened here, so a
+    /// missing display or a refused grab is reported to the page rather than logged by the
+    /// encoder thread.
+    pub fn share_screen(&self) -> Result<(), ShareError> {
+        if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+            return Err(ShareError::NoDisplay);
+        }
+        let slot = self.session.lock().map_err(|_| ShareError::NotInMeeting)?;
+        let session = slot.as_ref().ok_or(ShareError::NotInMeeting)?;
+        let source = ScreenSource::open(&ScreenTarget::Screen(None), SCREEN_FPS, UNIX_EPOCH)?;
+        session
+            .share_screen(Some(VideoInput::Source(Box::new(source))))
+            .map_err(|_| ShareError::NotInMeeting)
+    }
+
+    /// Stops sharing the screen (nothing happens when not sharing or not in a meeting).
+    pub fn stop_screen_share(&self) {
+        if let Ok(slot) = self.session.lock() {
+            if let Some(session) = slot.as_ref() {
+                let _ = session.share_screen(None);
+            }
+        }
+    }
+
     /// Stops the session (its task, threads and socket).
     pub fn stop(&self) {
         if let Ok(mut slot) = self.session.lock() {
@@ -120,6 +180,15 @@ impl Media {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn share_errors_tell_the_page_why() {
+        let json = serde_json::to_value(ShareError::NoDisplay).unwrap();
+        assert_eq!(json["reason"], "no_display");
+        assert!(json["detail"].as_str().unwrap().contains("DISPLAY"));
+        let json = serde_json::to_value(ShareError::NotInMeeting).unwrap();
+        assert_eq!(json["reason"], "not_in_meeting");
+    }
 
     #[test]
     fn real_devices_are_not_offered_yet() {

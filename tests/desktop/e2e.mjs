@@ -5,14 +5,17 @@
 // Scenario: a samla-server with a meeting; samla-cli "Per" in it with synthetic video and
 // audio. The app (SAMLA_FAKE_MEDIA=1) opens the join link, joins, shows Per's video (a tile
 // canvas that is not blank and changes), sends a chat message that Per receives, and receives
-// one from a second participant. Then it hosts a meeting on its embedded server and admits a
+// one from a second participant. It shares the (Xvfb) screen: a samla-cli viewer decodes the
+// screen track and saves the latest picture (`--save-frames`), which must match a screenshot
+// of the screen taken at the same time (mean absolute difference of downscaled luma); then it
+// stops sharing and the pictures stop. Then it hosts a meeting on its embedded server and admits a
 // guest (samla-cli) from the waiting room. A screenshot of the screen is kept after each step.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), OUT_DIR (screenshots, logs),
 // WEBDRIVER_PORT (tauri-driver's port, default 4444).
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, existsSync, createWriteStream } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, existsSync, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
 
@@ -183,6 +186,68 @@ start("ola", join(bin, "samla-cli"), ["join", link, "--name", "Ola", "--chat", o
 await waitFor("Ola's message in the app", () => exec(`return document.querySelector('.chat-log').textContent.includes(${JSON.stringify(ola)})`));
 await screenshot("chat");
 
+console.log("step: share the screen");
+const framesDir = join(out, "viewer-frames");
+const viewerStats = join(out, "viewer-stats.json");
+start("viewer", join(bin, "samla-cli"), [
+  "join", link, "--name", "Siri", "--save-frames", framesDir, "--stats-json", viewerStats, "--for", "60s",
+]);
+// A still screen to compare: Siri in, Ola (who stays 5 s) gone, so no tile comes or goes.
+await waitFor("Siri in and Ola gone", () =>
+  exec(`const names = [...document.querySelectorAll('figure.tile')].map(t => t.getAttribute('aria-label') || '');
+        return names.some(n => n.includes('Siri')) && !names.some(n => n.includes('Ola'));`),
+  20_000,
+);
+await exec(`
+  const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Share screen');
+  b.click();`);
+await waitFor("the app sharing", () =>
+  exec("return [...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'Stop sharing')"),
+  10_000,
+);
+const screenFrame = () => {
+  if (!existsSync(framesDir)) return null;
+  const f = readdirSync(framesDir).find((n) => n.endsWith("-screen.ppm"));
+  return f ? join(framesDir, f) : null;
+};
+const savedScreen = await waitFor("the viewer's decoded screen", screenFrame, 30_000);
+// A screenshot, then the first picture the viewer saves after it: the screen as it was then.
+const shotAt = Date.now();
+const shot = join(out, "shared-screen-now.png");
+execFileSync("import", ["-window", "root", shot]);
+await waitFor("a picture saved after the screenshot", () => statSync(savedScreen).mtimeMs > shotAt + 300, 10_000, 100);
+const lumaOf = (file) => execFileSync("convert", [file, "-resize", "80x50!", "-colorspace", "Gray", "-depth", "8", "gray:-"]);
+const [a, b] = [lumaOf(shot), lumaOf(savedScreen)];
+let mad = 0;
+for (let i = 0; i < a.length; i++) mad += Math.abs(a[i] - b[i]);
+mad /= a.length;
+const size = execFileSync("identify", ["-format", "%wx%h", savedScreen]).toString();
+console.log(`  viewer decoded the screen at ${size}; mean absolute luma difference to the screenshot ${mad.toFixed(2)} / 255 (80x50)`);
+execFileSync("convert", [savedScreen, join(out, "shared-screen-as-decoded.png")]);
+if (a.length !== b.length || a.length === 0) throw new Error("could not compare the pictures");
+if (mad > 16) throw new Error(`the decoded screen does not match the screen (difference ${mad.toFixed(2)})`);
+await screenshot("sharing-screen");
+
+console.log("step: stop sharing");
+await exec(`
+  const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Stop sharing');
+  b.click();`);
+await waitFor("the share button back", () =>
+  exec("return [...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'Share screen')"),
+);
+// The viewer may still be decoding what arrived before (a loaded debug build lags): wait for
+// its saved picture to stay the same for 3 s, which it would not while pictures arrive.
+let lastChange = { mtime: statSync(savedScreen).mtimeMs, at: Date.now() };
+await waitFor("the screen pictures to stop", () => {
+  const mtime = statSync(savedScreen).mtimeMs;
+  if (mtime !== lastChange.mtime) lastChange = { mtime, at: Date.now() };
+  return Date.now() - lastChange.at > 3000;
+}, 30_000, 200);
+const statsNow = JSON.parse(readFileSync(viewerStats, "utf8"));
+const decoded = Object.values(statsNow).map((s) => s.screen_frames_decoded ?? 0);
+console.log(`  sharing stopped; viewer decoded ${Math.max(0, ...decoded)} screen frames`);
+await screenshot("sharing-stopped");
+
 // Per writes its events when it leaves; stop it now instead of waiting out --for.
 const per = children[1];
 per.kill("SIGINT");
@@ -200,10 +265,10 @@ session = (
     },
   })
 ).sessionId;
-await waitFor("the home screen", () => exec("return !!document.querySelector('.desktop-host button')"));
+await waitFor("the home screen", () => exec("return !!document.querySelector('.host-here button')"));
 await screenshot("home");
 await exec(`
-  const b = [...document.querySelectorAll('.desktop-host button')].find(b => b.textContent.includes('Host a meeting'));
+  const b = [...document.querySelectorAll('.host-here button')].find(b => b.textContent.includes('Host a meeting'));
   b.click();`);
 const hostedLink = await waitFor("the join link", () => exec("const i = document.querySelector('.desktop-host input'); return i ? i.value : null"));
 console.log(`  hosted ${hostedLink}`);

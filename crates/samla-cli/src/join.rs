@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
-use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, VideoSpec};
+use samla_engine::media::{AudioSpec, FrameSink, MediaOptions, MediaSession, VideoSpec};
 use samla_engine::{
     resolve_join_target, Event, JoinOptions, MeetingView, Session, SessionHandle, Status,
 };
@@ -14,6 +14,7 @@ use samla_protocol::{ChatTarget, ClientMessage, CloseReason, ServerMessage};
 use tokio::time::{sleep_until, Instant};
 use url::Url;
 
+use crate::frames::SaveFrames;
 use crate::narrate::describe;
 use crate::recorder::Recorder;
 
@@ -53,6 +54,11 @@ pub struct JoinArgs {
     /// exit.
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
+    /// Receive media and keep the latest decoded picture of each remote participant's camera
+    /// and screen share as DIR/{participant}-{camera|screen}.ppm, rewritten at most once a
+    /// second (DIR is created).
+    #[arg(long, value_name = "DIR")]
+    save_frames: Option<PathBuf>,
     /// Count received media without decoding it (for load tests).
     #[arg(long)]
     no_decode: bool,
@@ -64,7 +70,10 @@ pub struct JoinArgs {
 impl JoinArgs {
     /// Whether any media flag asks for a WebRTC connection.
     fn wants_media(&self) -> bool {
-        self.video.is_some() || self.audio.is_some() || self.stats_json.is_some()
+        self.video.is_some()
+            || self.audio.is_some()
+            || self.stats_json.is_some()
+            || self.save_frames.is_some()
     }
 }
 
@@ -99,6 +108,7 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
 
+    let join_started = std::time::Instant::now();
     let joined = tokio::select! {
         joined = Session::join(opts) => joined,
         _ = &mut ctrl_c => {
@@ -114,6 +124,14 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
         anyhow!("could not join: {err}")
     })?;
 
+    if let Some(dir) = &args.save_frames {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    let sinks: Vec<Box<dyn FrameSink>> = match &args.save_frames {
+        Some(dir) => vec![Box::new(SaveFrames::new(dir.clone())?)],
+        None => Vec::new(),
+    };
     let media = args.wants_media().then(|| {
         MediaSession::start(
             handle.clone(),
@@ -122,6 +140,8 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
                 audio: args.audio,
                 no_decode: args.no_decode,
                 low_quality: args.low_quality,
+                started_at: join_started,
+                sinks,
                 ..MediaOptions::new(server_host)
             },
         )

@@ -242,6 +242,7 @@ impl Participant {
                     video: m.video,
                     audio: m.audio,
                     no_decode: m.no_decode,
+                    started_at: began.into_std(),
                     ..MediaOptions::new(m.server_host)
                 },
             )

@@ -4,6 +4,7 @@
 //! - `join` sits in a meeting as one participant, acts as told, and records what it saw.
 //! - `load` puts many participants into one meeting at once and reports join times.
 
+mod frames;
 mod join;
 mod load;
 mod meeting;

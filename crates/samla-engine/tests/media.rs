@@ -542,6 +542,7 @@ fn participant_with(
     events_tx
         .send(Event::Server(ServerMessage::MediaConfig {
             ice_servers: vec![],
+            max_video_height: None,
         }))
         .unwrap();
     Participant {

@@ -15,12 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use samla_engine::api::ApiClient;
-use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, ParticipantStats};
+use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, ParticipantStats, VideoInput};
 use samla_engine::{Event, JoinOptions, Session, SessionHandle};
 use samla_media::Tone;
 use samla_protocol::api::NewMeeting;
 use samla_protocol::ParticipantId;
 use url::Url;
+
+/// The tests here run one at a time: each encodes and decodes real video in a debug build,
+/// and side by side on a small machine they would measure each other (the latency bound).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn server_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
@@ -47,6 +51,13 @@ impl Drop for Server {
 }
 
 async fn start_server(binary: &PathBuf) -> Server {
+    start_server_capped(binary, None).await
+}
+
+/// A server whose default organisation caps video at `max_video_height` (an
+/// `[[organisations]]` entry at the public URL's host sets the default organisation's
+/// settings).
+async fn start_server_capped(binary: &PathBuf, max_video_height: Option<u32>) -> Server {
     let data = tempfile::Builder::new()
         .prefix("samla-media-")
         .tempdir()
@@ -63,8 +74,18 @@ async fn start_server(binary: &PathBuf) -> Server {
         data.path().join("samla.db").display()
     );
     let log = std::fs::File::create(data.path().join("server.log")).unwrap();
-    let child = Command::new(binary)
-        .args(["serve", "--listen", &listen, "--database", &database])
+    let mut command = Command::new(binary);
+    command.args(["serve", "--listen", &listen, "--database", &database]);
+    if let Some(cap) = max_video_height {
+        let config = data.path().join("samla.toml");
+        std::fs::write(
+            &config,
+            format!("[[organisations]]\nname = \"Samla\"\nhost = \"127.0.0.1\"\nmax_video_height = {cap}\n"),
+        )
+        .unwrap();
+        command.arg("--config").arg(config);
+    }
+    let child = command
         .arg("--data")
         .arg(data.path())
         .args(["--public-url", base.as_str().trim_end_matches('/')])
@@ -172,13 +193,28 @@ async fn join(
     ParticipantId,
     Arc<AtomicBool>,
 ) {
+    join_with(server, meeting, name, token, "synthetic:640x360@30").await
+}
+
+async fn join_with(
+    server: &Url,
+    meeting: &str,
+    name: &str,
+    token: Option<&str>,
+    video: &str,
+) -> (
+    SessionHandle,
+    Arc<MediaSession>,
+    ParticipantId,
+    Arc<AtomicBool>,
+) {
     let mut opts = JoinOptions::new(server.clone(), meeting.parse().unwrap(), name);
     opts.token = token.map(str::to_owned);
     let (handle, mut events) = Session::join(opts).await.unwrap();
     let media = Arc::new(MediaSession::start(
         handle.clone(),
         MediaOptions {
-            video: Some("synthetic:640x360@30".parse().unwrap()),
+            video: Some(video.parse().unwrap()),
             audio: Some(AudioSpec::Synthetic),
             ..MediaOptions::new(server.host_str().unwrap())
         },
@@ -225,6 +261,7 @@ fn sees_and_hears(s: &ParticipantStats, sender: ParticipantId) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_see_and_hear_each_other_through_samla_server() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let Some(binary) = server_binary() else {
         eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
         return;
@@ -295,4 +332,116 @@ async fn two_sessions_see_and_hear_each_other_through_samla_server() {
         resumed_at.elapsed(),
         serde_json::to_string(&ab).unwrap()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisations_360p_cap_holds_a_720p_publishers_video_to_360_lines() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(binary) = server_binary() else {
+        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+        return;
+    };
+    let server = start_server_capped(&binary, Some(360)).await;
+    let token = server.token(&binary, "kari@uio.no");
+    let meeting = ApiClient::new(&server.base, token.clone())
+        .unwrap()
+        .create_meeting(&NewMeeting {
+            topic: "Thin link".into(),
+            passcode: None,
+            waiting_room: false,
+            signed_in_only: false,
+            start_time: None,
+            duration_minutes: None,
+        })
+        .await
+        .unwrap();
+    // Kari sends 720p simulcast (180/360/720); Ola draws her large, asking for 1080 lines.
+    let (_ha, _a, a_id, _) = join_with(
+        &server.base,
+        &meeting.id,
+        "Kari",
+        Some(&token),
+        "synthetic:1280x720@15",
+    )
+    .await;
+    let (_hb, b, _, _) = join(&server.base, &meeting.id, "Ola", None).await;
+    b.subscribe_video(a_id, samla_protocol::TrackKind::Camera, 1080)
+        .unwrap();
+    let first = wait_for(&b, a_id, "Ola sees Kari", |s| s.frames_verified >= 30).await;
+    // Watch for a while: no picture taller than the cap may ever be decoded.
+    let mut heights = vec![first.video_height];
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        heights.push(b.stats()[&a_id].video_height);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = &b.stats()[&a_id];
+    eprintln!("Ola of Kari: {}", serde_json::to_string(s).unwrap());
+    assert!(
+        heights.iter().all(|h| h.is_some_and(|h| h <= 360)),
+        "{heights:?}"
+    );
+    assert_eq!(s.video_height, Some(360), "the best layer within the cap");
+    assert!(s.frames_verified > first.frames_verified + 20, "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_share_reaches_the_other_participant_stops_and_starts_again() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(binary) = server_binary() else {
+        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+        return;
+    };
+    let server = start_server(&binary).await;
+    let token = server.token(&binary, "kari@uio.no");
+    let meeting = ApiClient::new(&server.base, token.clone())
+        .unwrap()
+        .create_meeting(&NewMeeting {
+            topic: "Screen".into(),
+            passcode: None,
+            waiting_room: false,
+            signed_in_only: false,
+            start_time: None,
+            duration_minutes: None,
+        })
+        .await
+        .unwrap();
+    let camera = "synthetic:320x180@15";
+    let (_ha, a, a_id, _) =
+        join_with(&server.base, &meeting.id, "Kari", Some(&token), camera).await;
+    let (_hb, b, _b_id, _) = join_with(&server.base, &meeting.id, "Ola", None, camera).await;
+    let screen = || VideoInput::Synthetic("synthetic:640x360@10".parse().unwrap());
+
+    // Asked for once the camera flows: the screen track is added by a new offer.
+    wait_for(&b, a_id, "Ola sees Kari's camera", |s| {
+        s.frames_decoded >= 15
+    })
+    .await;
+    a.share_screen(Some(screen())).unwrap();
+    let shared = wait_for(&b, a_id, "Ola decodes Kari's screen", |s| {
+        s.screen_frames_decoded >= 20 && s.screen_height == Some(360)
+    })
+    .await;
+    eprintln!("screen: {}", serde_json::to_string(&shared).unwrap());
+    assert_eq!(shared.frames_corrupt, 0, "{shared:?}");
+
+    // Stopped: no more screen frames, while the camera goes on.
+    a.share_screen(None).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (screen_then, camera_then) = {
+        let s = &b.stats()[&a_id];
+        (s.screen_frames_decoded, s.frames_decoded)
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let s = &b.stats()[&a_id];
+    assert_eq!(s.screen_frames_decoded, screen_then, "{s:?}");
+    assert!(s.frames_decoded > camera_then, "{s:?}");
+
+    // Shared again on the same (reactivated) track.
+    a.share_screen(Some(screen())).unwrap();
+    wait_for(&b, a_id, "Ola decodes Kari's second share", |s| {
+        s.screen_frames_decoded >= screen_then + 20
+    })
+    .await;
+    assert_eq!(a.unmapped_packets() + b.unmapped_packets(), 0);
 }

@@ -104,6 +104,34 @@ mod tests {
     }
 
     #[test]
+    fn media_config_carries_the_video_cap_only_when_there_is_one() {
+        let uncapped = ServerMessage::MediaConfig {
+            ice_servers: vec![],
+            max_video_height: None,
+        };
+        assert_eq!(
+            uncapped.encode(),
+            r#"{"type":"media_config","ice_servers":[]}"#
+        );
+        // What an older server sent still decodes.
+        assert_eq!(
+            ServerMessage::decode(r#"{"type":"media_config","ice_servers":[]}"#).unwrap(),
+            uncapped
+        );
+        let capped = ServerMessage::MediaConfig {
+            ice_servers: vec![],
+            max_video_height: Some(360),
+        };
+        assert_eq!(
+            ServerMessage::decode(&capped.encode()).unwrap(),
+            capped,
+            "{}",
+            capped.encode()
+        );
+        assert!(capped.encode().contains(r#""max_video_height":360"#));
+    }
+
+    #[test]
     fn tells_unknown_from_malformed_from_oversized() {
         assert_eq!(
             ClientMessage::decode(r#"{"type":"teleport"}"#)

@@ -231,6 +231,11 @@ pub enum ServerMessage {
     /// Sent once after `joined`: how to reach the media server.
     MediaConfig {
         ice_servers: Vec<IceServer>,
+        /// The organisation's cap on video height in pixels (e.g. 360 for sites on thin
+        /// links): encode no simulcast layer taller than this. The SFU forwards none either.
+        /// Absent when there is no cap.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_video_height: Option<u32>,
     },
     /// The SFU's answer to the client's offer.
     MediaAnswer {

@@ -56,6 +56,10 @@ struct FileConfig {
 pub struct OrganisationConfig {
     pub name: String,
     pub host: String,
+    /// Cap on video height in pixels for the organisation's meetings (e.g. 360 for sites on
+    /// thin links): clients encode no simulcast layer above it and the SFU forwards none.
+    #[serde(default)]
+    pub max_video_height: Option<u32>,
 }
 
 /// What the command line can set; `None` leaves the file's value or the default.
@@ -205,7 +209,7 @@ mod tests {
             format!(
                 "listen = \"0.0.0.0:8000\"\ndata = {:?}\npublic_url = \"https://samla.example/\"\n\n\
                  media_public_ip = \"203.0.113.7\"\n\n\
-                 [[organisations]]\nname = \"UiO\"\nhost = \"uio.samla.example\"\n\n\
+                 [[organisations]]\nname = \"UiO\"\nhost = \"uio.samla.example\"\nmax_video_height = 360\n\n\
                  [[ice_servers]]\nurls = [\"turn:turn.example:3478\"]\nusername = \"u\"\ncredential = \"c\"\n",
                 dir.join("data")
             ),
@@ -238,7 +242,8 @@ mod tests {
             config.organisations,
             vec![OrganisationConfig {
                 name: "UiO".into(),
-                host: "uio.samla.example".into()
+                host: "uio.samla.example".into(),
+                max_video_height: Some(360),
             }]
         );
         assert_eq!(

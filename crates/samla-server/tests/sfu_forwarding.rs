@@ -281,6 +281,8 @@ struct Meeting {
     tx: mpsc::Sender<MediaSignal>,
     rx: mpsc::Receiver<MediaSignal>,
     metrics: Arc<Metrics>,
+    /// The organisation's cap on video height, sent with every request.
+    max_video_height: Option<u32>,
 }
 
 impl Meeting {
@@ -301,11 +303,13 @@ impl Meeting {
             tx,
             rx,
             metrics,
+            max_video_height: None,
         }
     }
 
     fn send(&self, from: &Client, request: MediaRequest) {
-        self.sfu.request(&self.id, from.id, request, &self.tx);
+        self.sfu
+            .request(&self.id, from.id, request, self.max_video_height, &self.tx);
     }
 
     /// Collects what the SFU sends for `wait`, without delivering it.
@@ -332,7 +336,8 @@ impl Meeting {
                     || signal.to == Audience::Everyone
                 {
                     if let Some(answer) = c.on_signal(signal.msg.clone()) {
-                        self.sfu.request(&self.id, c.id, answer, &self.tx);
+                        self.sfu
+                            .request(&self.id, c.id, answer, self.max_video_height, &self.tx);
                     }
                 }
             }
@@ -355,7 +360,13 @@ impl Meeting {
                     };
                     if to_me {
                         if let Some(answer) = c.on_signal(signal.msg.clone()) {
-                            self.sfu.request(&self.id, c.id, answer, &self.tx);
+                            self.sfu.request(
+                                &self.id,
+                                c.id,
+                                answer,
+                                self.max_video_height,
+                                &self.tx,
+                            );
                         }
                     }
                 }
@@ -874,7 +885,8 @@ mod through_the_server {
                     urls: vec!["stun:stun.samla.test:3478".into()],
                     username: None,
                     credential: None,
-                }]
+                }],
+                max_video_height: None,
             },
             "media_config comes right after joined"
         );
@@ -1070,6 +1082,7 @@ fn load_eight_participants() {
             tx,
             rx,
             metrics: metrics.clone(),
+            max_video_height: None,
         };
         let mut clients = Vec::new();
         for i in 1..=PARTICIPANTS {
@@ -1220,6 +1233,66 @@ async fn a_subscriber_falls_back_to_a_flowing_layer_while_its_layer_is_idle() {
         .position(|g| *g.data.last().unwrap() == 3)
         .unwrap();
     assert!(b.got[first_f].keyframe);
+}
+
+#[tokio::test]
+async fn an_organisations_cap_holds_subscribers_to_layers_no_taller_than_it() {
+    let mut m = Meeting::new().await;
+    m.max_video_height = Some(360);
+    let mut a = Client::new(1).await;
+    let mut b = Client::new(2).await;
+    // a publishes 720p simulcast and declares its layers' heights, as the client engine does.
+    let offer = match a.offer(&[(TrackKind::Camera, Some(&["q", "h", "f"]))]) {
+        MediaRequest::Offer { sdp, tracks } => MediaRequest::Offer {
+            sdp: sdp
+                .replace("a=rid:q send", "a=rid:q send max-height=180")
+                .replace("a=rid:h send", "a=rid:h send max-height=360")
+                .replace("a=rid:f send", "a=rid:f send max-height=720"),
+            tracks,
+        },
+        other => other,
+    };
+    m.send(&a, offer);
+    let offer = b.offer(&[(TrackKind::Audio, None)]);
+    m.send(&b, offer);
+    m.run_until(&mut [&mut a, &mut b], |c| {
+        c.iter().all(|c| c.connected && c.pending.is_none()) && c[1].tracks.len() == 1
+    })
+    .await;
+    // b draws a's camera large.
+    m.send(
+        &b,
+        MediaRequest::SubscribeVideo {
+            participant: a.id,
+            kind: TrackKind::Camera,
+            max_height: 1080,
+        },
+    );
+    // a sends all three layers anyway (an old client); each frame's last byte names its layer.
+    for n in 0..60u64 {
+        for (rid, tag) in [("q", 1u8), ("h", 2), ("f", 3)] {
+            let mut frame = h264_frame(n % 20 == 0, n as u8);
+            frame.push(tag);
+            a.write(TrackKind::Camera, Some(rid), n, &frame);
+        }
+        m.run_until(&mut [&mut a, &mut b], |_| true).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    m.run_until(&mut [&mut a, &mut b], |c| c[1].got.len() >= 20)
+        .await;
+    let tags: Vec<u8> = b.got.iter().map(|g| *g.data.last().unwrap()).collect();
+    assert!(
+        tags.iter().all(|&t| t == 2),
+        "only h (360p) reaches b: {tags:?}"
+    );
+    assert!(
+        a.signals.iter().all(|s| !matches!(
+            s,
+            ServerMessage::MediaLayers { active_rids, .. } if active_rids.contains(&"f".to_owned())
+        )),
+        "f is never asked for: {:?}",
+        a.signals
+    );
 }
 
 /// The frame numbers of the video `client` received, in order (see [`h264_frame`]).

@@ -6,7 +6,7 @@ mod common;
 use common::TestDb;
 use samla_protocol::{ChatMessage, ChatTarget, LeaveReason, MeetingId, ParticipantId};
 use samla_server::meeting::{AttendanceEvent, AttendanceRecord};
-use samla_server::store::{NewMeetingRecord, Store, User};
+use samla_server::store::{NewMeetingRecord, OrganisationSettings, Store, User};
 
 async fn owner(store: &Store) -> User {
     store
@@ -63,17 +63,23 @@ async fn organisations_users_and_tokens() {
             "new.test"
         );
         let uio = store
-            .ensure_organisation("UiO", "uio.samla.test")
+            .ensure_organisation("UiO", "uio.samla.test", &OrganisationSettings::default())
             .await
             .unwrap();
+        assert_eq!(uio.settings.max_video_height, None);
+        // The configuration file sets the cap; a changed file updates it.
+        let capped = OrganisationSettings {
+            max_video_height: Some(360),
+        };
         let again = store
-            .ensure_organisation("Universitetet i Oslo", "uio.samla.test")
+            .ensure_organisation("Universitetet i Oslo", "uio.samla.test", &capped)
             .await
             .unwrap();
         assert_eq!(
             (again.id.as_str(), again.name.as_str()),
             (uio.id.as_str(), "Universitetet i Oslo")
         );
+        assert_eq!(again.settings, capped);
         assert!(
             store
                 .ensure_default_organisation("Samla", "uio.samla.test")

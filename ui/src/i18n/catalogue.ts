@@ -373,6 +373,16 @@ export const messages = {
     nn: "Kunne ikkje starte møtet: {reason}",
     en: "Could not host the meeting: {reason}",
   },
+  screenShareNoDisplay: {
+    nb: "Fant ingen skjerm å dele (DISPLAY er ikke satt).",
+    nn: "Fann ingen skjerm å dele (DISPLAY er ikkje sett).",
+    en: "There is no screen to share (DISPLAY is not set).",
+  },
+  screenShareFailed: {
+    nb: "Kunne ikke dele skjermen: {reason}",
+    nn: "Kunne ikkje dele skjermen: {reason}",
+    en: "Could not share the screen: {reason}",
+  },
 } as const satisfies Readonly<Record<string, Entry>>;
 
 export type MessageKey = keyof typeof messages;

@@ -18,6 +18,21 @@ export interface LocalMediaState {
   status: MediaStatus;
 }
 
+/**
+ * Why sharing the screen did not start, for the text the user sees: no display to capture
+ * (`no_display`), no meeting (`not_in_meeting`) or a failed capture (`capture`, with
+ * `detail`). A user cancelling the browser's picker is not one of these.
+ */
+export class ScreenShareError extends Error {
+  constructor(
+    readonly reason: "no_display" | "not_in_meeting" | "capture",
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "ScreenShareError";
+  }
+}
+
 export type VideoSource =
   | { kind: "local-camera" }
   | { kind: "local-screen" }

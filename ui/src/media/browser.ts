@@ -30,6 +30,27 @@ const SIMULCAST: RTCRtpEncodingParameters[] = [
 ];
 
 /** Only H.264 (and RTX) for video when the browser has it: the SFU speaks H.264 and Opus. */
+/**
+ * The simulcast encodings for a camera `sourceHeight` pixels tall under the organisation's cap
+ * (`media_config`'s `max_video_height`): each layer is scaled down at least enough to fit the
+ * cap. The SFU cannot see a browser layer's real height (it assumes a 360p top layer), so the
+ * cap has to hold here, at the encoder.
+ */
+export function capEncodings(
+  encodings: RTCRtpEncodingParameters[],
+  sourceHeight: number | undefined,
+  maxVideoHeight: number | undefined,
+): RTCRtpEncodingParameters[] {
+  if (!maxVideoHeight || !sourceHeight || sourceHeight <= maxVideoHeight) {
+    return encodings.map((e) => ({ ...e }));
+  }
+  const least = sourceHeight / maxVideoHeight;
+  return encodings.map((e) => ({
+    ...e,
+    scaleResolutionDownBy: Math.max(e.scaleResolutionDownBy ?? 1, least),
+  }));
+}
+
 export function preferH264(codecs: RTCRtpCodec[]): RTCRtpCodec[] | null {
   const h264 = codecs.filter((c) => c.mimeType.toLowerCase() === "video/h264");
   if (h264.length === 0) return null;
@@ -61,6 +82,8 @@ export class BrowserMediaBackend implements MediaBackend {
   private screen: MediaStream | null = null;
   private pc: RTCPeerConnection | null = null;
   private iceServers: IceServer[] = [];
+  /** The organisation's cap on video height, from `media_config`. */
+  private maxVideoHeight: number | undefined;
   private simulcast = true;
   private audioTx: RTCRtpTransceiver | null = null;
   private videoTx: RTCRtpTransceiver | null = null;
@@ -232,6 +255,7 @@ export class BrowserMediaBackend implements MediaBackend {
     switch (msg.type) {
       case "media_config":
         this.iceServers = msg.ice_servers;
+        this.maxVideoHeight = msg.max_video_height;
         this.startPeer();
         break;
       case "media_answer":
@@ -304,7 +328,11 @@ export class BrowserMediaBackend implements MediaBackend {
       this.videoTx = pc.addTransceiver(cam, {
         direction: "sendonly",
         streams: [stream],
-        sendEncodings: this.simulcast ? SIMULCAST.map((e) => ({ ...e })) : [{ maxBitrate: 1_500_000 }],
+        sendEncodings: capEncodings(
+          this.simulcast ? SIMULCAST : [{ maxBitrate: 1_500_000 }],
+          cam.getSettings().height,
+          this.maxVideoHeight,
+        ),
       });
       this.applyVideoCodecs(this.videoTx);
     }
@@ -387,7 +415,9 @@ export class BrowserMediaBackend implements MediaBackend {
     this.simulcast = false;
     const only = params.encodings?.[0];
     if (only) {
-      only.scaleResolutionDownBy = 1;
+      const height = this.videoTx.sender.track?.getSettings().height;
+      const [capped] = capEncodings([{}], height, this.maxVideoHeight);
+      only.scaleResolutionDownBy = capped.scaleResolutionDownBy ?? 1;
       only.maxBitrate = 1_500_000;
       only.active = true;
       await this.videoTx.sender.setParameters(params);

@@ -8,7 +8,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { SignallingClient } from "../protocol/client";
 import type { ClientMessage, MediaServerMessage, RemoteTrack, ServerMessage } from "../protocol/messages";
-import type { DeviceChoice, LocalMediaState, MediaBackend, MediaDeviceOption, VideoSource } from "./backend";
+import { ScreenShareError, type DeviceChoice, type LocalMediaState, type MediaBackend, type MediaDeviceOption, type VideoSource } from "./backend";
 import { I420Renderer, parseFrame, type SocketFrame } from "./i420-gl";
 
 /** What the app tells the page at start (src-tauri/src/commands.rs `DesktopConfig`). */
@@ -221,11 +221,26 @@ export class DesktopMediaBackend implements MediaBackend {
     if (this.local.hasCamera) this.changed({ cameraOn: on });
   }
 
+  /** Shares the whole screen (the app captures it and publishes it as our screen track). */
   async startScreenShare(): Promise<void> {
-    // Screen capture in the app comes with samla-media's capture; nothing to share yet.
+    if (this.local.sharingScreen) return;
+    // In the queue, so a quick stop-then-share reaches the app in that order; unlike the
+    // other calls its failure goes back to the caller, who shows it.
+    const started = this.queue.then(() => invoke("screen_share_start"));
+    this.queue = started.catch(() => undefined);
+    try {
+      await started;
+    } catch (e) {
+      throw toShareError(e);
+    }
+    this.changed({ sharingScreen: true });
   }
 
-  stopScreenShare(): void {}
+  stopScreenShare(): void {
+    if (!this.local.sharingScreen) return;
+    void this.enqueue(() => invoke("screen_share_stop"));
+    this.changed({ sharingScreen: false });
+  }
 
   // ---- signalling ------------------------------------------------------------------------
 
@@ -279,6 +294,17 @@ export class DesktopMediaBackend implements MediaBackend {
     for (const u of this.unsubscribers.splice(0)) u();
     this.remote = [];
     this.started = false;
-    this.changed({ hasMic: false, hasCamera: false, micMuted: true, cameraOn: false, status: "idle" });
+    this.changed({ hasMic: false, hasCamera: false, micMuted: true, cameraOn: false, sharingScreen: false, status: "idle" });
   }
+}
+
+/** The app's `ShareError` (`{ reason, detail }`, src-tauri/src/media.rs) as a ScreenShareError. */
+export function toShareError(e: unknown): ScreenShareError {
+  if (e && typeof e === "object" && "reason" in e) {
+    const { reason, detail } = e as { reason: unknown; detail?: unknown };
+    if (reason === "no_display" || reason === "not_in_meeting" || reason === "capture") {
+      return new ScreenShareError(reason, typeof detail === "string" ? detail : "");
+    }
+  }
+  return new ScreenShareError("capture", e instanceof Error ? e.message : String(e));
 }

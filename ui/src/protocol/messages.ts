@@ -206,7 +206,12 @@ export type ServerMessage =
   | { type: "reaction"; participant: ParticipantId; reaction: Reaction }
   | { type: "closed"; reason: CloseReason }
   // media
-  | { type: "media_config"; ice_servers: IceServer[] }
+  | {
+      type: "media_config";
+      ice_servers: IceServer[];
+      /** The organisation's cap on video height in pixels; absent when there is none. */
+      max_video_height?: number;
+    }
   | { type: "media_answer"; sdp: string }
   | { type: "media_offer"; sdp: string }
   | { type: "media_tracks"; tracks: RemoteTrack[] }

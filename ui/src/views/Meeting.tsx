@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
-import type { MediaBackend, VideoSource } from "../media/backend";
+import { ScreenShareError, type MediaBackend, type VideoSource } from "../media/backend";
 import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
 import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
@@ -73,6 +73,16 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const [page, setPage] = useState(0);
   const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
   const [talking, setTalking] = useState(false);
+  const [shareError, setShareError] = useState<ScreenShareError | null>(null);
+  const toggleShare = () => {
+    if (local.sharingScreen) {
+      media.stopScreenShare();
+      return;
+    }
+    setShareError(null);
+    // Only the app's own failures are shown; a cancelled browser picker is not an error.
+    media.startScreenShare().catch((e: unknown) => setShareError(e instanceof ScreenShareError ? e : null));
+  };
   const self = meOf(view);
 
   // ---- media controls ----
@@ -207,7 +217,11 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         <p class="status" role="status" aria-live="polite">
           {reconnecting
             ? t("reconnecting")
-            : local.deviceError
+            : shareError
+              ? shareError.reason === "no_display"
+                ? t("screenShareNoDisplay")
+                : t("screenShareFailed", { reason: shareError.detail })
+              : local.deviceError
               ? t("mediaDenied")
               : local.status === "connecting"
                 ? t("mediaConnecting")
@@ -277,7 +291,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         <button
           type="button"
           aria-pressed={local.sharingScreen}
-          onClick={() => (local.sharingScreen ? media.stopScreenShare() : void media.startScreenShare().catch(() => {}))}
+          onClick={toggleShare}
         >
           {local.sharingScreen ? t("stopSharing") : t("shareScreen")}
         </button>

@@ -18,7 +18,7 @@ use samla_media::{
 use tokio::sync::mpsc;
 
 use super::layers::{self, RIDS, SCALE_DOWN};
-use super::spec::VideoSpec;
+use super::spec::{VideoInput, VideoSpec};
 
 /// Lowest bitrate given to one layer.
 pub const MIN_LAYER_KBPS: u32 = 30;
@@ -34,6 +34,8 @@ pub enum Encoded {
         data: Arc<[u8]>,
         capture_us: u64,
     },
+    /// The screen share: one layer, never simulcast.
+    Screen { data: Arc<[u8]>, capture_us: u64 },
     Audio {
         data: Arc<[u8]>,
         capture_us: u64,
@@ -228,6 +230,95 @@ pub fn spawn_video(
                     tracing::warn!(%err, "video encode failed");
                 }
                 if closed {
+                    return;
+                }
+            }
+        })?;
+    Ok(control_tx)
+}
+
+/// Starts the screen-share thread: frames from `input`, encoded as one layer at a bitrate
+/// for its size (screen content is mostly still, so the estimate is not followed). When the
+/// source changes size (a resized window, a new screen mode) the encoder is made anew. It
+/// ends when the control sender is dropped, the source fails or the network task is gone.
+pub fn spawn_screen(
+    input: VideoInput,
+    sender: u32,
+    out: mpsc::UnboundedSender<Encoded>,
+) -> std::io::Result<std_mpsc::Sender<VideoControl>> {
+    let (control_tx, control_rx) = std_mpsc::channel();
+    thread::Builder::new()
+        .name(format!("samla-screen-{sender}"))
+        .spawn(move || {
+            let mut source: Box<dyn VideoSource + Send> = match input {
+                VideoInput::Source(source) => source,
+                VideoInput::Synthetic(VideoSpec::Synthetic { width, height, fps }) => {
+                    match TestPattern::new(sender, width, height, fps, UNIX_EPOCH, Pacing::RealTime)
+                    {
+                        Ok(s) => Box::new(s),
+                        Err(err) => {
+                            tracing::error!(%err, "cannot start the test pattern");
+                            return;
+                        }
+                    }
+                }
+            };
+            let format = source.format();
+            let mut frame = VideoFrame::new(format.width, format.height);
+            let mut encoder: Option<(Box<H264Encoder>, (u32, u32))> = None;
+            let mut unit = EncodedVideo::default();
+            let mut held = false;
+            let mut keyframe = false;
+            loop {
+                loop {
+                    match control_rx.try_recv() {
+                        Ok(VideoControl::Hold(h)) => held = h,
+                        Ok(VideoControl::Keyframe(_)) => keyframe = true,
+                        Ok(VideoControl::Layers(_) | VideoControl::Bitrate(_)) => {}
+                        Err(std_mpsc::TryRecvError::Empty) => break,
+                        Err(std_mpsc::TryRecvError::Disconnected) => return,
+                    }
+                }
+                if let Err(err) = source.next_frame(&mut frame) {
+                    tracing::error!(%err, "screen capture failed");
+                    return;
+                }
+                if held {
+                    continue;
+                }
+                let size = (frame.width(), frame.height());
+                if encoder.as_ref().map(|(_, s)| *s) != Some(size) {
+                    let (w, h) = size;
+                    let kbps =
+                        ((f64::from(w) * f64::from(h) / (1280.0 * 720.0) * 1200.0) as u32).max(100);
+                    let config = H264EncoderConfig::new(w, h, kbps, format.fps);
+                    match H264Encoder::new(config) {
+                        Ok(e) => encoder = Some((Box::new(e), size)),
+                        Err(err) => {
+                            tracing::error!(%err, w, h, "cannot start the screen encoder");
+                            return;
+                        }
+                    }
+                }
+                let Some((enc, _)) = encoder.as_mut() else {
+                    return;
+                };
+                if std::mem::take(&mut keyframe) {
+                    enc.request_keyframe();
+                }
+                match enc.encode(&frame, &mut unit) {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "screen encode failed");
+                        continue;
+                    }
+                }
+                let encoded = Encoded::Screen {
+                    data: Arc::from(unit.data.as_slice()),
+                    capture_us: unit.timestamp_us,
+                };
+                if out.send(encoded).is_err() {
                     return;
                 }
             }

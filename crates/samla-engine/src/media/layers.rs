@@ -36,6 +36,42 @@ pub fn enabled_layers<S: AsRef<str>>(active_rids: &[S]) -> [bool; 3] {
     on
 }
 
+/// Which layers of a source `height` lines tall are within the organisation's cap on video
+/// height (`media_config`'s `max_video_height`): a site on a thin link caps everyone's video,
+/// so layers above it are not worth their encode or uplink. The lowest layer is always
+/// allowed, as the SFU forwards it whatever the cap: a small picture beats none.
+pub fn within_cap(height: u32, cap: Option<u32>) -> [bool; 3] {
+    let Some(cap) = cap else {
+        return [true; 3];
+    };
+    let mut on = SCALE_DOWN.map(|s| height / s <= cap);
+    on[0] = true;
+    on
+}
+
+/// Adds each layer's height as an RFC 8851 restriction (`a=rid:h send max-height=360`) to
+/// the copy of our offer the SFU gets: without it the SFU assumes a 360p top layer, and a
+/// 720p source's top layer would pass for 360p under an organisation's cap.
+pub fn declare_heights(sdp: &str, height: u32) -> String {
+    let mut out = String::with_capacity(sdp.len() + 64);
+    for line in sdp.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        let layer = bare
+            .strip_prefix("a=rid:")
+            .and_then(|rest| rest.strip_suffix(" send"))
+            .and_then(layer_of);
+        match layer {
+            Some(i) => {
+                out.push_str(bare);
+                out.push_str(&format!(" max-height={}", height / SCALE_DOWN[i]));
+                out.push_str(&line[bare.len()..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// Share of a layer's nominal bitrate that the video bitrate must cover (for it and every
 /// layer below it) for the layer to be sent. Below that a layer's picture turns to mush and
 /// its frames queue in the pacer: better a sharp lower layer than a frozen or blurred top
@@ -109,6 +145,31 @@ mod tests {
         assert!(use_simulcast(1280, 720));
         assert!(!use_simulcast(320, 180));
         assert!(!use_simulcast(638, 358));
+    }
+
+    #[test]
+    fn a_cap_keeps_the_layers_no_taller_than_it_and_always_the_lowest() {
+        assert_eq!(within_cap(720, None), [true; 3]);
+        assert_eq!(within_cap(720, Some(360)), [true, true, false]);
+        assert_eq!(within_cap(720, Some(720)), [true; 3]);
+        assert_eq!(within_cap(720, Some(100)), [true, false, false]);
+        // Ada wants the top layer, but her organisation caps at 360p: she sends h.
+        let allowed = within_cap(720, Some(360));
+        let fits = [0, 1, 2].map(|i| allowed[i]);
+        assert_eq!(
+            layers_to_send([false, false, true], fits),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn the_offer_declares_each_layers_height() {
+        let sdp = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=rid:x send\r\na=simulcast:send q;h;f\r\n";
+        let declared = declare_heights(sdp, 720);
+        assert_eq!(
+            declared,
+            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rid:q send max-height=180\r\na=rid:h send max-height=360\r\na=rid:f send max-height=720\r\na=rid:x send\r\na=simulcast:send q;h;f\r\n"
+        );
     }
 
     #[test]

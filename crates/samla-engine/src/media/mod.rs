@@ -8,8 +8,9 @@
 //! put a fake SFU on the other end of the channels.
 //!
 //! Threads: synthetic sources pace in real time and encode on their own threads (one for
-//! video, one for audio); decoding runs on one decoder thread; the tokio task only moves
-//! packets between the UDP socket and str0m.
+//! video, one for audio, and one for a screen share from any samla-media `VideoSource`,
+//! started and stopped with [`MediaSession::share_screen`]); decoding runs on one decoder
+//! thread; the tokio task only moves packets between the UDP socket and str0m.
 
 mod capture;
 mod layers;
@@ -21,6 +22,7 @@ mod tracks;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use samla_protocol::{ClientMessage, ParticipantId, ServerMessage, TrackKind};
 use tokio::sync::mpsc;
@@ -30,7 +32,7 @@ use crate::{EngineError, Event, SessionHandle};
 pub use layers::{RIDS, SIMULCAST_MIN_HEIGHT};
 pub use receive::FrameSink;
 pub use samla_media::{AudioFrame, VideoFrame};
-pub use spec::{AudioSpec, VideoSpec};
+pub use spec::{AudioSpec, VideoInput, VideoSpec};
 pub use stats::ParticipantStats;
 pub use tracks::TrackMap;
 
@@ -79,6 +81,10 @@ pub struct MediaOptions {
     pub low_quality: bool,
     /// Decoded frames go to these too.
     pub sinks: Vec<Box<dyn FrameSink>>,
+    /// Where the stats' `first_frame_ms` counts from. [`MediaOptions::new`] takes the moment
+    /// it is called; a client that asked to join before starting media passes the moment it
+    /// asked, so the figure is what a user waits from pressing "Join" to seeing someone.
+    pub started_at: Instant,
 }
 
 impl std::fmt::Debug for MediaOptions {
@@ -90,6 +96,7 @@ impl std::fmt::Debug for MediaOptions {
             .field("no_decode", &self.no_decode)
             .field("low_quality", &self.low_quality)
             .field("sinks", &self.sinks.len())
+            .field("started_at", &self.started_at)
             .finish()
     }
 }
@@ -104,6 +111,7 @@ impl MediaOptions {
             no_decode: false,
             low_quality: false,
             sinks: Vec::new(),
+            started_at: Instant::now(),
         }
     }
 }
@@ -113,6 +121,7 @@ pub struct MediaSession {
     events: mpsc::UnboundedSender<Event>,
     signal: Arc<dyn SignalSink>,
     stats: Arc<Mutex<stats::StatsBook>>,
+    commands: mpsc::UnboundedSender<peer::Command>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -122,12 +131,20 @@ impl MediaSession {
     pub fn start(signal: impl SignalSink, opts: MediaOptions) -> Self {
         let signal: Arc<dyn SignalSink> = Arc::new(signal);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let stats = Arc::new(Mutex::new(stats::StatsBook::default()));
-        let task = tokio::spawn(peer::run(signal.clone(), opts, events_rx, stats.clone()));
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Mutex::new(stats::StatsBook::new(opts.started_at)));
+        let task = tokio::spawn(peer::run(
+            signal.clone(),
+            opts,
+            events_rx,
+            commands_rx,
+            stats.clone(),
+        ));
         Self {
             events: events_tx,
             signal,
             stats,
+            commands: commands_tx,
             task,
         }
     }
@@ -138,6 +155,15 @@ impl MediaSession {
         if is_media_relevant(event) {
             let _ = self.events.send(event.clone());
         }
+    }
+
+    /// Starts sharing `input` as our screen track (replacing any share already on), or stops
+    /// sharing with `None`. The track is added to (or removed from) the connection by a new
+    /// offer; a share asked for before the connection is up goes out with the first offer.
+    pub fn share_screen(&self, input: Option<VideoInput>) -> Result<(), EngineError> {
+        self.commands
+            .send(peer::Command::ShareScreen(input))
+            .map_err(|_| EngineError::SessionEnded)
     }
 
     /// Tells the SFU how tall we draw `participant`'s video, so it forwards the simulcast

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use super::capture::{self, Encoded, VideoControl};
 use super::layers::{self, RIDS};
 use super::receive::{self, DecodeJob, KeyframeNeeded};
+use super::spec::VideoInput;
 use super::stats::StatsBook;
 use super::tracks::TrackMap;
 use super::{MediaError, MediaOptions, SignalSink};
@@ -70,10 +71,13 @@ struct Conn {
     pending: Option<SdpPendingOffer>,
     audio_mid: Option<Mid>,
     video_mid: Option<Mid>,
+    /// Kept after sharing stops (set inactive), to be reused by the next share.
+    screen_mid: Option<Mid>,
     simulcast: bool,
     /// Payload types found after negotiation (`None` until known).
     audio_pt: Option<Pt>,
     video_pt: Option<Pt>,
+    screen_pt: Option<Pt>,
     next_timeout: Instant,
 }
 
@@ -92,10 +96,19 @@ struct Peer {
     decoder: Option<std_mpsc::Sender<DecodeJob>>,
     video_ctrl: Option<std_mpsc::Sender<VideoControl>>,
     audio_stop: Option<std_mpsc::Sender<()>>,
+    /// A screen share asked for whose thread starts once the SFU has answered our offer.
+    screen_input: Option<VideoInput>,
+    /// The running screen-share thread. It outlives a reconnect: the share goes on on the
+    /// new connection.
+    screen_ctrl: Option<std_mpsc::Sender<VideoControl>>,
+    /// Our tracks changed while an offer of ours was outstanding: offer again after it.
+    republish: bool,
     /// Layers the SFU says someone watches (`media_layers`).
     layers_on: [bool; 3],
     /// Layers the bandwidth estimate can carry (see [`layers::fitting_layers`]).
     layers_fit: [bool; 3],
+    /// The organisation's cap on video height, from `media_config`.
+    max_video_height: Option<u32>,
     estimate_kbps: Option<u32>,
     video_kbps: u32,
     /// Encoding is held because the send queue is backed up (see [`QUEUE_HOLD`]).
@@ -107,9 +120,15 @@ struct Peer {
     bad_datagrams: u64,
 }
 
+/// What the [`super::MediaSession`] asks of the network task.
+pub(super) enum Command {
+    ShareScreen(Option<VideoInput>),
+}
+
 /// What woke the loop.
 enum Wake {
     Event(Option<Event>),
+    Command(Command),
     Encoded(Encoded),
     Datagram(std::io::Result<(usize, SocketAddr)>),
     Timeout,
@@ -124,6 +143,7 @@ pub(super) async fn run(
     signal: Arc<dyn SignalSink>,
     mut opts: MediaOptions,
     mut events: mpsc::UnboundedReceiver<Event>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
     stats: Arc<Mutex<StatsBook>>,
 ) {
     install_crypto();
@@ -154,8 +174,12 @@ pub(super) async fn run(
         decoder,
         video_ctrl: None,
         audio_stop: None,
+        screen_input: None,
+        screen_ctrl: None,
+        republish: false,
         layers_on: [true; 3],
         layers_fit: [true; 3],
+        max_video_height: None,
         estimate_kbps: None,
         video_kbps: 0,
         held: false,
@@ -172,6 +196,7 @@ pub(super) async fn run(
         let deadline = peer.conn.as_ref().map(|c| c.next_timeout);
         let wake = tokio::select! {
             ev = events.recv() => Wake::Event(ev),
+            Some(cmd) = commands.recv() => Wake::Command(cmd),
             Some(unit) = encoded_rx.recv() => Wake::Encoded(unit),
             Some(k) = keyframe_rx.recv() => Wake::Keyframe(k),
             res = recv_on(socket.as_deref(), &mut buf) => Wake::Datagram(res),
@@ -185,6 +210,7 @@ pub(super) async fn run(
                     break;
                 }
             }
+            Wake::Command(Command::ShareScreen(input)) => peer.share_screen(input),
             Wake::Encoded(unit) => peer.on_encoded(unit),
             Wake::Keyframe(KeyframeNeeded(p, kind)) => {
                 if let Some(mid) = peer.tracks.mid_of(p, kind).map(Mid::from) {
@@ -298,9 +324,16 @@ impl Peer {
                     book.names.insert(participant.id, participant.name);
                 }
             }
-            ServerMessage::MediaConfig { ice_servers } => {
+            ServerMessage::MediaConfig {
+                ice_servers,
+                max_video_height,
+            } => {
                 if !ice_servers.is_empty() {
                     tracing::debug!(?ice_servers, "STUN/TURN servers are not used yet");
+                }
+                if max_video_height != self.max_video_height {
+                    self.max_video_height = max_video_height;
+                    self.send_video(VideoControl::Layers(self.layers_to_send()));
                 }
                 if self.conn.is_none() || self.restart_pending {
                     self.start().await;
@@ -394,9 +427,11 @@ impl Peer {
             pending: None,
             audio_mid: None,
             video_mid: None,
+            screen_mid: None,
             simulcast,
             audio_pt: None,
             video_pt: None,
+            screen_pt: None,
             next_timeout: Instant::now(),
         })
     }
@@ -412,9 +447,30 @@ impl Peer {
             .me
             .map(|p| format!("p{}", p.0))
             .unwrap_or_else(|| "samla".into());
+        if conn.pending.is_some() {
+            // One offer at a time: this one goes out when the SFU has answered.
+            self.republish = true;
+            return Ok(());
+        }
+        // A mid from an offer that was rolled back is not on the connection: add it again.
+        for mid in [
+            &mut conn.audio_mid,
+            &mut conn.video_mid,
+            &mut conn.screen_mid,
+        ] {
+            if mid.is_some_and(|m| conn.rtc.media(m).is_none()) {
+                *mid = None;
+            }
+        }
+        let sharing = self.screen_input.is_some() || self.screen_ctrl.is_some();
         let mut api = conn.rtc.sdp_api();
         let mut tracks = Vec::new();
-        if self.opts.audio.is_some() {
+        if let (true, Some(mid)) = (self.opts.audio.is_some(), conn.audio_mid) {
+            tracks.push(PublishedTrack {
+                mid: mid.to_string(),
+                kind: TrackKind::Audio,
+            });
+        } else if self.opts.audio.is_some() {
             let mid = api.add_media(
                 kind_of(TrackKind::Audio),
                 Direction::SendOnly,
@@ -428,7 +484,12 @@ impl Peer {
                 kind: TrackKind::Audio,
             });
         }
-        if self.opts.video.is_some() {
+        if let (true, Some(mid)) = (self.opts.video.is_some(), conn.video_mid) {
+            tracks.push(PublishedTrack {
+                mid: mid.to_string(),
+                kind: TrackKind::Camera,
+            });
+        } else if self.opts.video.is_some() {
             let simulcast = conn.simulcast.then(|| Simulcast {
                 send: RIDS.iter().map(|r| SimulcastLayer::new(r)).collect(),
                 recv: Vec::new(),
@@ -436,7 +497,7 @@ impl Peer {
             let mid = api.add_media(
                 kind_of(TrackKind::Camera),
                 Direction::SendOnly,
-                Some(stream),
+                Some(stream.clone()),
                 Some("camera".into()),
                 simulcast,
             );
@@ -446,18 +507,44 @@ impl Peer {
                 kind: TrackKind::Camera,
             });
         }
-        if tracks.is_empty() {
+        match (sharing, conn.screen_mid) {
+            (true, Some(mid)) => {
+                api.set_direction(mid, Direction::SendOnly);
+                tracks.push(PublishedTrack {
+                    mid: mid.to_string(),
+                    kind: TrackKind::Screen,
+                });
+            }
+            (true, None) => {
+                let mid = api.add_media(
+                    kind_of(TrackKind::Screen),
+                    Direction::SendOnly,
+                    Some(stream),
+                    Some("screen".into()),
+                    None,
+                );
+                conn.screen_mid = Some(mid);
+                tracks.push(PublishedTrack {
+                    mid: mid.to_string(),
+                    kind: TrackKind::Screen,
+                });
+            }
+            (false, Some(mid)) => api.set_direction(mid, Direction::Inactive),
+            (false, None) => {}
+        }
+        if tracks.is_empty() && !api.has_changes() {
             api.add_channel("samla".into());
         }
         let Some((offer, pending)) = api.apply() else {
             return Ok(());
         };
         conn.pending = Some(pending);
+        let mut sdp = offer.to_sdp_string();
+        if let (true, Some(video)) = (conn.simulcast, self.opts.video) {
+            sdp = layers::declare_heights(&sdp, video.size().1);
+        }
         self.signal
-            .send(ClientMessage::MediaOffer {
-                sdp: offer.to_sdp_string(),
-                tracks,
-            })
+            .send(ClientMessage::MediaOffer { sdp, tracks })
             .map_err(|e| MediaError::Sdp(e.to_string()))?;
         Ok(())
     }
@@ -486,7 +573,11 @@ impl Peer {
         }
         conn.audio_pt = None;
         conn.video_pt = None;
+        conn.screen_pt = None;
         self.start_sources();
+        if std::mem::take(&mut self.republish) {
+            self.publish()?;
+        }
         Ok(())
     }
 
@@ -521,11 +612,39 @@ impl Peer {
                 Err(err) => tracing::error!(%err, "cannot start the video thread"),
             }
         }
+        // Only once the screen track is on the connection: an answer to an earlier offer
+        // (the share asked for while it was outstanding) does not start it.
+        let screen_negotiated = self.conn.as_ref().is_some_and(|c| {
+            let sending = |m| {
+                c.rtc
+                    .media(m)
+                    .is_some_and(|media| media.direction() == Direction::SendOnly)
+            };
+            c.pending.is_none() && c.screen_mid.is_some_and(sending)
+        });
+        if screen_negotiated {
+            if let Some(input) = self.screen_input.take() {
+                match capture::spawn_screen(input, me.0, self.encoded_tx.clone()) {
+                    Ok(ctrl) => self.screen_ctrl = Some(ctrl),
+                    Err(err) => tracing::error!(%err, "cannot start the screen-share thread"),
+                }
+            }
+        }
         if let (Some(_), None) = (self.opts.audio, &self.audio_stop) {
             match capture::spawn_audio(me.0, self.encoded_tx.clone()) {
                 Ok(stop) => self.audio_stop = Some(stop),
                 Err(err) => tracing::error!(%err, "cannot start the audio thread"),
             }
+        }
+    }
+
+    /// Starts, replaces or (with `None`) stops the screen share, and offers the change.
+    fn share_screen(&mut self, input: Option<VideoInput>) {
+        // Dropping the sender ends the old thread.
+        self.screen_ctrl = None;
+        self.screen_input = input;
+        if let Err(err) = self.publish() {
+            tracing::error!(%err, "could not offer the screen share");
         }
     }
 
@@ -577,13 +696,15 @@ impl Peer {
         }
     }
 
-    /// The simulcast layers to encode: what is watched, within what the uplink carries; only
-    /// the lowest layer when the user chose to send low quality.
+    /// The simulcast layers to encode: what is watched, within what the uplink carries and
+    /// the organisation's cap; only the lowest layer when the user chose to send low quality.
     fn layers_to_send(&self) -> [bool; 3] {
         let fits = if self.opts.low_quality {
             [true, false, false]
         } else {
-            self.layers_fit
+            let height = self.opts.video.map_or(0, |v| v.size().1);
+            let allowed = layers::within_cap(height, self.max_video_height);
+            [0, 1, 2].map(|i| self.layers_fit[i] && allowed[i])
         };
         layers::layers_to_send(self.layers_on, fits)
     }
@@ -616,6 +737,18 @@ impl Peer {
                 if let (Some(layer), true) = (layer, conn.simulcast) {
                     writer = writer.rid(Rid::from(capture::rid_of(layer)));
                 }
+                let rtp_time = MediaTime::new(capture_us * 9 / 100, Frequency::NINETY_KHZ);
+                writer.write(pt, Instant::now(), rtp_time, data)
+            }
+            Encoded::Screen { data, capture_us } => {
+                let Some(mid) = conn.screen_mid else { return };
+                if conn.screen_pt.is_none() {
+                    conn.screen_pt = find_pt(&mut conn.rtc, mid, Codec::H264);
+                }
+                let Some(pt) = conn.screen_pt else { return };
+                let Some(writer) = conn.rtc.writer(mid) else {
+                    return;
+                };
                 let rtp_time = MediaTime::new(capture_us * 9 / 100, Frequency::NINETY_KHZ);
                 writer.write(pt, Instant::now(), rtp_time, data)
             }
@@ -702,14 +835,22 @@ impl Peer {
                 tracing::debug!("media connected");
                 // Units written before the connection were dropped: start from a keyframe.
                 self.send_video(VideoControl::Keyframe(None));
+                if let Some(ctrl) = &self.screen_ctrl {
+                    let _ = ctrl.send(VideoControl::Keyframe(None));
+                }
             }
             RtcEvent::IceConnectionStateChange(state) => {
                 tracing::debug!(?state, "ICE state");
             }
             RtcEvent::MediaData(data) => self.on_media_data(data),
             RtcEvent::KeyframeRequest(req) => {
-                let ours = self.conn.as_ref().and_then(|c| c.video_mid) == Some(req.mid);
-                if ours {
+                let conn = self.conn.as_ref();
+                let ours = conn.and_then(|c| c.video_mid) == Some(req.mid);
+                if conn.and_then(|c| c.screen_mid) == Some(req.mid) {
+                    if let Some(ctrl) = &self.screen_ctrl {
+                        let _ = ctrl.send(VideoControl::Keyframe(None));
+                    }
+                } else if ours {
                     let layer = req.rid.and_then(|r| layers::layer_of(&r));
                     self.send_video(VideoControl::Keyframe(layer));
                 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use samla_media::{read_marker, AudioFrame, H264Decoder, OpusDecoder, VideoFrame};
 use samla_protocol::{ParticipantId, TrackKind};
@@ -222,12 +222,11 @@ fn decode_video(
     let Ok(mut book) = stats.lock() else {
         return VideoOutcome::Decoded;
     };
-    let remote = book.remote(participant);
     match result {
         Ok(false) => VideoOutcome::Decoded,
         Ok(true) => {
-            remote.out.frames_decoded += 1;
-            remote.out.video_height = Some(picture.height());
+            book.video_decoded(participant, kind, picture.height(), Instant::now());
+            let remote = book.remote(participant);
             match read_marker(picture) {
                 Some(m) if m.sender == participant.0 => {
                     remote.out.frames_verified += 1;
@@ -243,7 +242,7 @@ fn decode_video(
             VideoOutcome::Decoded
         }
         Err(err) => {
-            remote.out.decode_errors += 1;
+            book.remote(participant).out.decode_errors += 1;
             tracing::debug!(%err, %participant, "video decode failed");
             VideoOutcome::NeedKeyframe
         }

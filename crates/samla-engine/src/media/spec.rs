@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use samla_media::VideoSource;
+
 /// A video source to publish.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum VideoSpec {
@@ -55,6 +57,23 @@ impl FromStr for VideoSpec {
             return Err(format!("frame rate {fps} must be in (0, 60]"));
         }
         Ok(VideoSpec::Synthetic { width, height, fps })
+    }
+}
+
+/// What a video track is made from: a synthetic spec (tests, `SAMLA_FAKE_MEDIA`), or a
+/// samla-media source (a screen, a window, a camera) that the encoder thread owns and pulls
+/// frames from at the source's own pace.
+pub enum VideoInput {
+    Synthetic(VideoSpec),
+    Source(Box<dyn VideoSource + Send>),
+}
+
+impl std::fmt::Debug for VideoInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Synthetic(spec) => f.debug_tuple("Synthetic").field(spec).finish(),
+            Self::Source(source) => f.debug_tuple("Source").field(&source.format()).finish(),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use samla_media::{dominant_frequency, AUDIO_SAMPLE_RATE};
-use samla_protocol::ParticipantId;
+use samla_protocol::{ParticipantId, TrackKind};
 use serde::Serialize;
 
 /// Latencies kept for the percentiles (about 17 s at 30 fps).
@@ -22,7 +22,7 @@ const RATE_WINDOW_SECS: f64 = 2.0;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ParticipantStats {
     pub name: String,
-    /// Video frames the decoder produced.
+    /// Camera frames the decoder produced (the screen share counts in `screen_frames_decoded`).
     pub frames_decoded: u64,
     /// Decoded frames whose marker read back with a good checksum and this participant's id.
     pub frames_verified: u64,
@@ -32,7 +32,8 @@ pub struct ParticipantStats {
     pub frames_received: u64,
     /// Access units the decoder rejected.
     pub decode_errors: u64,
-    /// Video frames per second over the last ~2 s (decoded, or received with `no_decode`).
+    /// Video frames per second over the last ~2 s, camera and screen together (decoded, or
+    /// received with `no_decode`).
     pub fps: f64,
     /// Payload bitrate of all this participant's tracks over the last ~2 s.
     pub bitrate_kbps: f64,
@@ -59,8 +60,17 @@ pub struct ParticipantStats {
     pub keyframe_requests: u64,
     /// Complete keyframes received of this participant's video.
     pub keyframes_received: u64,
-    /// Height of the last decoded picture: which simulcast layer the SFU forwards now.
+    /// Height of the last decoded camera picture: which simulcast layer the SFU forwards now.
     pub video_height: Option<u32>,
+    /// Screen-share frames the decoder produced: kept apart from the camera's so that a
+    /// participant who shares their screen does not inflate the camera's figures.
+    pub screen_frames_decoded: u64,
+    /// Height of the last decoded screen-share picture.
+    pub screen_height: Option<u32>,
+    /// Milliseconds from when this client started joining (or, failing that, started its
+    /// media) to the first decoded video frame of this participant: what a user waits before
+    /// seeing anyone. `None` until a frame is decoded.
+    pub first_frame_ms: Option<f64>,
 }
 
 /// A counter sampled over time, to turn a running total into a rate.
@@ -119,6 +129,28 @@ impl RemoteStats {
         self.latencies.push_back(ms);
     }
 
+    /// Counts one decoded video picture of `kind` that is `height` lines tall, decoded at
+    /// `now`; the first one of either kind fixes `first_frame_ms` (measured from `since`).
+    pub fn record_video_frame(
+        &mut self,
+        kind: TrackKind,
+        height: u32,
+        now: Instant,
+        since: Instant,
+    ) {
+        if kind == TrackKind::Screen {
+            self.out.screen_frames_decoded += 1;
+            self.out.screen_height = Some(height);
+        } else {
+            self.out.frames_decoded += 1;
+            self.out.video_height = Some(height);
+        }
+        if self.out.first_frame_ms.is_none() {
+            let ms = now.saturating_duration_since(since).as_secs_f64() * 1000.0;
+            self.out.first_frame_ms = Some(round2(ms));
+        }
+    }
+
     pub fn record_audio(&mut self, samples: &[i16]) {
         let excess = (self.audio.len() + samples.len()).saturating_sub(AUDIO_WINDOW);
         self.audio.drain(..excess.min(self.audio.len()));
@@ -128,8 +160,9 @@ impl RemoteStats {
     /// Samples the counters for the rates; called on a steady tick so the rates do not
     /// depend on how often someone asks for a snapshot.
     fn tick(&mut self, now: Instant) {
-        let frames = if self.out.frames_decoded > 0 {
-            self.out.frames_decoded
+        let decoded = self.out.frames_decoded + self.out.screen_frames_decoded;
+        let frames = if decoded > 0 {
+            decoded
         } else {
             self.out.frames_received
         };
@@ -161,8 +194,10 @@ fn round2(v: f64) -> f64 {
 }
 
 /// Everyone's stats, shared between the network task and the decoder thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StatsBook {
+    /// Where `first_frame_ms` counts from (see [`super::MediaOptions::started_at`]).
+    pub started_at: Instant,
     pub remotes: BTreeMap<ParticipantId, RemoteStats>,
     pub names: BTreeMap<ParticipantId, String>,
     pub peer_rtt_ms: Option<f64>,
@@ -172,6 +207,23 @@ pub struct StatsBook {
 }
 
 impl StatsBook {
+    pub fn new(started_at: Instant) -> Self {
+        Self {
+            started_at,
+            remotes: BTreeMap::new(),
+            names: BTreeMap::new(),
+            peer_rtt_ms: None,
+            unmapped_packets: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Counts a decoded video picture of `p` (see [`RemoteStats::record_video_frame`]).
+    pub fn video_decoded(&mut self, p: ParticipantId, kind: TrackKind, height: u32, now: Instant) {
+        let since = self.started_at;
+        self.remote(p).record_video_frame(kind, height, now, since);
+    }
+
     pub fn remote(&mut self, p: ParticipantId) -> &mut RemoteStats {
         self.remotes.entry(p).or_default()
     }
@@ -226,7 +278,7 @@ mod tests {
 
     #[test]
     fn snapshot_reports_latency_audio_and_names() {
-        let mut book = StatsBook::default();
+        let mut book = StatsBook::new(Instant::now());
         let p = ParticipantId(3);
         book.names.insert(p, "Kari".into());
         let t0 = Instant::now();
@@ -262,5 +314,34 @@ mod tests {
         let f = s.audio_frequency_hz.unwrap();
         assert!((f - 500.0).abs() < 3.0, "{f}");
         assert_eq!(book.remotes[&p].audio.len(), AUDIO_WINDOW);
+    }
+
+    #[test]
+    fn camera_and_screen_are_counted_apart_and_the_first_frame_is_timed_from_the_start() {
+        let t0 = Instant::now();
+        let mut book = StatsBook::new(t0);
+        let p = ParticipantId(4);
+        book.video_decoded(p, TrackKind::Screen, 1080, t0 + Duration::from_millis(850));
+        book.video_decoded(p, TrackKind::Camera, 360, t0 + Duration::from_millis(900));
+        book.video_decoded(p, TrackKind::Camera, 720, t0 + Duration::from_millis(2000));
+        let s = &book.snapshot()[&p];
+        assert_eq!(s.frames_decoded, 2);
+        assert_eq!(s.video_height, Some(720));
+        assert_eq!(s.screen_frames_decoded, 1);
+        assert_eq!(s.screen_height, Some(1080));
+        // The first picture of either kind, and it stays put.
+        assert_eq!(s.first_frame_ms, Some(850.0));
+        // Someone with no video yet has no figure.
+        assert_eq!(book.remote(ParticipantId(5)).out.first_frame_ms, None);
+        let json = serde_json::to_value(s).unwrap();
+        for key in [
+            "frames_decoded",
+            "video_height",
+            "screen_frames_decoded",
+            "screen_height",
+            "first_frame_ms",
+        ] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
     }
 }

@@ -75,11 +75,13 @@ impl MeetingHandle {
 }
 
 /// Starts a meeting's actor and its record writer. The registry lends the server-wide parts
-/// (store, metrics, SFU) and is told when the meeting empties.
+/// (store, metrics, SFU) and is told when the meeting empties. `max_video_height` is the
+/// organisation's cap on video, handed to clients and the SFU.
 pub fn spawn(
     config: MeetingConfig,
     history: Vec<ChatMessage>,
     next_participant: u32,
+    max_video_height: Option<u32>,
     generation: u64,
     registry: MeetingRegistry,
 ) -> MeetingHandle {
@@ -108,6 +110,7 @@ pub fn spawn(
             sfu,
             tx: media_tx,
             seated: HashMap::new(),
+            max_video_height,
         }),
     };
     tokio::spawn(actor.run(rx, media_rx, registry, generation));
@@ -138,6 +141,8 @@ struct Media {
     /// `joined` the machine sends (join and resume), forgotten when their media is gone or
     /// their connection closes.
     seated: HashMap<ParticipantId, ConnId>,
+    /// The organisation's cap on video height (see [`ServerMessage::MediaConfig`]).
+    max_video_height: Option<u32>,
 }
 
 impl Actor {
@@ -247,6 +252,7 @@ impl Actor {
                         media.sfu.resync(&self.id, *you);
                         let config = ServerMessage::MediaConfig {
                             ice_servers: media.sfu.ice_servers(),
+                            max_video_height: media.max_video_height,
                         };
                         self.send(&to, &config, &mut slow);
                     }
@@ -268,7 +274,13 @@ impl Actor {
                     participant,
                     request,
                 } => match &self.media {
-                    Some(media) => media.sfu.request(&self.id, participant, request, &media.tx),
+                    Some(media) => media.sfu.request(
+                        &self.id,
+                        participant,
+                        request,
+                        media.max_video_height,
+                        &media.tx,
+                    ),
                     None => {
                         tracing::debug!(meeting = %self.id, %participant, "no SFU; media request dropped")
                     }

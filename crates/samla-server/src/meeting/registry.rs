@@ -83,6 +83,12 @@ impl MeetingRegistry {
             .chat_history(&record.id, CHAT_REPLAY)
             .await?;
         let next_participant = self.inner.store.max_participant_id(&record.id).await? + 1;
+        let max_video_height = self
+            .inner
+            .store
+            .organisation(&record.org_id)
+            .await?
+            .and_then(|org| org.settings.max_video_height);
         let config = MeetingConfig {
             id: record.id.clone(),
             topic: record.topic.clone(),
@@ -96,7 +102,14 @@ impl MeetingRegistry {
             return Ok(handle.clone());
         }
         let generation = self.inner.next_generation.fetch_add(1, Ordering::Relaxed);
-        let handle = actor::spawn(config, history, next_participant, generation, self.clone());
+        let handle = actor::spawn(
+            config,
+            history,
+            next_participant,
+            max_video_height,
+            generation,
+            self.clone(),
+        );
         live.insert(record.id.clone(), handle.clone());
         Ok(handle)
     }

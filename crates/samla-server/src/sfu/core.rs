@@ -199,6 +199,9 @@ struct Room {
     /// `SubscribeVideo` preferences: the height a subscriber draws a publisher's video at.
     /// Kept here, not in the session, so that a preference sent before the first offer holds.
     max_height: HashMap<(ParticipantId, ParticipantId, TrackKind), u32>,
+    /// The organisation's cap on video height: no subscriber gets a taller layer, whatever
+    /// it draws the tile at (the lowest layer excepted, so that everyone sees something).
+    max_video_height: Option<u32>,
     tx: mpsc::Sender<MediaSignal>,
     peers: Vec<Peer>,
     speakers: SpeakerDetector,
@@ -273,19 +276,25 @@ impl SfuCore {
             kind,
         } = cmd;
         let r = match kind {
-            CommandKind::Request { request, reply } => {
+            CommandKind::Request {
+                request,
+                max_video_height,
+                reply,
+            } => {
                 let r = match self.rooms.iter().position(|r| r.meeting == meeting) {
                     Some(r) => {
                         // A restarted meeting actor has a new channel.
                         if !self.rooms[r].tx.same_channel(&reply) {
                             self.rooms[r].tx = reply;
                         }
+                        self.rooms[r].max_video_height = max_video_height;
                         r
                     }
                     None => {
                         self.rooms.push(Room {
                             key: meeting_key(&meeting),
                             max_height: HashMap::new(),
+                            max_video_height,
                             meeting,
                             tx: reply,
                             peers: Vec::new(),
@@ -788,18 +797,12 @@ impl Published {
             || self.grace_until[slot].is_some_and(|t| now < t)
     }
 
-    /// `rid` if it flows, else the nearest lower layer that flows, else the nearest higher
-    /// one, else `rid` (nothing flows: wait for it).
-    fn flowing_near(&self, rid: Rid, now: Instant) -> Rid {
+    /// The layer to forward for a subscriber that wants `rid` (see [`nearest_flowing`]).
+    fn flowing_near(&self, rid: Rid, now: Instant, cap: Option<u32>) -> Rid {
         let Some(want) = self.layers.iter().position(|l| l.rid == rid) else {
             return rid;
         };
-        let lower = (0..=want).rev();
-        let higher = want + 1..self.layers.len();
-        lower
-            .chain(higher)
-            .find(|&i| self.flowing(i, now))
-            .map_or(rid, |i| self.layers[i].rid)
+        self.layers[nearest_flowing(&self.layers, want, cap, |i| self.flowing(i, now))].rid
     }
 }
 
@@ -971,11 +974,14 @@ impl Room {
                 let Some(track) = publisher.published.iter().find(|x| x.kind == t.kind) else {
                     continue;
                 };
-                let max_height = self
-                    .max_height
-                    .get(&(sub.id, t.publisher, t.kind))
-                    .copied()
-                    .unwrap_or(u32::MAX);
+                let cap = self.max_video_height;
+                let max_height = capped_height(
+                    self.max_height
+                        .get(&(sub.id, t.publisher, t.kind))
+                        .copied()
+                        .unwrap_or(u32::MAX),
+                    cap,
+                );
                 let desired = if max_height == 0 {
                     None
                 } else if track.layers.is_empty() {
@@ -985,7 +991,7 @@ impl Room {
                 };
                 t.desired = desired;
                 let target = match desired {
-                    Some(Some(rid)) => Some(Some(track.flowing_near(rid, now))),
+                    Some(Some(rid)) => Some(Some(track.flowing_near(rid, now, cap))),
                     other => other,
                 };
                 if target != t.target {
@@ -1254,6 +1260,31 @@ fn sdp_attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// The height a subscriber's layer is chosen for: the height it draws the tile at (0: hidden),
+/// but no more than the organisation's cap. A cap of 0 would hide all video: it means none.
+fn capped_height(preference: u32, cap: Option<u32>) -> u32 {
+    match cap {
+        Some(cap) if cap > 0 => preference.min(cap),
+        _ => preference,
+    }
+}
+
+/// Which of `layers` (low→high) to forward to a subscriber that wants layer `want`: `want` if
+/// it flows, else the nearest lower layer that flows, else the nearest higher one no taller
+/// than `cap`, else `want` (nothing flows: wait for it). Falling back upwards past the
+/// organisation's cap would defeat it, so a capped subscriber waits instead.
+fn nearest_flowing(
+    layers: &[layers::Layer],
+    want: usize,
+    cap: Option<u32>,
+    flowing: impl Fn(usize) -> bool,
+) -> usize {
+    let cap = cap.filter(|c| *c > 0).unwrap_or(u32::MAX);
+    let lower = (0..=want).rev();
+    let higher = (want + 1..layers.len()).filter(|&i| layers[i].height <= cap);
+    lower.chain(higher).find(|&i| flowing(i)).unwrap_or(want)
+}
+
 /// A publisher's layers from the rids str0m negotiated and the heights the SDP declared.
 fn ladder(rids: &[Rid], declared: &[(String, u32)]) -> Vec<layers::Layer> {
     let with_heights: Vec<(Rid, Option<u32>)> = rids
@@ -1306,6 +1337,44 @@ mod tests {
         );
         assert!(!starts_access_unit(&[0x67, 0x42]), "no start code");
         assert!(!starts_access_unit(&[]));
+    }
+
+    fn ladder_720() -> Vec<layers::Layer> {
+        [("q", 180), ("h", 360), ("f", 720)]
+            .map(|(rid, height)| layers::Layer {
+                rid: rid.into(),
+                height,
+            })
+            .to_vec()
+    }
+
+    #[test]
+    fn an_organisations_cap_bounds_the_layer_a_subscriber_gets() {
+        let layers = ladder_720();
+        let rid_for = |preference, cap| layers::choose(&layers, capped_height(preference, cap));
+        // A maximised tile gets the top layer, unless the organisation caps at 360p.
+        assert_eq!(rid_for(u32::MAX, None), Some("f".into()));
+        assert_eq!(rid_for(u32::MAX, Some(360)), Some("h".into()));
+        assert_eq!(rid_for(1080, Some(360)), Some("h".into()));
+        // Smaller tiles and hidden ones are as before.
+        assert_eq!(rid_for(200, Some(360)), Some("q".into()));
+        assert_eq!(rid_for(0, Some(360)), None);
+        // A cap below every layer still shows the lowest; a cap of 0 means none.
+        assert_eq!(rid_for(u32::MAX, Some(90)), Some("q".into()));
+        assert_eq!(rid_for(u32::MAX, Some(0)), Some("f".into()));
+    }
+
+    #[test]
+    fn the_fallback_while_a_layer_is_idle_never_climbs_above_the_cap() {
+        let layers = ladder_720();
+        // Only f flows (h and q are idle): uncapped, a subscriber of h falls back up to f.
+        let only_f = |i: usize| i == 2;
+        assert_eq!(nearest_flowing(&layers, 1, None, only_f), 2);
+        // Capped at 360p it waits for h instead.
+        assert_eq!(nearest_flowing(&layers, 1, Some(360), only_f), 1);
+        // Lower layers are still taken while the wanted one is idle.
+        assert_eq!(nearest_flowing(&layers, 1, Some(360), |i| i == 0), 0);
+        assert_eq!(nearest_flowing(&layers, 1, Some(360), |_| true), 1);
     }
 
     #[test]

@@ -124,6 +124,8 @@ pub enum CommandKind {
     /// A media request, with the channel the answers for this meeting go to.
     Request {
         request: MediaRequest,
+        /// The organisation's cap on video height; the room takes the latest.
+        max_video_height: Option<u32>,
         reply: mpsc::Sender<MediaSignal>,
     },
     /// The participant left the meeting: drop their session and their tracks.
@@ -153,12 +155,15 @@ impl SfuHandle {
         self.candidate
     }
 
-    /// Queues a media request; never waits. A full queue drops it (and logs).
+    /// Queues a media request; never waits. A full queue drops it (and logs). It carries
+    /// the organisation's `max_video_height`, so the room knows its cap from the first
+    /// request on.
     pub fn request(
         &self,
         meeting: &MeetingId,
         participant: ParticipantId,
         request: MediaRequest,
+        max_video_height: Option<u32>,
         reply: &mpsc::Sender<MediaSignal>,
     ) {
         self.send(Command {
@@ -166,6 +171,7 @@ impl SfuHandle {
             participant,
             kind: CommandKind::Request {
                 request,
+                max_video_height,
                 reply: reply.clone(),
             },
         });

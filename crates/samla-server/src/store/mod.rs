@@ -17,7 +17,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use attendance::AttendanceRow;
 pub use meetings::{MeetingRecord, NewMeetingRecord};
-pub use organisations::{Organisation, DEFAULT_ORGANISATION_ID};
+pub use organisations::{Organisation, OrganisationSettings, DEFAULT_ORGANISATION_ID};
 pub use users::User;
 
 /// Why a storage operation failed.

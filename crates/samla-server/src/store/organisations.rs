@@ -1,5 +1,6 @@
 //! Organisations: each site (`uio.samla.example`) is one, found by the request's host name.
 
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -18,14 +19,27 @@ pub struct Organisation {
     pub name: String,
     /// Lower-case host name without port.
     pub host: String,
+    pub settings: OrganisationSettings,
+}
+
+/// What an organisation's admin chose for its meetings; kept as JSON in `settings_json` so a
+/// new setting needs no migration. Unknown keys are ignored and missing ones take defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationSettings {
+    /// Cap on video height in pixels (see [`crate::config::OrganisationConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_video_height: Option<u32>,
 }
 
 impl Organisation {
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let settings: String = row.try_get("settings_json")?;
         Ok(Organisation {
             id: row.try_get("id")?,
             name: row.try_get("name")?,
             host: row.try_get("host")?,
+            // Settings written by a newer or older server must not lock an organisation out.
+            settings: serde_json::from_str(&settings).unwrap_or_default(),
         })
     }
 }
@@ -37,7 +51,11 @@ impl Store {
         self.ensure_default_organisation(DEFAULT_ORGANISATION_NAME, &config.public_host())
             .await?;
         for org in &config.organisations {
-            self.ensure_organisation(&org.name, &org.host).await?;
+            let settings = OrganisationSettings {
+                max_video_height: org.max_video_height,
+            };
+            self.ensure_organisation(&org.name, &org.host, &settings)
+                .await?;
         }
         Ok(())
     }
@@ -66,20 +84,24 @@ impl Store {
         self.default_organisation().await
     }
 
-    /// Creates the organisation served at `host`, or renames it.
+    /// Creates the organisation served at `host`, or renames it and updates its settings (the
+    /// configuration file is where they are set).
     pub async fn ensure_organisation(
         &self,
         name: &str,
         host: &str,
+        settings: &OrganisationSettings,
     ) -> Result<Organisation, StoreError> {
         let host = host.to_ascii_lowercase();
+        let settings = serde_json::to_string(settings).unwrap_or_else(|_| "{}".into());
         sqlx::query(
-            "INSERT INTO organisations (id, name, host, settings_json, created_at) VALUES ($1, $2, $3, '{}', $4) \
-             ON CONFLICT (host) DO UPDATE SET name = excluded.name",
+            "INSERT INTO organisations (id, name, host, settings_json, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (host) DO UPDATE SET name = excluded.name, settings_json = excluded.settings_json",
         )
         .bind(new_id())
         .bind(name)
         .bind(&host)
+        .bind(settings)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
@@ -95,10 +117,11 @@ impl Store {
     }
 
     pub async fn organisation(&self, id: &str) -> Result<Option<Organisation>, StoreError> {
-        let row = sqlx::query("SELECT id, name, host FROM organisations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, host, settings_json FROM organisations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(Organisation::from_row).transpose()
     }
 
@@ -107,10 +130,11 @@ impl Store {
         &self,
         host: &str,
     ) -> Result<Option<Organisation>, StoreError> {
-        let row = sqlx::query("SELECT id, name, host FROM organisations WHERE host = $1")
-            .bind(host.to_ascii_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, host, settings_json FROM organisations WHERE host = $1")
+                .bind(host.to_ascii_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(Organisation::from_row).transpose()
     }
 }

@@ -116,6 +116,7 @@ impl TestApp {
             organisations: vec![OrganisationConfig {
                 name: "UiO".into(),
                 host: ORG_HOST.into(),
+                max_video_height: None,
             }],
             media: Default::default(),
         };
