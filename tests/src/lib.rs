@@ -60,10 +60,17 @@ pub struct TestServer {
     log_path: PathBuf,
     /// The PostgreSQL database to drop at the end, with the admin URL to drop it through.
     postgres_db: Option<(String, String)>,
+    extra_args: Vec<String>,
 }
 
 impl TestServer {
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the server with `extra_args` after the usual `serve` arguments (e.g. media
+    /// options); a restart keeps them.
+    pub async fn start_with(extra_args: &[String]) -> Result<Self> {
         let data = tempfile::Builder::new().prefix("samla-e2e-").tempdir()?;
         let (database_url, postgres_db) = match Backend::from_env() {
             Backend::Sqlite => (
@@ -93,6 +100,7 @@ impl TestServer {
             listen,
             log_path,
             postgres_db,
+            extra_args: extra_args.to_vec(),
         };
         server.spawn().await?;
         Ok(server)
@@ -114,6 +122,7 @@ impl TestServer {
             .arg("--data")
             .arg(self.data.path())
             .args(["--public-url", self.base.as_str().trim_end_matches('/')])
+            .args(&self.extra_args)
             .env("SAMLA_LOG", "info,samla_server=debug")
             .stdout(Stdio::null())
             .stderr(log)

@@ -20,20 +20,16 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket as StdUdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use samla_protocol::api::{Meeting, NewMeeting};
+use anyhow::{Context, Result};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use url::Url;
 
-use crate::binary;
+use crate::TestServer;
 
 /// How long the wandering delay keeps one value before it draws the next.
 pub const JITTER_PERIOD: Duration = Duration::from_millis(50);
@@ -393,138 +389,31 @@ async fn run_downstream(
 /// A `samla-server` whose media goes through a [`UdpRelay`]: media listens on `127.0.0.1:M`,
 /// the announced candidate is `127.0.0.2:M`, where the relay listens. Killed when dropped.
 pub struct MediaServer {
-    child: Option<Child>,
-    pub base: Url,
-    pub data: tempfile::TempDir,
-    database_url: String,
-    log_path: PathBuf,
-    /// Where the server really receives media.
-    pub media_addr: SocketAddr,
+    pub server: TestServer,
     pub relay: UdpRelay,
 }
 
 impl MediaServer {
     pub async fn start() -> Result<Self> {
-        let data = tempfile::Builder::new()
-            .prefix("samla-netfault-")
-            .tempdir()?;
-        let database_url = format!(
-            "sqlite://{}?mode=rwc",
-            data.path().join("samla.db").display()
-        );
         // A UDP port free on both 127.0.0.1 and 127.0.0.2.
-        let (media_port, relay) = loop {
+        let (media_addr, relay) = loop {
             let probe = StdUdpSocket::bind("127.0.0.1:0")?;
             let port = probe.local_addr()?.port();
             drop(probe);
             let media_addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
             let relay_addr: SocketAddr = format!("127.0.0.2:{port}").parse()?;
             if let Ok(relay) = UdpRelay::start(relay_addr, media_addr).await {
-                break (port, relay);
+                break (media_addr, relay);
             }
         };
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let listen = format!("127.0.0.1:{port}");
-        let base = Url::parse(&format!("http://{listen}"))?;
-        let log_path = data.path().join("server.log");
-        let log = std::fs::File::create(&log_path)?;
-        let media_addr: SocketAddr = format!("127.0.0.1:{media_port}").parse()?;
-        let child = Command::new(binary("samla-server"))
-            .args(["serve", "--listen", &listen, "--database", &database_url])
-            .arg("--data")
-            .arg(data.path())
-            .args(["--public-url", base.as_str().trim_end_matches('/')])
-            .args(["--media-listen", &media_addr.to_string()])
-            .args(["--media-public-ip", "127.0.0.2"])
-            .env("SAMLA_LOG", "info,samla_server=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("starting samla-server")?;
-        let mut server = Self {
-            child: Some(child),
-            base,
-            data,
-            database_url,
-            log_path,
-            media_addr,
-            relay,
-        };
-        server.wait_healthy().await?;
-        Ok(server)
-    }
-
-    async fn wait_healthy(&mut self) -> Result<()> {
-        let url = self.base.join("/healthz")?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(resp) = reqwest::get(url.clone()).await {
-                if resp.status().is_success() {
-                    return Ok(());
-                }
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                bail!("samla-server exited with {status}:\n{}", self.log());
-            }
-            if Instant::now() > deadline {
-                bail!("samla-server did not become healthy:\n{}", self.log());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-
-    /// Runs `samla-server token create`; returns the token.
-    pub fn token(&self, email: &str) -> Result<String> {
-        let out = Command::new(binary("samla-server"))
-            .args(["token", "create", "--user", email])
-            .args(["--database", &self.database_url])
-            .arg("--data")
-            .arg(self.data.path())
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "token create failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
-    }
-
-    pub async fn create_meeting(&self, token: &str, new: &NewMeeting) -> Result<Meeting> {
-        let resp = reqwest::Client::new()
-            .post(self.base.join("/api/v1/meetings")?)
-            .bearer_auth(token)
-            .json(new)
-            .send()
-            .await?;
-        if resp.status() != reqwest::StatusCode::CREATED {
-            bail!(
-                "create meeting: {} {}",
-                resp.status(),
-                resp.text().await.unwrap_or_default()
-            );
-        }
-        Ok(resp.json().await?)
-    }
-}
-
-impl Drop for MediaServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::env::var_os("SAMLA_E2E_SHOW_LOG").is_some() {
-            eprintln!("---- samla-server log ----\n{}", self.log());
-        }
+        let server = TestServer::start_with(&[
+            "--media-listen".into(),
+            media_addr.to_string(),
+            "--media-public-ip".into(),
+            "127.0.0.2".into(),
+        ])
+        .await?;
+        Ok(Self { server, relay })
     }
 }
 

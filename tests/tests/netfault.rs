@@ -121,8 +121,9 @@ impl Call {
     async fn start(faults: Faults) -> Result<Self> {
         let server = MediaServer::start().await?;
         server.relay.set_faults(faults);
-        let token = server.token("kari@uio.no")?;
+        let token = server.server.token("kari@uio.no")?;
         let meeting = server
+            .server
             .create_meeting(
                 &token,
                 &NewMeeting {
