@@ -40,6 +40,30 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Ring> {
     shared.0.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What a stream does with an error from cpal: glitches (an xrun, a default device that
+/// changed, no realtime priority) pass; anything else marks the device lost, which the next
+/// read or play reports (a reader waiting for samples is woken to see it).
+fn on_stream_error(
+    kind: DeviceKind,
+    name: String,
+    shared: Shared,
+) -> impl FnMut(cpal::Error) + Send + 'static {
+    move |e: cpal::Error| {
+        if matches!(
+            e.kind(),
+            ErrorKind::Xrun | ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied
+        ) {
+            return;
+        }
+        lock(&shared).failed = Some(CaptureError::DeviceLost {
+            kind,
+            name: name.clone(),
+            reason: e.to_string(),
+        });
+        shared.1.notify_one();
+    }
+}
+
 fn new_shared(capacity: usize) -> Shared {
     Arc::new((
         Mutex::new(Ring {
@@ -215,22 +239,7 @@ impl Microphone {
         let (config, format) = pick_config(kind, &name, dev.supported_input_configs())?;
         let shared = new_shared(MIC_RING_SAMPLES);
         let channels = usize::from(config.channels.max(1));
-        let err_shared = shared.clone();
-        let err_name = name.clone();
-        let on_error = move |e: cpal::Error| {
-            if matches!(
-                e.kind(),
-                ErrorKind::Xrun | ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied
-            ) {
-                return;
-            }
-            lock(&err_shared).failed = Some(CaptureError::DeviceLost {
-                kind,
-                name: err_name.clone(),
-                reason: e.to_string(),
-            });
-            err_shared.1.notify_one();
-        };
+        let on_error = on_stream_error(kind, name.clone(), shared.clone());
         let stream = match format {
             SampleFormat::F32 => dev.build_input_stream(
                 config,
@@ -332,21 +341,7 @@ impl Speaker {
         let (config, format) = pick_config(kind, &name, dev.supported_output_configs())?;
         let shared = new_shared(SPEAKER_RING_SAMPLES);
         let channels = usize::from(config.channels.max(1));
-        let err_shared = shared.clone();
-        let err_name = name.clone();
-        let on_error = move |e: cpal::Error| {
-            if matches!(
-                e.kind(),
-                ErrorKind::Xrun | ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied
-            ) {
-                return;
-            }
-            lock(&err_shared).failed = Some(CaptureError::DeviceLost {
-                kind,
-                name: err_name.clone(),
-                reason: e.to_string(),
-            });
-        };
+        let on_error = on_stream_error(kind, name.clone(), shared.clone());
         let stream = match format {
             SampleFormat::F32 => dev.build_output_stream(
                 config,
