@@ -18,6 +18,19 @@ export interface LocalMediaState {
   status: MediaStatus;
 }
 
+/** A backend's state before it opens a device or connects. */
+export function idleLocalState(): LocalMediaState {
+  return {
+    hasMic: false,
+    hasCamera: false,
+    micMuted: true,
+    cameraOn: false,
+    sharingScreen: false,
+    deviceError: null,
+    status: "idle",
+  };
+}
+
 /**
  * Why sharing the screen did not start, for the text the user sees: no display to capture
  * (`no_display`), no meeting (`not_in_meeting`) or a failed capture (`capture`, with

@@ -12,6 +12,7 @@ import type {
   SendSignal,
   VideoSource,
 } from "./backend";
+import { idleLocalState } from "./backend";
 import { levelFromSamples } from "./level";
 
 /** The test tone: two short notes (A5 then E5), as a speaker test in meeting apps sounds. */
@@ -67,15 +68,7 @@ function capabilities(kind: "audio" | "video"): RTCRtpCodec[] | null {
 }
 
 export class BrowserMediaBackend implements MediaBackend {
-  local: LocalMediaState = {
-    hasMic: false,
-    hasCamera: false,
-    micMuted: true,
-    cameraOn: false,
-    sharingScreen: false,
-    deviceError: null,
-    status: "idle",
-  };
+  local: LocalMediaState = idleLocalState();
   private listeners = new Set<() => void>();
   private stream: MediaStream | null = null;
   private streamReady: Promise<MediaStream | null> = Promise.resolve(null);

@@ -8,7 +8,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { SignallingClient } from "../protocol/client";
 import type { ClientMessage, MediaServerMessage, RemoteTrack, ServerMessage } from "../protocol/messages";
-import { ScreenShareError, type DeviceChoice, type LocalMediaState, type MediaBackend, type MediaDeviceOption, type VideoSource } from "./backend";
+import { ScreenShareError, idleLocalState, type DeviceChoice, type LocalMediaState, type MediaBackend, type MediaDeviceOption, type VideoSource } from "./backend";
 import { I420Renderer, parseFrame, type SocketFrame } from "./i420-gl";
 
 /** What the app tells the page at start (src-tauri/src/commands.rs `DesktopConfig`). */
@@ -124,15 +124,7 @@ export class FrameFeed {
 const SESSION_TYPES = new Set(["joined", "participant_joined", "participant_updated", "participant_left", "closed"]);
 
 export class DesktopMediaBackend implements MediaBackend {
-  local: LocalMediaState = {
-    hasMic: false,
-    hasCamera: false,
-    micMuted: true,
-    cameraOn: false,
-    sharingScreen: false,
-    deviceError: null,
-    status: "idle",
-  };
+  local: LocalMediaState = idleLocalState();
   private readonly listeners = new Set<() => void>();
   /** Calls into the app, one after the other, so it sees messages in the order they came. */
   private queue: Promise<unknown>;
