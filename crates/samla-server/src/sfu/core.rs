@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use samla_protocol::{ErrorCode, MeetingId, ParticipantId, RemoteTrack, ServerMessage, TrackKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::{Extension, ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
@@ -59,14 +60,6 @@ const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
 /// storms, but where only a path this bad reaches it.
 pub const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 
-/// Complete frames str0m may hold behind a missing packet before it gives up on the packet
-/// (per incoming video stream). str0m's default, 30, is one second at 30 fps: on a path with
-/// 200-400 ms round trips a packet whose first retransmission is lost is given up before the
-/// second can arrive, and the gap costs a keyframe. str0m's own NACK deadline (five requests,
-/// then three round trips) bounds the wait on any path this count does not; 150 is five
-/// seconds at 30 fps, well within str0m's bound of 4096 buffered packets.
-pub const REORDERING_FRAMES: usize = 150;
-
 /// How long the server waits for the answer to its offer before offering again.
 const OFFER_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -76,7 +69,20 @@ const DISCONNECTED_GRACE: Duration = Duration::from_secs(10);
 
 /// One RTP tick of a 30 fps frame at 90 kHz: the gap put between the last frame of the old
 /// layer and the first of the new one when a subscriber switches simulcast layers.
-const FRAME_TICKS_90KHZ: u64 = 3000;
+const FRAME_TICKS_90KHZ: u32 = 3000;
+
+/// One 20 ms Opus frame at 48 kHz: the same gap for an audio stream that starts over.
+const AUDIO_FRAME_TICKS: u32 = 960;
+
+/// The first sequence number a subscriber's stream gets. Outgoing sequence numbers are
+/// rebased per subscriber: a publisher's extended sequence number may be past the first
+/// rollover, and a fresh SRTP receiver assumes a rollover counter of 0.
+const FIRST_OUT_SEQ: u64 = 1;
+
+/// The RTP header extension id under which the SFU accepts frame marking
+/// (draft-ietf-avtext-framemarking): a publisher that sends it tells keyframes in the header,
+/// and the SFU then never looks at the payload.
+const FRAME_MARKING_EXT_ID: u8 = 9;
 
 /// Why a media request was refused. Sent to the client as `InvalidArgument`.
 #[derive(Debug, thiserror::Error)]
@@ -108,12 +114,6 @@ struct Published {
     last_keyframe_request: [Option<Instant>; 4],
     /// When a frame of each layer last arrived (index into `layers`).
     seen: [Option<Instant>; 4],
-    /// Layers whose frames stopped being a decodable chain on the way in (str0m gave up on a
-    /// lost packet and handed on a frame after a gap). Forwarding them would give every
-    /// subscriber a picture built on a frame it never got, and since the SFU writes its own
-    /// sequence numbers the subscriber could not even tell: nothing of the layer is forwarded
-    /// until its next keyframe.
-    broken: [bool; 4],
     /// Until when each layer counts as flowing even if unseen: just published, or just
     /// switched on by `media_layers`.
     grace_until: [Option<Instant>; 4],
@@ -162,9 +162,23 @@ struct OutTrack {
     target: Option<Layer>,
     /// The layer that fits the subscriber's `SubscribeVideo` height.
     desired: Option<Layer>,
-    /// Added to the RTP time of forwarded frames so that it runs on across layer switches.
-    time_offset: u64,
-    last_time: Option<u64>,
+    /// The subscriber's payload type for this track's codec, known once the track is open.
+    pt: Option<Pt>,
+    /// The publisher's stream (SSRC) of the current layer: a new one (the publisher restarted
+    /// its sender) starts over like a layer switch.
+    source: Option<Ssrc>,
+    /// Sequence numbers of the current layer from where the subscriber was switched to it:
+    /// packets of that layer from before the switch (late or retransmitted) are not its.
+    switched_at: u64,
+    /// Added to the publisher's (extended) sequence numbers of the current layer. Gaps stay
+    /// gaps, so the subscriber asks for what is missing, and a packet the SFU gets late from
+    /// the publisher's retransmission lands in its place.
+    seq_offset: u64,
+    /// The highest sequence number sent to the subscriber so far.
+    last_seq: Option<u64>,
+    /// Added to the RTP time of forwarded packets so that it runs on across layer switches.
+    time_offset: u32,
+    last_time: Option<u32>,
 }
 
 /// One participant's media session.
@@ -176,6 +190,8 @@ struct Peer {
     /// restart keeps the fingerprint and stays in the session.
     remote_fingerprint: String,
     published: Vec<Published>,
+    /// Which mid and layer each incoming SSRC carries, looked up once per stream.
+    sources: HashMap<Ssrc, (Mid, Option<Rid>)>,
     out: Vec<OutTrack>,
     pending: Option<SdpPendingOffer>,
     next_timeout: Instant,
@@ -210,11 +226,15 @@ struct Room {
 }
 
 /// An event of one peer, moved out of its `Rtc` so that other peers can be written to.
-/// Frames are the common case and are kept inline: the queue's storage is reused, so boxing
-/// them would only add an allocation per frame.
+/// Packets are the common case and are kept inline: the queue's storage is reused, so boxing
+/// them would only add an allocation per packet.
 #[allow(clippy::large_enum_variant)]
 enum Work {
-    Media(MediaData),
+    Rtp {
+        packet: RtpPacket,
+        mid: Mid,
+        layer: Option<Rid>,
+    },
     KeyframeRequest(str0m::media::KeyframeRequest),
     SimulcastAdded(Mid, Vec<Rid>),
 }
@@ -510,6 +530,7 @@ impl SfuCore {
                             rtc,
                             remote_fingerprint: fingerprint,
                             published: Vec::new(),
+                            sources: HashMap::new(),
                             out: Vec::new(),
                             pending: None,
                             next_timeout: now,
@@ -568,7 +589,6 @@ impl SfuCore {
                         declared,
                         last_keyframe_request: Default::default(),
                         seen: old.map(|o| o.seen).unwrap_or_default(),
-                        broken: old.map(|o| o.broken).unwrap_or_default(),
                         grace_until: old
                             .map(|o| o.grace_until)
                             .unwrap_or([Some(now + LAYER_GRACE); 4]),
@@ -616,6 +636,11 @@ impl SfuCore {
                 for t in &mut peer.out {
                     if let OutState::Negotiating(m) = t.state {
                         t.state = OutState::Open(m);
+                        // One codec per kind is offered, so the subscriber's first is it.
+                        t.pt = peer
+                            .rtc
+                            .media(m)
+                            .and_then(|media| media.remote_pts().first().copied());
                         if t.kind != TrackKind::Audio {
                             opened.push((t.publisher, t.kind));
                             if let Some(stream) = peer.rtc.direct_api().stream_tx_by_mid(m, None) {
@@ -735,7 +760,26 @@ impl SfuCore {
                         }
                         Ok(Output::Transmit(t)) => transmit(t.destination, &t.contents),
                         Ok(Output::Event(e)) => match e {
-                            Event::MediaData(d) => self.work.push_back((p, Work::Media(d))),
+                            Event::RtpPacket(packet) => {
+                                let ssrc = packet.header.ssrc;
+                                let source = match peer.sources.get(&ssrc) {
+                                    Some(&s) => Some(s),
+                                    None => {
+                                        let found = peer
+                                            .rtc
+                                            .direct_api()
+                                            .stream_rx(&ssrc)
+                                            .map(|s| (s.mid(), s.rid()));
+                                        if let Some(s) = found {
+                                            peer.sources.insert(ssrc, s);
+                                        }
+                                        found
+                                    }
+                                };
+                                if let Some((mid, layer)) = source {
+                                    self.work.push_back((p, Work::Rtp { packet, mid, layer }));
+                                }
+                            }
                             Event::KeyframeRequest(k) => {
                                 self.work.push_back((p, Work::KeyframeRequest(k)))
                             }
@@ -775,7 +819,9 @@ impl SfuCore {
             }
             while let Some((p, work)) = self.work.pop_front() {
                 match work {
-                    Work::Media(d) => room.forward(now, p, d, &self.metrics),
+                    Work::Rtp { packet, mid, layer } => {
+                        room.forward(now, p, mid, layer, packet, &self.metrics)
+                    }
                     Work::KeyframeRequest(k) => room.keyframe_requested(now, p, k),
                     Work::SimulcastAdded(mid, rids) => {
                         if let Some(t) = room.peers[p].published.iter_mut().find(|t| t.mid == mid) {
@@ -864,6 +910,11 @@ impl Room {
                     current: None,
                     target: None,
                     desired: None,
+                    pt: None,
+                    source: None,
+                    switched_at: 0,
+                    seq_offset: 0,
+                    last_seq: None,
                     time_offset: 0,
                     last_time: None,
                 });
@@ -1094,9 +1145,10 @@ impl Room {
         track.last_keyframe_request[slot] = Some(now);
         let mid = track.mid;
         peer.dirty = true;
-        if let Some(mut writer) = peer.rtc.writer(mid) {
-            if let Err(err) = writer.request_keyframe(layer, how) {
-                tracing::debug!(participant = %publisher, %err, "keyframe request not sent");
+        match peer.rtc.direct_api().stream_rx_by_mid(mid, layer) {
+            Some(stream) => stream.request_keyframe(how),
+            None => {
+                tracing::debug!(participant = %publisher, ?layer, "keyframe request before the stream arrived")
             }
         }
     }
@@ -1117,24 +1169,36 @@ impl Room {
         self.request_keyframe(now, publisher, kind, layer, req.kind);
     }
 
-    /// Forwards one frame of publisher `p` to every subscriber of that track.
-    fn forward(&mut self, now: Instant, p: usize, d: MediaData, metrics: &Metrics) {
+    /// Forwards one RTP packet of publisher `p` to every subscriber of that track, payload
+    /// untouched: only the SSRC, payload type, sequence number and timestamp are the
+    /// subscriber's own.
+    fn forward(
+        &mut self,
+        now: Instant,
+        p: usize,
+        mid: Mid,
+        layer: Option<Rid>,
+        packet: RtpPacket,
+        metrics: &Metrics,
+    ) {
         let publisher = self.peers[p].id;
-        let Some(track) = self.peers[p].published.iter_mut().find(|t| t.mid == d.mid) else {
+        let Some(track) = self.peers[p].published.iter_mut().find(|t| t.mid == mid) else {
             return; // a mid the client did not name in `tracks`
         };
+        if packet.payload.is_empty() {
+            return; // padding for bandwidth probing: it ends at the SFU
+        }
         let kind = track.kind;
-        let slot = d
-            .rid
-            .and_then(|rid| track.layers.iter().position(|l| l.rid == rid))
-            .unwrap_or(0)
-            .min(3);
-        if d.rid.is_some() {
+        if layer.is_some() {
+            let slot = layer
+                .and_then(|rid| track.layers.iter().position(|l| l.rid == rid))
+                .unwrap_or(0)
+                .min(3);
             track.seen[slot] = Some(now);
         }
-        let keyframe = kind != TrackKind::Audio && d.is_keyframe();
+        let ext = &packet.header.ext_vals;
         if kind == TrackKind::Audio {
-            if let Some(level) = d.ext_vals.audio_level {
+            if let Some(level) = ext.audio_level {
                 self.speakers.observe(publisher, level, now);
             }
             self.speakers.choose_forwarded(now);
@@ -1142,21 +1206,21 @@ impl Room {
                 // A large meeting: only the loudest few are heard.
                 return;
             }
-        } else {
-            if keyframe && (d.contiguous || starts_access_unit(&d.data)) {
-                track.broken[slot] = false;
-            } else if !d.contiguous {
-                track.broken[slot] = true;
-            }
-            if track.broken[slot] {
-                // Throttled: while the layer waits, every frame that arrives asks again, so a
-                // lost request or keyframe does not leave it frozen.
-                self.request_keyframe(now, publisher, kind, d.rid, KeyframeRequestKind::Fir);
-                return;
-            }
         }
-        let layer: Layer = d.rid;
+        let keyframe_start =
+            kind != TrackKind::Audio && starts_keyframe(ext.frame_mark, &packet.payload);
+        let seq_in = *packet.seq_no;
+        let ssrc = packet.header.ssrc;
+        let time_in = packet.header.timestamp;
+        // Only what the SFU needs to say again: the audio level (subscribers show who talks).
+        // str0m writes the transport extensions (mid, transport-wide sequence number) itself.
+        let ext_out = ExtensionValues {
+            audio_level: ext.audio_level,
+            voice_activity: ext.voice_activity,
+            ..Default::default()
+        };
         let mut want_keyframe = false;
+        let mut forwarded = false;
         for q in 0..self.peers.len() {
             if q == p {
                 continue;
@@ -1169,61 +1233,77 @@ impl Room {
             else {
                 continue;
             };
-            let OutState::Open(mid) = t.state else {
+            let (OutState::Open(out_mid), Some(pt)) = (t.state, t.pt) else {
                 continue;
             };
-            if kind != TrackKind::Audio {
-                if t.target == Some(layer) && t.current != Some(layer) {
-                    if keyframe {
-                        // Switch here: the new layer's RTP time continues the old one's.
-                        if let Some(last) = t.last_time {
-                            t.time_offset = last
-                                .wrapping_add(FRAME_TICKS_90KHZ)
-                                .wrapping_sub(d.time.numer());
-                        }
-                        t.current = Some(layer);
-                    } else {
-                        want_keyframe = true;
-                    }
+            if t.current == Some(layer) && t.source != Some(ssrc) {
+                t.current = None;
+            }
+            if kind == TrackKind::Audio {
+                if t.current.is_none() {
+                    t.current = Some(layer);
+                    t.switch_to(ssrc, seq_in, time_in, AUDIO_FRAME_TICKS);
                 }
-                if t.current != Some(layer) {
-                    continue;
+            } else if t.target == Some(layer) && t.current != Some(layer) {
+                if keyframe_start {
+                    t.current = Some(layer);
+                    t.switch_to(ssrc, seq_in, time_in, FRAME_TICKS_90KHZ);
+                } else {
+                    want_keyframe = true;
                 }
             }
-            let time = d.time.numer().wrapping_add(t.time_offset);
-            t.last_time = Some(time);
+            if t.current != Some(layer) || seq_in < t.switched_at {
+                continue;
+            }
+            let seq_out = seq_in.wrapping_add(t.seq_offset);
+            let time_out = time_in.wrapping_add(t.time_offset);
+            if t.last_seq.is_none_or(|last| seq_out > last) {
+                t.last_seq = Some(seq_out);
+                t.last_time = Some(time_out);
+            }
+            let mut api = sub.rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(out_mid, None) else {
+                continue;
+            };
+            // The wallclock is when the packet leaves, not when it arrived: after a
+            // retransmission fills a hole the packets behind it go out in one burst, and `now`
+            // keeps that burst in order.
+            stream.write_rtp(
+                RtpWrite::new(
+                    pt,
+                    SeqNo::from(seq_out),
+                    time_out,
+                    now,
+                    packet.payload.clone(),
+                )
+                .marker(packet.header.marker)
+                .ext_vals(ext_out.clone())
+                .nackable(kind != TrackKind::Audio),
+            );
             sub.dirty = true;
-            let Some(writer) = sub.rtc.writer(mid) else {
-                continue;
-            };
-            let Some(pt) = writer.match_params(d.params) else {
-                continue;
-            };
-            let writer = match (d.ext_vals.audio_level, d.ext_vals.voice_activity) {
-                (Some(level), vad) => writer.audio_level(level, vad.unwrap_or(false)),
-                _ => writer,
-            };
-            // The wallclock is when the frame leaves, not `d.network_time` (when its first
-            // packet arrived): str0m queues written frames by wallclock, and after a
-            // retransmission fills a hole it hands the held frames out in a burst whose
-            // arrival times are not in order (a packet of a later frame can arrive before the
-            // last of an earlier one). Sorted by arrival, the burst would be sent out of
-            // order under new sequence numbers, and receivers would decode a picture before
-            // its reference. `now` is the same for the whole burst, which keeps it in order.
-            match writer.write(
-                pt,
-                now,
-                MediaTime::new(time, d.time.frequency()),
-                d.data.clone(),
-            ) {
-                Ok(()) => Metrics::inc(&metrics.media_frames_forwarded_total),
-                Err(err) => {
-                    tracing::debug!(participant = %sub.id, %err, "frame not forwarded");
-                }
-            }
+            forwarded = true;
+        }
+        // A frame is forwarded when its last packet is (video), or with each packet (audio).
+        if forwarded && (kind == TrackKind::Audio || packet.header.marker) {
+            Metrics::inc(&metrics.media_frames_forwarded_total);
         }
         if want_keyframe {
             self.request_keyframe(now, publisher, kind, layer, KeyframeRequestKind::Pli);
+        }
+    }
+}
+
+impl OutTrack {
+    /// Starts forwarding stream `source` at the packet with `seq` and RTP time `time`: its
+    /// sequence numbers and timestamps continue where the subscriber's last ones ended, one
+    /// frame (`gap` ticks) after the last.
+    fn switch_to(&mut self, source: Ssrc, seq: u64, time: u32, gap: u32) {
+        let next_seq = self.last_seq.map_or(FIRST_OUT_SEQ, |s| s + 1);
+        self.seq_offset = next_seq.wrapping_sub(seq);
+        self.switched_at = seq;
+        self.source = Some(source);
+        if let Some(last) = self.last_time {
+            self.time_offset = last.wrapping_add(gap).wrapping_sub(time);
         }
     }
 }
@@ -1236,16 +1316,44 @@ fn kind_name(kind: TrackKind) -> &'static str {
     }
 }
 
-/// Whether an H.264 access unit (Annex B, as str0m hands frames out) begins with its sequence
-/// parameter set. A keyframe that str0m hands on after a gap is complete from its first packet
-/// to its last, but a lost first packet can leave it without the parameter sets in front:
-/// such a frame cannot start a decoder. Reads NAL unit headers only; the encoder puts the SPS
-/// first (after an optional access unit delimiter), so only the start is looked at.
-fn starts_access_unit(data: &[u8]) -> bool {
+/// Whether an H.264 RTP packet starts a keyframe: the point where a subscriber can start
+/// decoding, or switch to another simulcast layer.
+///
+/// A publisher that sends frame marking (draft-ietf-avtext-framemarking) says so in the
+/// header: start of frame and independent. Otherwise the SFU reads the payload's NAL unit
+/// header, and for aggregation and fragmentation packets the one after it (RFC 6184): at
+/// most the first four bytes, never slice data. Encoders put the sequence parameter set in
+/// front of each IDR picture, so a keyframe starts with an SPS (alone, or first in a STAP-A).
+/// End-to-end encryption of H.264 keeps these bytes in the clear for the same reason.
+fn starts_keyframe(frame_mark: Option<u32>, payload: &[u8]) -> bool {
+    const START_OF_FRAME: u32 = 0x8000_0000;
+    const INDEPENDENT: u32 = 0x2000_0000;
+    if let Some(mark) = frame_mark {
+        return mark & START_OF_FRAME != 0 && mark & INDEPENDENT != 0;
+    }
+    starts_with_sps(payload)
+}
+
+/// Whether an H.264 RTP payload begins with a sequence parameter set (see [`starts_keyframe`]).
+fn starts_with_sps(payload: &[u8]) -> bool {
     const SPS: u8 = 7;
-    let head = &data[..data.len().min(64)];
-    head.windows(4)
-        .any(|w| w[..3] == [0, 0, 1] && w[3] & 0x1f == SPS)
+    const STAP_A: u8 = 24;
+    match payload.first().map(|b| b & 0x1f) {
+        Some(SPS) => true,
+        // STAP-A: its own NAL header, then per unit a 16-bit size and the unit, whose first
+        // byte is its NAL header. An access unit delimiter may come before the SPS.
+        Some(STAP_A) => {
+            let mut at = 1;
+            while let (Some(size), Some(header)) = (payload.get(at..at + 2), payload.get(at + 2)) {
+                if header & 0x1f == SPS {
+                    return true;
+                }
+                at += 2 + usize::from(u16::from_be_bytes([size[0], size[1]]));
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// The first value of an SDP attribute (`a=<name>:<value>`), session or media level.
@@ -1306,7 +1414,8 @@ fn ladder(rids: &[Rid], declared: &[(String, u32)]) -> Vec<layers::Layer> {
 fn rtc_config() -> RtcConfig {
     let mut config = RtcConfig::new()
         .set_ice_lite(true)
-        .set_reordering_size_video(REORDERING_FRAMES)
+        .set_rtp_mode(true)
+        .set_extension(FRAME_MARKING_EXT_ID, Extension::FrameMarking)
         .clear_codecs()
         .enable_opus(true, false);
     config.codec_config().add_h264(
@@ -1323,20 +1432,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_access_unit_starts_with_its_sequence_parameter_set() {
-        let sps_pps_idr = [
-            0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 0, 1, 0x65, 0x88,
-        ];
-        assert!(starts_access_unit(&sps_pps_idr));
-        assert!(starts_access_unit(&[
-            0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0x42
-        ]));
+    fn a_keyframe_starts_with_its_sequence_parameter_set() {
+        let sps = [0x67, 0x42, 0xe0, 0x1f];
+        assert!(starts_keyframe(None, &sps), "SPS alone");
+        // STAP-A of SPS and PPS, as browsers send them in front of an IDR.
+        let stap_sps_pps = [0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce];
+        assert!(starts_keyframe(None, &stap_sps_pps));
+        // STAP-A of an access unit delimiter, then SPS.
+        let stap_aud_sps = [0x78, 0, 2, 0x09, 0xf0, 0, 2, 0x67, 0x42];
+        assert!(starts_keyframe(None, &stap_aud_sps));
+        let fu_a_idr_start = [0x7c, 0x85, 0x88];
+        assert!(!starts_keyframe(None, &fu_a_idr_start), "IDR without SPS");
+        let stap_pps_only = [0x78, 0, 2, 0x68, 0xce];
+        assert!(!starts_keyframe(None, &stap_pps_only));
+        assert!(!starts_keyframe(None, &[0x78, 0, 200]), "truncated STAP-A");
+        assert!(!starts_keyframe(None, &[]));
+        assert!(!starts_keyframe(None, &[0x41, 0x9a]), "P slice");
+    }
+
+    #[test]
+    fn frame_marking_tells_a_keyframe_without_the_payload() {
+        let start_independent = 0xa000_0000; // S and I set
+        assert!(starts_keyframe(Some(start_independent), &[]));
         assert!(
-            !starts_access_unit(&[0, 0, 0, 1, 0x65, 0x88, 0x84]),
-            "IDR alone"
+            !starts_keyframe(Some(0x8000_0000), &[0x67]),
+            "start, not independent"
         );
-        assert!(!starts_access_unit(&[0x67, 0x42]), "no start code");
-        assert!(!starts_access_unit(&[]));
+        assert!(
+            !starts_keyframe(Some(0x2000_0000), &[0x67]),
+            "independent, not start"
+        );
     }
 
     fn ladder_720() -> Vec<layers::Layer> {
