@@ -37,29 +37,30 @@
 //! client notices its own ICE failure and offers again on a new connection).
 //!
 //! # What the SFU reads of media
-//! This matters for end-to-end encryption later. The SFU terminates DTLS-SRTP, so today it can
-//! decrypt everything, and str0m's frame API (used here) depacketizes H.264 into frames and
-//! packetizes them again for each subscriber. What the SFU itself *looks at* is:
-//! - RTP headers and header extensions: SSRC, payload type, sequence number, timestamp, mid,
-//!   rid (simulcast layer), audio level (RFC 6464, for the active speaker), transport-wide CC;
-//! - whether a video frame is a keyframe (str0m derives it from the H.264 NAL unit types,
-//!   i.e. the first byte of each NAL unit) — used to switch simulcast layers cleanly — and,
-//!   for a keyframe after a gap, whether its first NAL unit header is a sequence parameter
-//!   set (see "Loss" below);
-//! - RTCP feedback (PLI/FIR keyframe requests, NACK, receiver reports).
+//! This matters for end-to-end encryption. str0m runs in RTP mode: each RTP packet is
+//! forwarded as it came, its payload untouched (the same bytes, shared, not copied); only the
+//! SSRC, payload type, sequence number and timestamp are the subscriber's own, and the
+//! transport header extensions (mid, transport-wide sequence number) are str0m's. What the
+//! SFU itself *looks at* is:
+//! - RTP headers and header extensions: SSRC, sequence number, timestamp, marker, mid, rid
+//!   (simulcast layer), audio level (RFC 6464, for the active speaker), frame marking;
+//! - whether a video packet starts a keyframe, to switch simulcast layers cleanly: from the
+//!   frame marking extension (draft-ietf-avtext-framemarking) when the publisher sends it,
+//!   otherwise from the first NAL unit headers of the H.264 payload (at most its first bytes,
+//!   which an end-to-end encryption of H.264 keeps in the clear for this reason);
+//! - RTCP feedback (PLI/FIR keyframe requests, NACK, receiver reports, transport-wide CC).
 //!
-//! It never decodes audio or video, and never reads slice data. With an end-to-end encrypted
-//! payload (insertable streams / SFrame) the keyframe flag would have to come from a header
-//! extension (e.g. the dependency descriptor) and str0m would have to run in RTP mode.
+//! It never decodes audio or video and never reads slice data.
 //!
 //! # Loss
-//! str0m asks for lost packets (NACK) and retransmits what subscribers ask for (RTX), with a
-//! larger retransmission share and reordering window than its defaults (see
-//! [`core::RTX_RATIO_CAP`] and [`core::REORDERING_FRAMES`]). When str0m gives up on a packet
-//! from a publisher, the layer it belongs to is not forwarded until its next keyframe, which
-//! the SFU asks for: the SFU writes its own sequence numbers, so a subscriber could not see
-//! the gap and would decode pictures on a reference it never got. Frames are written with the
-//! time they are forwarded, which keeps a burst released after a retransmission in order.
+//! Each subscriber's sequence numbers are the publisher's moved by an offset (rebased to
+//! start below the first rollover, and moved again at each simulcast switch), so a packet
+//! lost on the way in is a gap on the way out: the subscriber asks for it (NACK), str0m asks
+//! the publisher, and the retransmission, forwarded when it comes, fills the gap in its
+//! place. A subscriber that gives up on a gap asks for a keyframe, which is passed on.
+//! str0m retransmits from its cache what the SFU sent, with a larger retransmission share
+//! than its default (see [`core::RTX_RATIO_CAP`]). Packets are written with the time they
+//! are forwarded, which keeps a burst released after a retransmission in order.
 //!
 //! # Audio in large meetings
 //! With more than [`speaker::FORWARDED_SPEAKERS`] audio publishers, only the audio of that
