@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use samla_protocol::{ErrorCode, MeetingId, ParticipantId, RemoteTrack, ServerMessage, TrackKind};
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive};
@@ -15,6 +16,7 @@ use str0m::rtp::{Extension, ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
+use super::downlink;
 use super::layers;
 use super::speaker::SpeakerDetector;
 use super::{Audience, Command, CommandKind, MediaSignal};
@@ -59,6 +61,14 @@ const RTX_CACHE_AGE: Duration = Duration::from_secs(3);
 /// and needs a keyframe (far bigger than the resends). The cap stays, against retransmission
 /// storms, but where only a path this bad reaches it.
 pub const RTX_RATIO_CAP: Option<f32> = Some(0.5);
+
+/// What the SFU assumes a subscriber's downlink carries until str0m's estimate says more:
+/// enough for a 720p and a few 180p pictures, so a new participant starts sharp on a good
+/// network, and the estimate brings it down within a second or two on a poor one.
+const INITIAL_DOWNLINK_KBPS: u64 = 2500;
+
+/// The least the SFU probes a subscriber's downlink for: one low layer and audio.
+const MIN_PROBE_KBPS: u32 = 300;
 
 /// How long the server waits for the answer to its offer before offering again.
 const OFFER_TIMEOUT: Duration = Duration::from_secs(15);
@@ -114,6 +124,10 @@ struct Published {
     last_keyframe_request: [Option<Instant>; 4],
     /// When a frame of each layer last arrived (index into `layers`).
     seen: [Option<Instant>; 4],
+    /// Payload bytes of each layer since its rate was last measured.
+    bytes: [u64; 4],
+    /// Measured rate of each layer (kbit/s, smoothed); 0 until measured.
+    kbps: [u32; 4],
     /// Until when each layer counts as flowing even if unseen: just published, or just
     /// switched on by `media_layers`.
     grace_until: [Option<Instant>; 4],
@@ -158,10 +172,12 @@ struct OutTrack {
     /// The layer frames are forwarded from now; `None` until the first keyframe.
     current: Option<Layer>,
     /// The layer to switch to at its next keyframe; `None` pauses the track. Usually
-    /// `desired`, or the nearest layer that flows while that one is idle.
+    /// `fitted`, or the nearest layer that flows while that one is idle.
     target: Option<Layer>,
-    /// The layer that fits the subscriber's `SubscribeVideo` height.
-    desired: Option<Layer>,
+    /// The layer that fits the subscriber's `SubscribeVideo` height and its downlink.
+    fitted: Option<Layer>,
+    /// When the downlink last made this track step down a layer.
+    stepped_down: Option<Instant>,
     /// The subscriber's payload type for this track's codec, known once the track is open.
     pt: Option<Pt>,
     /// The publisher's stream (SSRC) of the current layer: a new one (the publisher restarted
@@ -192,6 +208,12 @@ struct Peer {
     published: Vec<Published>,
     /// Which mid and layer each incoming SSRC carries, looked up once per stream.
     sources: HashMap<Ssrc, (Mid, Option<Rid>)>,
+    /// str0m's estimate of what can be sent to this peer (kbit/s).
+    downlink_kbps: Option<u32>,
+    /// The rate the estimator was last told to probe for (kbit/s).
+    probing_for: u32,
+    /// The rate padding was last told to keep up (kbit/s).
+    padding_to: u32,
     out: Vec<OutTrack>,
     pending: Option<SdpPendingOffer>,
     next_timeout: Instant,
@@ -452,10 +474,13 @@ impl SfuCore {
                 }
             }
             let room = &mut self.rooms[r];
-            if room
+            let since_check = room
                 .layers_checked
-                .is_none_or(|t| now.saturating_duration_since(t) >= LAYER_CHECK_EVERY)
-            {
+                .map(|t| now.saturating_duration_since(t));
+            if since_check.is_none_or(|d| d >= LAYER_CHECK_EVERY) {
+                if let Some(elapsed) = since_check {
+                    room.measure_layers(elapsed);
+                }
                 room.layers_checked = Some(now);
                 room.update_layers(now);
             }
@@ -531,6 +556,9 @@ impl SfuCore {
                             remote_fingerprint: fingerprint,
                             published: Vec::new(),
                             sources: HashMap::new(),
+                            downlink_kbps: None,
+                            probing_for: 0,
+                            padding_to: 0,
                             out: Vec::new(),
                             pending: None,
                             next_timeout: now,
@@ -589,6 +617,8 @@ impl SfuCore {
                         declared,
                         last_keyframe_request: Default::default(),
                         seen: old.map(|o| o.seen).unwrap_or_default(),
+                        bytes: [0; 4],
+                        kbps: old.map(|o| o.kbps).unwrap_or_default(),
                         grace_until: old
                             .map(|o| o.grace_until)
                             .unwrap_or([Some(now + LAYER_GRACE); 4]),
@@ -793,6 +823,11 @@ impl SfuCore {
                                     }
                                 }
                             }
+                            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                                peer.downlink_kbps = Some(
+                                    u32::try_from(estimate.as_u64() / 1000).unwrap_or(u32::MAX),
+                                );
+                            }
                             Event::IceConnectionStateChange(state) => {
                                 tracing::debug!(participant = %peer.id, ?state, "ICE state");
                                 if state == IceConnectionState::Disconnected {
@@ -836,6 +871,31 @@ impl SfuCore {
 }
 
 impl Published {
+    /// The index of layer `rid` in `layers` (0 when unknown), as used by the per-layer arrays.
+    fn slot_of(&self, rid: Rid) -> usize {
+        self.layers
+            .iter()
+            .position(|l| l.rid == rid)
+            .unwrap_or(0)
+            .min(3)
+    }
+
+    /// Each layer's bitrate, low→high: as measured, or nominal for its height until it
+    /// flows. A track without simulcast is one layer.
+    fn layer_kbps(&self) -> Vec<u32> {
+        if self.layers.is_empty() {
+            return vec![self.kbps[0]];
+        }
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match self.kbps[i.min(3)] {
+                0 => downlink::nominal_kbps(l.height),
+                kbps => kbps,
+            })
+            .collect()
+    }
+
     /// Whether layer `slot` is flowing: seen lately, or still in its grace time.
     fn flowing(&self, slot: usize, now: Instant) -> bool {
         let slot = slot.min(3);
@@ -853,6 +913,24 @@ impl Published {
 }
 
 impl Peer {
+    /// Tells the bandwidth estimator what this peer's wanted layers would take (`desired`),
+    /// so that it probes for that much, and what to keep sending with padding (`minimum`);
+    /// only on a change of a tenth or more.
+    fn probe_for(&mut self, minimum: u32, desired: u32) {
+        let desired = desired.max(MIN_PROBE_KBPS);
+        let minimum = minimum.clamp(MIN_PROBE_KBPS, desired);
+        let changed = |new: u32, old: u32| new.abs_diff(old) * 10 >= old.max(1);
+        if !changed(desired, self.probing_for) && !changed(minimum, self.padding_to) {
+            return;
+        }
+        self.probing_for = desired;
+        self.padding_to = minimum;
+        self.rtc.bwe().set_bitrate(
+            Bitrate::kbps(u64::from(minimum)),
+            Bitrate::kbps(u64::from(desired)),
+        );
+    }
+
     /// Forgets the outstanding server offer; what it would have changed goes into the next.
     fn abandon_offer(&mut self) {
         self.pending = None;
@@ -868,6 +946,19 @@ impl Peer {
 }
 
 impl Room {
+    /// Turns the bytes each publisher layer carried in the last `elapsed` into its rate.
+    fn measure_layers(&mut self, elapsed: Duration) {
+        let ms = elapsed.as_millis().max(1) as u64;
+        for track in self.peers.iter_mut().flat_map(|p| p.published.iter_mut()) {
+            for (kbps, bytes) in track.kbps.iter_mut().zip(track.bytes.iter_mut()) {
+                let now_kbps = u32::try_from(*bytes * 8 / ms).unwrap_or(u32::MAX);
+                // Smoothed over about two checks; a layer that stopped decays towards 0.
+                *kbps = (*kbps + now_kbps) / 2;
+                *bytes = 0;
+            }
+        }
+    }
+
     /// Hands a message to the meeting actor; never waits. A full queue means the actor is
     /// far behind, and media signalling is the thing to shed.
     fn signal(&self, to: Audience, msg: ServerMessage) {
@@ -909,7 +1000,8 @@ impl Room {
                     state: OutState::ToOpen,
                     current: None,
                     target: None,
-                    desired: None,
+                    fitted: None,
+                    stepped_down: None,
                     pt: None,
                     source: None,
                     switched_at: 0,
@@ -1008,11 +1100,17 @@ impl Room {
     /// for keyframes of newly wanted layers, and tells publishers which layers are watched.
     fn update_layers(&mut self, now: Instant) {
         let mut keyframes = Vec::new();
+        let cap = self.max_video_height;
         for p in 0..self.peers.len() {
             let (left, rest) = self.peers.split_at_mut(p);
             let (sub, right) = rest.split_first_mut().expect("p < len");
-            for t in &mut sub.out {
+            // Per video track: the layer its tile size asks for, and what fitting it into the
+            // downlink needs to know.
+            let mut wanted: Vec<(usize, Option<Layer>, Option<downlink::Wanted>)> = Vec::new();
+            let mut audio_streams = 0;
+            for (i, t) in sub.out.iter_mut().enumerate() {
                 if t.kind == TrackKind::Audio {
+                    audio_streams += usize::from(matches!(t.state, OutState::Open(_)));
                     continue;
                 }
                 let Some(publisher) = left
@@ -1025,7 +1123,6 @@ impl Room {
                 let Some(track) = publisher.published.iter().find(|x| x.kind == t.kind) else {
                     continue;
                 };
-                let cap = self.max_video_height;
                 let max_height = capped_height(
                     self.max_height
                         .get(&(sub.id, t.publisher, t.kind))
@@ -1040,8 +1137,72 @@ impl Room {
                 } else {
                     layers::choose(&track.layers, max_height).map(Some)
                 };
-                t.desired = desired;
-                let target = match desired {
+                // What fits the tile; the nearest flowing layer stands in for it below while
+                // it is idle, and it stays announced to the publisher so that it comes back.
+                let preferred = desired;
+                let fit = match preferred {
+                    Some(Some(rid)) => {
+                        let index = |rid: Rid| track.layers.iter().position(|l| l.rid == rid);
+                        Some(downlink::Wanted {
+                            layer_kbps: track.layer_kbps(),
+                            preferred: index(rid).unwrap_or(0),
+                            current: t.fitted.flatten().and_then(index),
+                            screen: t.kind == TrackKind::Screen,
+                            stepped_down: t.stepped_down,
+                        })
+                    }
+                    Some(None) => Some(downlink::Wanted {
+                        layer_kbps: track.layer_kbps(),
+                        preferred: 0,
+                        current: Some(0),
+                        screen: t.kind == TrackKind::Screen,
+                        stepped_down: None,
+                    }),
+                    None => None,
+                };
+                wanted.push((i, preferred, fit));
+            }
+            // Fit the preferred layers into the subscriber's downlink estimate, if there is one.
+            let fits: Vec<downlink::Wanted> =
+                wanted.iter().filter_map(|(_, _, w)| w.clone()).collect();
+            let chosen = sub.downlink_kbps.map(|estimate| {
+                downlink::fit(&fits, downlink::video_budget(estimate, audio_streams), now)
+            });
+            let audio_kbps = downlink::AUDIO_KBPS * audio_streams as u32;
+            let preferred_kbps =
+                downlink::cost(&fits, fits.iter().map(|w| w.preferred)) + audio_kbps;
+            let short = chosen
+                .as_ref()
+                .is_some_and(|c| c.iter().zip(&fits).any(|(&layer, w)| layer < w.preferred));
+            // While it gets less than it wants, padding keeps the estimate searching up to
+            // what it wants, so it climbs back when the network allows.
+            sub.probe_for(if short { preferred_kbps } else { 0 }, preferred_kbps);
+            let mut chosen = chosen.into_iter().flatten();
+            for (i, preferred, fit) in wanted {
+                let t = &mut sub.out[i];
+                let Some(publisher) = left
+                    .iter()
+                    .chain(right.iter())
+                    .find(|x| x.id == t.publisher)
+                else {
+                    continue;
+                };
+                let Some(track) = publisher.published.iter().find(|x| x.kind == t.kind) else {
+                    continue;
+                };
+                let layer = fit.as_ref().and_then(|_| chosen.next());
+                let fitted = match (preferred, layer) {
+                    (Some(Some(_)), Some(layer)) => Some(track.layers.get(layer).map(|l| l.rid)),
+                    (other, _) => other,
+                };
+                // Stepped down for the downlink's sake (not because the tile got smaller).
+                if let (Some(w), Some(layer)) = (&fit, layer) {
+                    if layer < w.preferred && w.current.is_some_and(|c| layer < c) {
+                        t.stepped_down = Some(now);
+                    }
+                }
+                t.fitted = fitted;
+                let target = match fitted {
                     Some(Some(rid)) => Some(Some(track.flowing_near(rid, now, cap))),
                     other => other,
                 };
@@ -1078,7 +1239,7 @@ impl Room {
                                 t.publisher == publisher.id
                                     && t.kind == track.kind
                                     && (t.target == Some(Some(*rid))
-                                        || t.desired == Some(Some(*rid)))
+                                        || t.fitted == Some(Some(*rid)))
                                     && !matches!(
                                         t.state,
                                         OutState::ToStop(_) | OutState::NegotiatingStop(_)
@@ -1189,13 +1350,11 @@ impl Room {
             return; // padding for bandwidth probing: it ends at the SFU
         }
         let kind = track.kind;
+        let slot = layer.map_or(0, |rid| track.slot_of(rid));
         if layer.is_some() {
-            let slot = layer
-                .and_then(|rid| track.layers.iter().position(|l| l.rid == rid))
-                .unwrap_or(0)
-                .min(3);
             track.seen[slot] = Some(now);
         }
+        track.bytes[slot] += packet.payload.len() as u64;
         let ext = &packet.header.ext_vals;
         if kind == TrackKind::Audio {
             if let Some(level) = ext.audio_level {
@@ -1415,6 +1574,7 @@ fn rtc_config() -> RtcConfig {
     let mut config = RtcConfig::new()
         .set_ice_lite(true)
         .set_rtp_mode(true)
+        .enable_bwe(Some(Bitrate::kbps(INITIAL_DOWNLINK_KBPS)))
         .set_extension(FRAME_MARKING_EXT_ID, Extension::FrameMarking)
         .clear_codecs()
         .enable_opus(true, false);

@@ -73,6 +73,7 @@
 //! `media_layers` which of their layers anyone watches, so they can stop encoding the rest.
 
 pub mod core;
+pub mod downlink;
 pub mod layers;
 pub mod speaker;
 
