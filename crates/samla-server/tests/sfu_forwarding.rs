@@ -657,7 +657,7 @@ async fn simulcast_subscribers_get_the_layer_that_fits_and_publishers_hear_what_
     let mut after_switch = 0;
     while after_switch < 20 {
         for (rid, tag) in [("q", 1u8), ("h", 2), ("f", 3)] {
-            let mut frame = h264_frame(n % 20 == 0, n as u8);
+            let mut frame = h264_frame(n.is_multiple_of(20), n as u8);
             frame.push(tag);
             a.write(TrackKind::Camera, Some(rid), n, &frame);
         }
