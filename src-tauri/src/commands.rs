@@ -3,13 +3,15 @@
 
 use std::sync::Mutex;
 
+use samla_media::DeviceKind;
 use samla_protocol::ServerMessage;
 use serde::{Serialize, Serializer};
 use tauri::{AppHandle, State};
 
 use crate::bench::{self, CpuTime, PageReport};
+use crate::camera::CameraError;
 use crate::host::{Host, HostError, HostedMeeting};
-use crate::media::{LocalSources, Media, ShareError};
+use crate::media::{AudioDevices, LocalSources, Media, ShareError, ShareTarget};
 use crate::Launch;
 
 /// Everything the commands share.
@@ -100,19 +102,104 @@ fn host_port(url: &url::Url) -> Option<String> {
     })
 }
 
-/// Starts media for a meeting on `server_host` (the page calls it before joining).
+/// Starts media for a meeting on `server_host` (the page calls it before joining, and again
+/// when another camera is picked) with the camera `camera_device` (`None`: the first) and
+/// the microphone and speaker in `audio_devices` (`None`, or a `None` in it: the defaults).
 #[tauri::command]
 pub async fn media_start(
     app: AppHandle,
     shell: State<'_, Shell>,
     server_host: String,
     camera: bool,
+    camera_device: Option<String>,
     microphone: bool,
+    audio_devices: Option<AudioDevices>,
 ) -> Result<LocalSources, CommandError> {
+    let audio = audio_devices.unwrap_or_default();
     let host = server_host
         .rsplit_once(':')
         .map_or(server_host.as_str(), |(h, _)| h);
-    Ok(shell.media.start(&app, host, camera, microphone))
+    Ok(shell
+        .media
+        .start(&app, host, camera, camera_device, microphone, audio))
+}
+
+/// One camera for the page's picker.
+#[derive(Debug, Serialize)]
+pub struct CameraOption {
+    id: String,
+    name: String,
+}
+
+/// The cameras the system has (none when it cannot list them: the picker is then empty and
+/// opening the camera says why).
+#[tauri::command]
+pub async fn camera_list() -> Vec<CameraOption> {
+    let listed =
+        tauri::async_runtime::spawn_blocking(|| samla_media::list_devices(DeviceKind::Camera))
+            .await;
+    match listed {
+        Ok(Ok(cameras)) => cameras
+            .into_iter()
+            .map(|c| CameraOption {
+                id: c.id,
+                name: c.name,
+            })
+            .collect(),
+        Ok(Err(err)) => {
+            tracing::info!(%err, "cannot list cameras");
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// One microphone for the page's picker: `id` goes back in `media_start`'s `audio_devices`.
+#[derive(Debug, Serialize)]
+pub struct MicrophoneOption {
+    id: String,
+    name: String,
+}
+
+/// The microphones the system has (none when it cannot list them: the picker is then empty
+/// and the default is opened, or its absence explained).
+#[tauri::command]
+pub async fn microphone_list() -> Vec<MicrophoneOption> {
+    let listed =
+        tauri::async_runtime::spawn_blocking(|| samla_media::list_devices(DeviceKind::Microphone))
+            .await;
+    match listed {
+        Ok(Ok(microphones)) => microphones
+            .into_iter()
+            .map(|m| MicrophoneOption {
+                id: m.id,
+                name: m.name,
+            })
+            .collect(),
+        Ok(Err(err)) => {
+            tracing::info!(%err, "cannot list microphones");
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Mutes (`on: false`) or unmutes the microphone; the track stays, sending silence.
+#[tauri::command]
+pub fn microphone_set(shell: State<'_, Shell>, on: bool) {
+    if let Err(err) = shell.media.set_microphone(on) {
+        tracing::debug!(%err, "no media session to mute");
+    }
+}
+
+/// Switches the camera off (the device closes) or on again. Opening a camera can take a
+/// second, so it runs off the async runtime.
+#[tauri::command]
+pub async fn camera_set(shell: State<'_, Shell>, on: bool) -> Result<(), CameraError> {
+    let camera = shell.media.camera()?;
+    tauri::async_runtime::spawn_blocking(move || camera.set_on(on))
+        .await
+        .map_err(|_| CameraError::Closed)?
 }
 
 /// One media-related message from the signalling socket.
@@ -121,10 +208,23 @@ pub fn media_signal(shell: State<'_, Shell>, message: ServerMessage) {
     shell.media.on_server_message(message);
 }
 
-/// Shares the screen as our screen track.
+/// The screens and windows the user can share.
 #[tauri::command]
-pub fn screen_share_start(shell: State<'_, Shell>) -> Result<(), ShareError> {
-    shell.media.share_screen()
+pub async fn share_targets(shell: State<'_, Shell>) -> Result<Vec<ShareTarget>, ShareError> {
+    shell.media.share_targets()
+}
+
+/// Shares a screen or a window (`kind` and `id` from `share_targets`; no `id`: the whole
+/// display) as our screen track.
+#[tauri::command]
+pub async fn screen_share_start(
+    shell: State<'_, Shell>,
+    kind: Option<String>,
+    id: Option<String>,
+) -> Result<(), ShareError> {
+    shell
+        .media
+        .share_screen(kind.as_deref().unwrap_or("screen"), id)
 }
 
 #[tauri::command]

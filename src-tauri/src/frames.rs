@@ -11,7 +11,7 @@
 //! | bytes | field |
 //! | --- | --- |
 //! | 0 | layout version, 1 |
-//! | 1 | track: 0 camera, 1 screen |
+//! | 1 | track: 0 camera, 1 screen, 2 our own camera (the self view, participant 0) |
 //! | 2..4 | reserved, 0 |
 //! | 4..8 | participant number |
 //! | 8..12 | width |
@@ -171,13 +171,28 @@ pub fn encode_frame(
     frame: &VideoFrame,
     capture_us: u64,
 ) -> Bytes {
+    let track = match kind {
+        TrackKind::Screen => TRACK_SCREEN,
+        _ => TRACK_CAMERA,
+    };
+    encode(track, participant, frame, capture_us)
+}
+
+/// Our own camera picture for the self view. It is ours before we have a participant
+/// number (the pre-join screen), so it goes as participant 0 on a track of its own.
+pub fn encode_self_view(frame: &VideoFrame) -> Bytes {
+    encode(TRACK_SELF, ParticipantId(0), frame, frame.timestamp_us)
+}
+
+const TRACK_CAMERA: u8 = 0;
+const TRACK_SCREEN: u8 = 1;
+const TRACK_SELF: u8 = 2;
+
+fn encode(track: u8, participant: ParticipantId, frame: &VideoFrame, capture_us: u64) -> Bytes {
     let (y, u, v) = (frame.y(), frame.u(), frame.v());
     let mut out = Vec::with_capacity(HEADER_BYTES + y.len() + u.len() + v.len());
     out.push(LAYOUT_VERSION);
-    out.push(match kind {
-        TrackKind::Screen => 1,
-        _ => 0,
-    });
+    out.push(track);
     out.extend_from_slice(&[0, 0]);
     out.extend_from_slice(&participant.0.to_le_bytes());
     out.extend_from_slice(&frame.width().to_le_bytes());
@@ -223,6 +238,18 @@ mod tests {
         assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 4);
         assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), 2);
         assert_eq!(u64::from_le_bytes(bytes[16..24].try_into().unwrap()), 42);
+    }
+
+    #[test]
+    fn the_self_view_has_a_track_of_its_own() {
+        let mut frame = VideoFrame::new(4, 2);
+        frame.timestamp_us = 99;
+        let bytes = encode_self_view(&frame);
+        assert_eq!(bytes[1], 2);
+        assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), 0);
+        assert_eq!(u64::from_le_bytes(bytes[16..24].try_into().unwrap()), 99);
+        let camera = encode_frame(ParticipantId(3), TrackKind::Camera, &frame, 0);
+        assert_eq!(camera[1], 0);
     }
 
     #[test]

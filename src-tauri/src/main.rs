@@ -13,6 +13,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod bench;
+mod camera;
 mod commands;
 mod frames;
 mod host;
@@ -111,6 +112,11 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::media_start,
             commands::media_signal,
             commands::media_stop,
+            commands::microphone_set,
+            commands::microphone_list,
+            commands::camera_list,
+            commands::camera_set,
+            commands::share_targets,
             commands::screen_share_start,
             commands::screen_share_stop,
             commands::host_meeting,

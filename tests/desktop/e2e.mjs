@@ -3,13 +3,18 @@
 // binaries and tauri-driver.
 //
 // Scenario: a samla-server with a meeting; samla-cli "Per" in it with synthetic video and
-// audio. The app (SAMLA_FAKE_MEDIA=1) opens the join link, joins, shows Per's video (a tile
-// canvas that is not blank and changes), sends a chat message that Per receives, and receives
-// one from a second participant. It shares the (Xvfb) screen: a samla-cli viewer decodes the
-// screen track and saves the latest picture (`--save-frames`), which must match a screenshot
-// of the screen taken at the same time (mean absolute difference of downscaled luma); then it
-// stops sharing and the pictures stop. Then it hosts a meeting on its embedded server and admits a
-// guest (samla-cli) from the waiting room. A screenshot of the screen is kept after each step.
+// audio. The app (--fake-media) opens the join link, joins, shows Per's video (a tile
+// canvas that is not blank and changes) and its own picture in a mirrored self-view tile (not
+// blank, changing, gone while the camera is off and back when it is on), sends a chat message
+// that Per receives, and receives one from a second participant. It shares the (Xvfb) screen:
+// a samla-cli viewer decodes the screen track and saves the latest picture (`--save-frames`),
+// which must match a screenshot of the screen taken at the same time (mean absolute difference
+// of downscaled luma); then it stops sharing and the pictures stop. It shares one window
+// (an xmessage) chosen in the share picker: a second viewer's picture must be that window's
+// size and match a screenshot of the window. Then a second app, with the machine's own devices,
+// hosts a meeting on its embedded server (on a machine without a camera it says so and shows our
+// initials) and admits a guest (samla-cli) from the waiting room. A screenshot of the screen is
+// kept after each step.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), OUT_DIR (screenshots, logs),
 // WEBDRIVER_PORT (tauri-driver's port, default 4444).
@@ -118,29 +123,17 @@ session = (
     capabilities: {
       alwaysMatch: {
         browserName: "wry",
-        "tauri:options": { application: join(bin, "samla"), args: [link, "--name", "Kari"] },
+        "tauri:options": { application: join(bin, "samla"), args: [link, "--name", "Kari", "--fake-media"] },
       },
     },
   })
 ).sessionId;
 console.log(`session ${session}`);
 
-// English, whatever the machine's language.
-await waitFor("the page", () => exec("return document.readyState === 'complete' && !!document.querySelector('#app *')"));
-await exec("localStorage.setItem('samla.lang', 'en'); location.reload();");
-await waitFor("the join screen", () => exec("return !!document.querySelector('#join')"));
-await screenshot("prejoin");
-
-console.log("step: join");
-await exec("document.querySelector('#join').click()");
-await waitFor("the meeting with Per", () =>
-  exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Per'))"),
-);
-
-console.log("step: Per's video");
-// A tile canvas with a picture that is not blank, read twice to see it move.
+// A tile canvas (the first matching the selector given) with a picture that is not blank,
+// read twice to see it move.
 const readTile = `
-  const canvas = document.querySelector('canvas.frames');
+  const canvas = document.querySelector(arguments[0]);
   if (!canvas || !canvas.width) return null;
   const c = document.createElement('canvas');
   c.width = 160; c.height = 90;
@@ -155,15 +148,60 @@ const readTile = `
   }
   const n = px.length / 4, mean = sum / n;
   return { width: canvas.width, height: canvas.height, mean, std: Math.sqrt(sq / n - mean * mean), hash };`;
-const first = await waitFor("a drawn tile", async () => {
-  const r = await exec(readTile);
-  return r && r.std > 10 ? r : null;
-}, 30_000);
-await sleep(700);
-const second = await exec(readTile);
-console.log(`  tile ${first.width}x${first.height}: std ${first.std.toFixed(1)}, hash ${first.hash} then ${second.hash}`);
-if (first.hash === second.hash) throw new Error("Per's video does not change");
+const PER = "figure.tile:not(.self) canvas.frames";
+const SELF = "figure.tile.self canvas.self-view";
+/** Waits for a not blank picture in `selector`, then checks that it changes. */
+async function movingPicture(what, selector) {
+  const first = await waitFor(what, async () => {
+    const r = await exec(readTile, selector);
+    return r && r.std > 10 ? r : null;
+  }, 30_000);
+  await sleep(700);
+  const second = await exec(readTile, selector);
+  console.log(`  ${what} ${first.width}x${first.height}: std ${first.std.toFixed(1)}, hash ${first.hash} then ${second.hash}`);
+  if (!second || first.hash === second.hash) throw new Error(`${what} does not change`);
+  return first;
+}
+
+// English, whatever the machine's language.
+await waitFor("the page", () => exec("return document.readyState === 'complete' && !!document.querySelector('#app *')"));
+await exec("localStorage.setItem('samla.lang', 'en'); location.reload();");
+await waitFor("the join screen", () => exec("return !!document.querySelector('#join')"));
+// The pre-join screen shows our camera (the synthetic picture) as it will be sent.
+await movingPicture("the pre-join preview", ".preview canvas.self-view");
+await screenshot("prejoin");
+
+console.log("step: join");
+await exec("document.querySelector('#join').click()");
+await waitFor("the meeting with Per", () =>
+  exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Per'))"),
+);
+
+console.log("step: Per's video");
+await movingPicture("Per's video", PER);
 await screenshot("per-video");
+
+console.log("step: self view");
+const self = await movingPicture("our own picture", SELF);
+// At most 360 lines: the self view is sent small.
+if (self.height > 360) throw new Error(`the self view is ${self.width}x${self.height}, larger than 360p`);
+const selfLabel = await exec("return document.querySelector('figure.tile.self').getAttribute('aria-label')");
+if (!selfLabel.startsWith("Kari (you)")) throw new Error(`the self-view tile is labelled ${JSON.stringify(selfLabel)}`);
+const mirror = await exec("return getComputedStyle(document.querySelector(arguments[0])).transform", SELF);
+if (!mirror.startsWith("matrix(-1")) throw new Error(`the self view is not mirrored (transform ${mirror})`);
+await screenshot("self-view");
+
+console.log("step: camera off and on");
+const clickButton = (text) =>
+  exec(`const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === arguments[0]); b.click();`, text);
+await clickButton("Stop video");
+await waitFor("our initials instead of our picture", () =>
+  exec("const t = document.querySelector('figure.tile.self'); return !!t.querySelector('.avatar') && !t.querySelector('canvas');"),
+);
+await screenshot("camera-off");
+await clickButton("Start video");
+await movingPicture("our picture again", SELF);
+await screenshot("camera-on-again");
 
 console.log("step: chat");
 await exec(`
@@ -192,15 +230,22 @@ const viewerStats = join(out, "viewer-stats.json");
 start("viewer", join(bin, "samla-cli"), [
   "join", link, "--name", "Siri", "--save-frames", framesDir, "--stats-json", viewerStats, "--for", "60s",
 ]);
-// A still screen to compare: Siri in, Ola (who stays 5 s) gone, so no tile comes or goes.
+// A still screen to compare: Siri in, Ola (who stays 5 s) gone, so no tile comes or goes, and
+// our camera off, so that only Per's tile moves between the screenshot and the picture.
+await clickButton("Stop video");
 await waitFor("Siri in and Ola gone", () =>
   exec(`const names = [...document.querySelectorAll('figure.tile')].map(t => t.getAttribute('aria-label') || '');
         return names.some(n => n.includes('Siri')) && !names.some(n => n.includes('Ola'));`),
   20_000,
 );
-await exec(`
-  const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Share screen');
-  b.click();`);
+// The picker offers the whole screen first, chosen.
+await clickButton("Share screen");
+await waitFor("the share picker", () => exec("return !!document.querySelector('[role=dialog] input[type=radio]')"));
+const wholeChosen = await exec(`
+  const r = document.querySelector('[role=dialog] input[type=radio]:checked');
+  return r ? document.querySelector('label[for="' + r.id + '"]').textContent : null;`);
+if (wholeChosen !== "The whole screen") throw new Error(`the picker starts on ${JSON.stringify(wholeChosen)}`);
+await clickButton("Share");
 await waitFor("the app sharing", () =>
   exec("return [...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'Stop sharing')"),
   10_000,
@@ -215,7 +260,7 @@ const savedScreen = await waitFor("the viewer's decoded screen", screenFrame, 30
 const shotAt = Date.now();
 const shot = join(out, "shared-screen-now.png");
 execFileSync("import", ["-window", "root", shot]);
-await waitFor("a picture saved after the screenshot", () => statSync(savedScreen).mtimeMs > shotAt + 300, 10_000, 100);
+await waitFor("a picture saved after the screenshot", () => statSync(savedScreen).mtimeMs > shotAt + 300, 30_000, 100);
 const lumaOf = (file) => execFileSync("convert", [file, "-resize", "80x50!", "-colorspace", "Gray", "-depth", "8", "gray:-"]);
 const [a, b] = [lumaOf(shot), lumaOf(savedScreen)];
 let mad = 0;
@@ -248,6 +293,75 @@ const decoded = Object.values(statsNow).map((s) => s.screen_frames_decoded ?? 0)
 console.log(`  sharing stopped; viewer decoded ${Math.max(0, ...decoded)} screen frames`);
 await screenshot("sharing-stopped");
 
+console.log("step: share one window");
+// A window with known content, smaller than the screen, away from the app's share picker.
+const windowTitle = "Samla e2e window";
+const xmessage = start("xmessage", "xmessage", [
+  "-title", windowTitle, "-geometry", "420x240+820+60", "-bg", "#1f5fbf", "-fg", "white",
+  "Samla deler bare dette vinduet / Samla shares only this window",
+]);
+const windowId = await waitFor("the window on the screen", () => {
+  try {
+    const info = execFileSync("xwininfo", ["-name", windowTitle], { stdio: ["ignore", "pipe", "ignore"] }).toString();
+    const id = /Window id: (0x[0-9a-f]+)/.exec(info)?.[1];
+    const w = Number(/Width: (\d+)/.exec(info)?.[1]);
+    const h = Number(/Height: (\d+)/.exec(info)?.[1]);
+    return id && w && h ? { id, w, h } : null;
+  } catch {
+    return null;
+  }
+});
+const windowFrames = join(out, "window-viewer-frames");
+start("window-viewer", join(bin, "samla-cli"), [
+  "join", link, "--name", "Liv", "--save-frames", windowFrames, "--for", "60s",
+]);
+await waitFor("Liv in the meeting", () =>
+  exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Liv'))"),
+  20_000,
+);
+await clickButton("Share screen");
+await waitFor("the share picker", () => exec("return !!document.querySelector('[role=dialog] input[type=radio]')"));
+const picked = await exec(`
+  const label = [...document.querySelectorAll('[role=dialog] label')].find(l => l.textContent === arguments[0]);
+  if (!label) return false;
+  document.getElementById(label.htmlFor).click();
+  return true;`, windowTitle);
+if (!picked) throw new Error(`the share picker does not list ${JSON.stringify(windowTitle)}`);
+await screenshot("share-picker");
+await clickButton("Share");
+await waitFor("the app sharing the window", () =>
+  exec("return [...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'Stop sharing')"),
+  10_000,
+);
+const windowFrame = () => {
+  if (!existsSync(windowFrames)) return null;
+  const f = readdirSync(windowFrames).find((n) => n.endsWith("-screen.ppm"));
+  return f ? join(windowFrames, f) : null;
+};
+const savedWindow = await waitFor("Liv's decoded window", windowFrame, 30_000);
+const windowShotAt = Date.now();
+const windowShot = join(out, "shared-window-now.png");
+execFileSync("import", ["-window", windowId.id, windowShot]);
+await waitFor("a window picture saved after the screenshot", () => statSync(savedWindow).mtimeMs > windowShotAt + 300, 30_000, 100);
+const windowSize = execFileSync("identify", ["-format", "%wx%h", savedWindow]).toString();
+execFileSync("convert", [savedWindow, join(out, "shared-window-as-decoded.png")]);
+const [wa, wb] = [lumaOf(windowShot), lumaOf(savedWindow)];
+let windowMad = 0;
+for (let i = 0; i < wa.length; i++) windowMad += Math.abs(wa[i] - wb[i]);
+windowMad /= wa.length;
+console.log(`  Liv decoded the window at ${windowSize} (the window is ${windowId.w}x${windowId.h}); difference to its screenshot ${windowMad.toFixed(2)} / 255`);
+// The encoder may round an odd size down to even.
+const [dw, dh] = windowSize.split("x").map(Number);
+if (Math.abs(dw - windowId.w) > 1 || Math.abs(dh - windowId.h) > 1) throw new Error(`Liv got a ${windowSize} picture, not the ${windowId.w}x${windowId.h} window`);
+if (wa.length !== wb.length || wa.length === 0) throw new Error("could not compare the window pictures");
+if (windowMad > 16) throw new Error(`the decoded window does not match the window (difference ${windowMad.toFixed(2)})`);
+await screenshot("sharing-window");
+await clickButton("Stop sharing");
+await waitFor("the share button back", () =>
+  exec("return [...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'Share screen')"),
+);
+xmessage.kill("SIGTERM");
+
 // Per writes its events when it leaves; stop it now instead of waiting out --for.
 const per = children[1];
 per.kill("SIGINT");
@@ -278,6 +392,21 @@ if (!page.ok || !(await page.text()).includes("samla-meeting")) throw new Error(
 await waitFor("the join screen", () => exec("return !!document.querySelector('#join')"));
 await exec("document.querySelector('#join').click()");
 await waitFor("the hosted meeting", () => exec("return !!document.querySelector('figure.tile')"));
+// This app has no --fake-media: it opens the machine's camera, or says there is none.
+const cameras = readdirSync("/dev").filter((n) => n.startsWith("video"));
+if (cameras.length === 0) {
+  const said = await waitFor("the missing camera explained", () =>
+    exec("const s = document.querySelector('.bar .status').textContent; return s.includes('camera') ? s : null;"),
+  );
+  if (said !== "No camera was found. You are in without video.") throw new Error(`the app says ${JSON.stringify(said)} about the camera`);
+  const selfTile = await exec("const t = document.querySelector('figure.tile.self'); return { avatar: !!t.querySelector('.avatar'), canvas: !!t.querySelector('canvas') };");
+  if (!selfTile.avatar || selfTile.canvas) throw new Error("without a camera our tile should show our initials");
+  const videoButton = await exec("return [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Start video').disabled");
+  if (!videoButton) throw new Error("the camera button should be off without a camera");
+  console.log(`  no camera on this machine: the app says so (${JSON.stringify(said)})`);
+} else {
+  console.log(`  this machine has ${cameras.join(", ")}: not checking the missing-camera message`);
+}
 await screenshot("hosting");
 
 console.log("step: admit a guest from the waiting room");

@@ -2,9 +2,10 @@
 //! file or — when `SAMLA_TEST_POSTGRES_URL` names a PostgreSQL server — on a fresh database
 //! created on that server, so the same suite runs on both.
 
+pub mod netns;
 pub mod udp_relay;
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -71,6 +72,12 @@ impl TestServer {
     /// Starts the server with `extra_args` after the usual `serve` arguments (e.g. media
     /// options); a restart keeps them.
     pub async fn start_with(extra_args: &[String]) -> Result<Self> {
+        Self::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), extra_args).await
+    }
+
+    /// Like [`TestServer::start_with`], listening for HTTP on `ip` (e.g. an address clients
+    /// in a network namespace reach, see [`netns::Lab`]); the join links name it.
+    pub async fn start_on(ip: IpAddr, extra_args: &[String]) -> Result<Self> {
         let data = tempfile::Builder::new().prefix("samla-e2e-").tempdir()?;
         let (database_url, postgres_db) = match Backend::from_env() {
             Backend::Sqlite => (
@@ -88,8 +95,8 @@ impl TestServer {
                 (url.to_string(), Some((admin_url, name)))
             }
         };
-        let port = free_port()?;
-        let listen = format!("127.0.0.1:{port}");
+        let port = free_port(ip)?;
+        let listen = std::net::SocketAddr::new(ip, port).to_string();
         let base = Url::parse(&format!("http://{listen}"))?;
         let log_path = data.path().join("server.log");
         let mut server = Self {
@@ -245,8 +252,8 @@ impl Drop for TestServer {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+fn free_port(ip: IpAddr) -> Result<u16> {
+    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
 async fn create_postgres_database(admin_url: &str, name: &str) -> Result<()> {

@@ -1,11 +1,11 @@
-//! A UDP relay for the media path, with faults a test can dial in: random loss, a one-way
-//! delay that wanders (jitter), a few datagrams that overtake others (reordering), a bandwidth
-//! limit, and an outage switch that black-holes everything.
+//! A UDP relay for the media path that delays: a one-way delay that wanders (jitter) and a
+//! few datagrams that overtake others (reordering). This kernel has no `netem` qdisc, so
+//! delay is the one fault the kernel cannot make; loss, bandwidth limits and outages are made
+//! on real links in network namespaces (see [`crate::netns`]).
 //!
 //! Each client address seen on the listening socket gets an upstream socket of its own, so the
-//! server sees one distinct source address per client (like a NAT) and answers through it. Each
-//! client also gets its own link in each direction: a bandwidth limit squeezes every client's
-//! uplink (or downlink) separately, as each has its own access line.
+//! server sees one distinct source address per client (like a NAT) and answers through it,
+//! and its own delay line in each direction.
 //!
 //! # Jitter keeps order
 //! On a real path jitter comes from queues whose fill level changes (Wi-Fi retries, a cell's
@@ -20,7 +20,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,15 +34,9 @@ use crate::TestServer;
 /// How long the wandering delay keeps one value before it draws the next.
 pub const JITTER_PERIOD: Duration = Duration::from_millis(50);
 
-/// The most a bandwidth-limited link queues before it drops what arrives (tail drop), as the
-/// buffer in front of a slow link does.
-pub const QUEUE_LIMIT: Duration = Duration::from_millis(300);
-
 /// The faults applied to every datagram, in both directions.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Faults {
-    /// Percentage (0..=100) of datagrams dropped at random.
-    pub loss_percent: f64,
     /// Fixed one-way delay.
     pub delay: Duration,
     /// The one-way delay wanders within `delay ± jitter` (never below zero), keeping order.
@@ -50,12 +44,6 @@ pub struct Faults {
     /// Percentage (0..=100) of datagrams delayed on their own by `delay ± jitter`, which may
     /// overtake others.
     pub reorder_percent: f64,
-    /// Client → server bandwidth of each client's link in kbit/s; 0 is unlimited.
-    pub up_kbps: u64,
-    /// Server → client bandwidth of each client's link in kbit/s; 0 is unlimited.
-    pub down_kbps: u64,
-    /// Drop everything (an outage).
-    pub blackhole: bool,
 }
 
 /// Datagram counts, per direction.
@@ -63,13 +51,8 @@ pub struct Faults {
 pub struct Counters {
     /// Client → server datagrams forwarded.
     pub up_forwarded: AtomicU64,
-    /// Client → server datagrams dropped (loss, outage or a full queue).
-    pub up_dropped: AtomicU64,
     /// Server → client datagrams forwarded.
     pub down_forwarded: AtomicU64,
-    pub down_dropped: AtomicU64,
-    /// Datagrams (both directions) dropped because a bandwidth-limited link's queue was full.
-    pub queue_dropped: AtomicU64,
     /// Datagrams (both directions) sent out of order on purpose.
     pub reordered: AtomicU64,
     /// Distinct client addresses seen.
@@ -80,10 +63,7 @@ pub struct Counters {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub up_forwarded: u64,
-    pub up_dropped: u64,
     pub down_forwarded: u64,
-    pub down_dropped: u64,
-    pub queue_dropped: u64,
     pub reordered: u64,
     pub clients: u64,
 }
@@ -128,28 +108,11 @@ impl UdpRelay {
         *self.faults.lock().unwrap() = faults;
     }
 
-    pub fn faults(&self) -> Faults {
-        *self.faults.lock().unwrap()
-    }
-
-    /// Starts or ends an outage, keeping the other faults.
-    pub fn set_blackhole(&self, on: bool) {
-        self.faults.lock().unwrap().blackhole = on;
-    }
-
-    /// Limits each client's uplink to `kbps` (0: unlimited), keeping the other faults.
-    pub fn set_up_kbps(&self, kbps: u64) {
-        self.faults.lock().unwrap().up_kbps = kbps;
-    }
-
     pub fn counts(&self) -> Counts {
         let c = &self.counters;
         Counts {
             up_forwarded: c.up_forwarded.load(Ordering::Relaxed),
-            up_dropped: c.up_dropped.load(Ordering::Relaxed),
             down_forwarded: c.down_forwarded.load(Ordering::Relaxed),
-            down_dropped: c.down_dropped.load(Ordering::Relaxed),
-            queue_dropped: c.queue_dropped.load(Ordering::Relaxed),
             reordered: c.reordered.load(Ordering::Relaxed),
             clients: c.clients.load(Ordering::Relaxed),
         }
@@ -170,21 +133,17 @@ enum Direction {
     Down,
 }
 
-/// What becomes of one datagram.
+/// When one datagram leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
-    /// Lost at random or in an outage.
-    Lost,
-    /// The bandwidth-limited link's queue is full.
-    QueueFull,
     /// Leaves at this time, after every datagram sent in order before it.
     InOrder(Instant),
     /// Leaves at this time, whatever else is queued (may overtake).
     Alone(Instant),
 }
 
-/// One direction of one client's link: a bottleneck (bandwidth limit with a bounded queue)
-/// followed by a delay line whose delay wanders. Pure: the time comes in, a verdict comes out.
+/// One direction of one client's link: a delay line whose delay wanders. Pure: the time comes
+/// in, a verdict comes out.
 #[derive(Debug, Default)]
 struct Link {
     /// The current offset from the fixed delay, in seconds, and until when it holds.
@@ -192,44 +151,21 @@ struct Link {
     offset_until: Option<Instant>,
     /// When the last in-order datagram leaves: later ones never leave before it.
     last_release: Option<Instant>,
-    /// When the bottleneck has finished sending what it holds.
-    busy_until: Option<Instant>,
 }
 
 impl Link {
-    fn decide(&mut self, faults: &Faults, dir: Direction, now: Instant, len: usize) -> Verdict {
-        if faults.blackhole || rand::random::<f64>() * 100.0 < faults.loss_percent {
-            return Verdict::Lost;
-        }
-        let kbps = match dir {
-            Direction::Up => faults.up_kbps,
-            Direction::Down => faults.down_kbps,
-        };
-        // The bottleneck: a datagram waits for those ahead of it, then takes its own
-        // serialisation time; one that would wait longer than the queue holds is dropped.
-        let sent = if kbps == 0 {
-            self.busy_until = None;
-            now
-        } else {
-            let start = self.busy_until.map_or(now, |b| b.max(now));
-            if start.saturating_duration_since(now) > QUEUE_LIMIT {
-                return Verdict::QueueFull;
-            }
-            let done = start + Duration::from_secs_f64(len as f64 * 8.0 / (kbps as f64 * 1000.0));
-            self.busy_until = Some(done);
-            done
-        };
+    fn decide(&mut self, faults: &Faults, now: Instant) -> Verdict {
         let jitter = faults.jitter.as_secs_f64();
         let delay = faults.delay.as_secs_f64();
         let draw = || delay + (rand::random::<f64>() * 2.0 - 1.0) * jitter;
         if jitter > 0.0 && rand::random::<f64>() * 100.0 < faults.reorder_percent {
-            return Verdict::Alone(sent + Duration::from_secs_f64(draw().max(0.0)));
+            return Verdict::Alone(now + Duration::from_secs_f64(draw().max(0.0)));
         }
         if self.offset_until.is_none_or(|t| now >= t) {
             self.offset = draw() - delay;
             self.offset_until = Some(now + JITTER_PERIOD);
         }
-        let at = sent + Duration::from_secs_f64((delay + self.offset).max(0.0));
+        let at = now + Duration::from_secs_f64((delay + self.offset).max(0.0));
         let at = self.last_release.map_or(at, |last| at.max(last));
         self.last_release = Some(at);
         Verdict::InOrder(at)
@@ -264,18 +200,11 @@ fn dispatch(
     dir: Direction,
     counters: &Counters,
 ) {
-    let (forwarded, dropped) = match dir {
-        Direction::Up => (&counters.up_forwarded, &counters.up_dropped),
-        Direction::Down => (&counters.down_forwarded, &counters.down_dropped),
+    let forwarded = match dir {
+        Direction::Up => &counters.up_forwarded,
+        Direction::Down => &counters.down_forwarded,
     };
     match verdict {
-        Verdict::Lost => {
-            dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        Verdict::QueueFull => {
-            dropped.fetch_add(1, Ordering::Relaxed);
-            counters.queue_dropped.fetch_add(1, Ordering::Relaxed);
-        }
         Verdict::InOrder(at) => {
             forwarded.fetch_add(1, Ordering::Relaxed);
             let _ = ordered.send((at, data.to_vec()));
@@ -343,7 +272,7 @@ async fn run_listener(
             }
         };
         let f = *faults.lock().unwrap();
-        let verdict = up.link.decide(&f, Direction::Up, Instant::now(), n);
+        let verdict = up.link.decide(&f, Instant::now());
         dispatch(
             verdict,
             &buf[..n],
@@ -373,7 +302,7 @@ async fn run_downstream(
             continue;
         };
         let f = *faults.lock().unwrap();
-        let verdict = link.decide(&f, Direction::Down, Instant::now(), n);
+        let verdict = link.decide(&f, Instant::now());
         dispatch(
             verdict,
             &buf[..n],
@@ -386,32 +315,35 @@ async fn run_downstream(
     }
 }
 
-/// A `samla-server` whose media goes through a [`UdpRelay`]: media listens on `127.0.0.1:M`,
-/// the announced candidate is `127.0.0.2:M`, where the relay listens. Killed when dropped.
+/// A `samla-server` whose media goes through a [`UdpRelay`]: the server listens (HTTP and
+/// media) on `server_ip`, its announced candidate is `relay_ip` with the same port, where the
+/// relay listens. Killed when dropped.
 pub struct MediaServer {
     pub server: TestServer,
     pub relay: UdpRelay,
 }
 
 impl MediaServer {
-    pub async fn start() -> Result<Self> {
-        // A UDP port free on both 127.0.0.1 and 127.0.0.2.
+    pub async fn start(server_ip: IpAddr, relay_ip: IpAddr) -> Result<Self> {
+        // A UDP port free on both addresses.
         let (media_addr, relay) = loop {
-            let probe = StdUdpSocket::bind("127.0.0.1:0")?;
+            let probe = StdUdpSocket::bind((server_ip, 0))?;
             let port = probe.local_addr()?.port();
             drop(probe);
-            let media_addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-            let relay_addr: SocketAddr = format!("127.0.0.2:{port}").parse()?;
-            if let Ok(relay) = UdpRelay::start(relay_addr, media_addr).await {
+            let media_addr = SocketAddr::new(server_ip, port);
+            if let Ok(relay) = UdpRelay::start(SocketAddr::new(relay_ip, port), media_addr).await {
                 break (media_addr, relay);
             }
         };
-        let server = TestServer::start_with(&[
-            "--media-listen".into(),
-            media_addr.to_string(),
-            "--media-public-ip".into(),
-            "127.0.0.2".into(),
-        ])
+        let server = TestServer::start_on(
+            server_ip,
+            &[
+                "--media-listen".into(),
+                media_addr.to_string(),
+                "--media-public-ip".into(),
+                relay_ip.to_string(),
+            ],
+        )
         .await?;
         Ok(Self { server, relay })
     }
@@ -422,7 +354,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn relays_both_ways_and_black_holes_on_demand() -> Result<()> {
+    async fn relays_both_ways_through_a_socket_per_client() -> Result<()> {
         let server = UdpSocket::bind("127.0.0.1:0").await?;
         let relay = UdpRelay::start("127.0.0.2:0".parse()?, server.local_addr()?).await?;
         let client = UdpSocket::bind("127.0.0.1:0").await?;
@@ -436,21 +368,13 @@ mod tests {
         let (n, back) = client.recv_from(&mut buf).await?;
         assert_eq!((&buf[..n], back), (&b"pong"[..], relay.addr));
 
-        relay.set_blackhole(true);
-        client.send_to(b"lost", relay.addr).await?;
-        let got =
-            tokio::time::timeout(Duration::from_millis(200), server.recv_from(&mut buf)).await;
-        assert!(got.is_err(), "nothing passes an outage");
-        relay.set_blackhole(false);
-        client.send_to(b"again", relay.addr).await?;
-        let (n, _) = server.recv_from(&mut buf).await?;
-        assert_eq!(&buf[..n], b"again");
+        let other = UdpSocket::bind("127.0.0.1:0").await?;
+        other.send_to(b"hi", relay.addr).await?;
+        let (_, from_other) = server.recv_from(&mut buf).await?;
+        assert_ne!(from_other, from, "each client has its own upstream socket");
 
         let c = relay.counts();
-        assert_eq!(
-            (c.up_forwarded, c.up_dropped, c.down_forwarded, c.clients),
-            (2, 1, 1, 1)
-        );
+        assert_eq!((c.up_forwarded, c.down_forwarded, c.clients), (2, 1, 2));
         Ok(())
     }
 
@@ -515,8 +439,8 @@ mod tests {
         let (mut min, mut max, mut last) = (Duration::MAX, Duration::ZERO, t0);
         for i in 0..2000u32 {
             let now = t0 + Duration::from_millis(u64::from(i) * 5);
-            let Verdict::InOrder(at) = link.decide(&faults, Direction::Up, now, 1200) else {
-                panic!("only in-order verdicts without loss or reordering");
+            let Verdict::InOrder(at) = link.decide(&faults, now) else {
+                panic!("only in-order verdicts without reordering");
             };
             assert!(at >= last, "datagram {i} would overtake");
             last = at;
@@ -527,38 +451,6 @@ mod tests {
         assert!(
             max - min >= Duration::from_millis(150),
             "the delay wanders over most of 0..200 ms: {min:?}..{max:?}"
-        );
-    }
-
-    #[test]
-    fn a_bandwidth_limit_spaces_datagrams_and_drops_what_overflows_its_queue() {
-        let faults = Faults {
-            up_kbps: 300,
-            ..Faults::default()
-        };
-        let mut link = Link::default();
-        let t0 = Instant::now();
-        let mut releases = Vec::new();
-        let mut full = 0;
-        // 1 s of 1000-byte datagrams every millisecond: 8 Mbit/s into a 300 kbit/s link.
-        for i in 0..1000u64 {
-            match link.decide(&faults, Direction::Up, t0 + Duration::from_millis(i), 1000) {
-                Verdict::InOrder(at) => releases.push(at),
-                Verdict::QueueFull => full += 1,
-                v => panic!("unexpected {v:?}"),
-            }
-        }
-        let per_datagram = Duration::from_secs_f64(8000.0 / 300_000.0);
-        for pair in releases.windows(2) {
-            assert!(pair[1] - pair[0] >= per_datagram - Duration::from_micros(10));
-        }
-        // What got through is what the link can carry in 1 s plus its queue.
-        let carried = releases.len() as f64;
-        assert!((45.0..=50.0).contains(&carried), "{carried} carried");
-        assert_eq!(full, 1000 - releases.len());
-        assert!(
-            link.decide(&faults, Direction::Down, t0, 1000) != Verdict::QueueFull,
-            "the other direction is not limited"
         );
     }
 }

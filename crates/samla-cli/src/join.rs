@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
-use samla_engine::media::{AudioSpec, FrameSink, MediaOptions, MediaSession, VideoSpec};
+use samla_engine::media::{AudioSink, AudioSpec, FrameSink, MediaOptions, MediaSession, VideoSpec};
 use samla_engine::{
     resolve_join_target, Event, JoinOptions, MeetingView, Session, SessionHandle, Status,
 };
@@ -17,6 +17,7 @@ use url::Url;
 use crate::frames::SaveFrames;
 use crate::narrate::describe;
 use crate::recorder::Recorder;
+use crate::wav::{AudioOut, WavSink};
 
 #[derive(Args)]
 pub struct JoinArgs {
@@ -50,6 +51,10 @@ pub struct JoinArgs {
     /// Publish audio: `synthetic` (a tone whose pitch says who we are).
     #[arg(long, value_name = "SOURCE")]
     audio: Option<AudioSpec>,
+    /// Play what we hear (everyone else's audio, mixed) into `wav:FILE`, a 48 kHz mono WAV
+    /// file.
+    #[arg(long, value_name = "OUTPUT")]
+    audio_out: Option<AudioOut>,
     /// Receive media and write per-participant stats as JSON to this file every second and on
     /// exit.
     #[arg(long, value_name = "FILE")]
@@ -74,6 +79,7 @@ impl JoinArgs {
             || self.audio.is_some()
             || self.stats_json.is_some()
             || self.save_frames.is_some()
+            || self.audio_out.is_some()
     }
 }
 
@@ -132,12 +138,21 @@ async fn participate(args: &JoinArgs, recorder: &mut Recorder) -> anyhow::Result
         Some(dir) => vec![Box::new(SaveFrames::new(dir.clone())?)],
         None => Vec::new(),
     };
+    let audio_output: Option<Box<dyn AudioSink>> = match &args.audio_out {
+        Some(AudioOut::Wav(path)) => {
+            Some(Box::new(WavSink::create(path).map_err(|e| {
+                anyhow!("cannot create {}: {e}", path.display())
+            })?))
+        }
+        None => None,
+    };
     let media = args.wants_media().then(|| {
         MediaSession::start(
             handle.clone(),
             MediaOptions {
                 video: args.video,
-                audio: args.audio,
+                audio: args.audio.map(Into::into),
+                audio_output,
                 no_decode: args.no_decode,
                 low_quality: args.low_quality,
                 started_at: join_started,

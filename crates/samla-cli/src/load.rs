@@ -240,7 +240,7 @@ impl Participant {
                 handle.clone(),
                 MediaOptions {
                     video: m.video,
-                    audio: m.audio,
+                    audio: m.audio.map(Into::into),
                     no_decode: m.no_decode,
                     started_at: began.into_std(),
                     ..MediaOptions::new(m.server_host)

@@ -9,7 +9,9 @@ mod join;
 mod load;
 mod meeting;
 mod narrate;
+mod organisation;
 mod recorder;
+mod wav;
 
 use std::process::ExitCode;
 
@@ -27,6 +29,9 @@ enum Command {
     /// Create, list and delete meetings (needs an API token).
     #[command(subcommand)]
     Meeting(meeting::MeetingCommand),
+    /// Show or change the organisation's settings (needs an admin's API token).
+    #[command(subcommand)]
+    Organisation(organisation::OrganisationCommand),
     /// Join a meeting as one participant.
     Join(join::JoinArgs),
     /// Join a meeting with many participants at once and report join times as JSON.
@@ -44,6 +49,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Meeting(command) => meeting::run(command).await,
+        Command::Organisation(command) => organisation::run(command).await,
         Command::Join(args) => join::run(args).await,
         Command::Load(args) => load::run(args).await,
     };

@@ -21,7 +21,7 @@ pub struct ApiArgs {
 }
 
 impl ApiArgs {
-    fn client(&self) -> anyhow::Result<ApiClient> {
+    pub fn client(&self) -> anyhow::Result<ApiClient> {
         Ok(ApiClient::new(&self.server, &self.token)?)
     }
 }

@@ -1,9 +1,10 @@
-//! Client of the REST API under `/api/v1`: scheduling and managing meetings.
+//! Client of the REST API under `/api/v1`: scheduling and managing meetings, and an
+//! organisation's settings (for its admins).
 
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response};
-use samla_protocol::api::{ApiError, Meeting, MeetingPatch, NewMeeting};
+use samla_protocol::api::{ApiError, Meeting, MeetingPatch, NewMeeting, OrganisationSettings};
 use samla_protocol::MeetingId;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -71,6 +72,23 @@ impl ApiClient {
         Ok(())
     }
 
+    /// `GET /api/v1/organisation/settings` (admins only).
+    pub async fn organisation_settings(&self) -> Result<OrganisationSettings, EngineError> {
+        json(self.request(Method::GET, ORGANISATION_SETTINGS)).await
+    }
+
+    /// `PUT /api/v1/organisation/settings` (admins only): applies to running meetings too.
+    pub async fn set_organisation_settings(
+        &self,
+        settings: &OrganisationSettings,
+    ) -> Result<OrganisationSettings, EngineError> {
+        json(
+            self.request(Method::PUT, ORGANISATION_SETTINGS)
+                .json(settings),
+        )
+        .await
+    }
+
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let url = self
             .base
@@ -79,6 +97,8 @@ impl ApiClient {
         self.http.request(method, url).bearer_auth(&self.token)
     }
 }
+
+const ORGANISATION_SETTINGS: &str = "api/v1/organisation/settings";
 
 fn meeting_path(id: &MeetingId) -> String {
     format!("api/v1/meetings/{}", id.as_str())

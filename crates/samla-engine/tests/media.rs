@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, ParticipantStats, VideoSpec};
+use samla_engine::media::{AudioInput, MediaOptions, MediaSession, ParticipantStats, VideoSpec};
 use samla_engine::Event;
 use samla_media::Tone;
 use samla_protocol::{
@@ -511,7 +511,7 @@ fn participant(
 ) -> Participant {
     let opts = MediaOptions {
         video: Some(video.parse::<VideoSpec>().unwrap()),
-        audio: Some(AudioSpec::Synthetic),
+        audio: Some(AudioInput::Synthetic),
         ..MediaOptions::new("127.0.0.1")
     };
     participant_with(you, opts, everyone, from_sfu, to_sfu)
@@ -710,7 +710,7 @@ async fn a_user_who_chooses_low_quality_sends_only_the_lowest_layer() {
     // Ada could send three layers (360p) and the SFU watches `h`, but she chose low quality.
     let opts = MediaOptions {
         video: Some("synthetic:640x360@15".parse::<VideoSpec>().unwrap()),
-        audio: Some(AudioSpec::Synthetic),
+        audio: Some(AudioInput::Synthetic),
         low_quality: true,
         ..MediaOptions::new("127.0.0.1")
     };

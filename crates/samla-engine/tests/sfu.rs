@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use samla_engine::api::ApiClient;
-use samla_engine::media::{AudioSpec, MediaOptions, MediaSession, ParticipantStats, VideoInput};
-use samla_engine::{Event, JoinOptions, Session, SessionHandle};
-use samla_media::Tone;
-use samla_protocol::api::NewMeeting;
+use samla_engine::media::{AudioInput, MediaOptions, MediaSession, ParticipantStats, VideoInput};
+use samla_engine::{EngineError, Event, JoinOptions, Session, SessionHandle};
+use samla_media::{
+    dominant_frequency, AudioFrame, AudioSink, CaptureError, Tone, AUDIO_SAMPLE_RATE,
+};
+use samla_protocol::api::{NewMeeting, OrganisationSettings};
 use samla_protocol::ParticipantId;
 use url::Url;
 
@@ -118,6 +120,11 @@ async fn start_server_capped(binary: &PathBuf, max_video_height: Option<u32>) ->
 
 impl Server {
     fn token(&self, binary: &PathBuf, email: &str) -> String {
+        self.token_as(binary, email, false)
+    }
+
+    /// A token of an organisation admin (`--admin`) or a plain user.
+    fn token_as(&self, binary: &PathBuf, email: &str, admin: bool) -> String {
         let out = Command::new(binary)
             .args([
                 "token",
@@ -127,6 +134,7 @@ impl Server {
                 "--database",
                 &self.database,
             ])
+            .args(admin.then_some("--admin"))
             .arg("--data")
             .arg(self.data.path())
             .output()
@@ -215,7 +223,7 @@ async fn join_with(
         handle.clone(),
         MediaOptions {
             video: Some(video.parse().unwrap()),
-            audio: Some(AudioSpec::Synthetic),
+            audio: Some(AudioInput::Synthetic),
             ..MediaOptions::new(server.host_str().unwrap())
         },
     ));
@@ -386,6 +394,101 @@ async fn an_organisations_360p_cap_holds_a_720p_publishers_video_to_360_lines() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_caps_the_video_of_a_running_meeting_and_lifts_the_cap_again() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(binary) = server_binary() else {
+        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+        return;
+    };
+    let server = start_server(&binary).await;
+    let teacher = server.token(&binary, "kari@uio.no");
+    let admin = ApiClient::new(&server.base, server.token_as(&binary, "it@uio.no", true)).unwrap();
+    let settings = |max_video_height| OrganisationSettings { max_video_height };
+
+    // Only admins see or change the settings, and only sensible caps are taken.
+    let refused = ApiClient::new(&server.base, teacher.clone())
+        .unwrap()
+        .set_organisation_settings(&settings(Some(360)))
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::Api { status: 403, .. })),
+        "{refused:?}"
+    );
+    let refused = admin.set_organisation_settings(&settings(Some(50))).await;
+    assert!(
+        matches!(refused, Err(EngineError::Api { status: 400, .. })),
+        "{refused:?}"
+    );
+    assert_eq!(admin.organisation_settings().await.unwrap(), settings(None));
+
+    let meeting = ApiClient::new(&server.base, teacher.clone())
+        .unwrap()
+        .create_meeting(&NewMeeting {
+            topic: "Lecture".into(),
+            passcode: None,
+            waiting_room: false,
+            signed_in_only: false,
+            start_time: None,
+            duration_minutes: None,
+        })
+        .await
+        .unwrap();
+    // Kari sends 720p simulcast (180/360/720); Ola draws her large.
+    let (_ha, _a, a_id, _) = join_with(
+        &server.base,
+        &meeting.id,
+        "Kari",
+        Some(&teacher),
+        "synthetic:1280x720@15",
+    )
+    .await;
+    let (_hb, b, _, _) = join(&server.base, &meeting.id, "Ola", None).await;
+    b.subscribe_video(a_id, samla_protocol::TrackKind::Camera, 1080)
+        .unwrap();
+    wait_for(&b, a_id, "Ola sees Kari in 720p", |s| {
+        s.frames_verified >= 15 && s.video_height == Some(720)
+    })
+    .await;
+
+    // The site's link is thin today: the admin caps video at 360 lines, and the running
+    // meeting follows without anyone rejoining.
+    let capped = admin
+        .set_organisation_settings(&settings(Some(360)))
+        .await
+        .unwrap();
+    assert_eq!(capped, settings(Some(360)));
+    let at_cap = wait_for(&b, a_id, "Ola's picture of Kari drops to 360 lines", |s| {
+        s.video_height == Some(360)
+    })
+    .await;
+    let mut heights = Vec::new();
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        heights.push(b.stats()[&a_id].video_height);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        heights.iter().all(|h| h.is_some_and(|h| h <= 360)),
+        "nothing taller than the cap: {heights:?}"
+    );
+    assert!(
+        b.stats()[&a_id].frames_verified > at_cap.frames_verified + 10,
+        "the picture keeps coming"
+    );
+
+    // Lifted again: back to 720p.
+    admin
+        .set_organisation_settings(&settings(None))
+        .await
+        .unwrap();
+    wait_for(&b, a_id, "Ola's picture of Kari back at 720 lines", |s| {
+        s.video_height == Some(720)
+    })
+    .await;
+    assert_eq!(admin.organisation_settings().await.unwrap(), settings(None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_share_reaches_the_other_participant_stops_and_starts_again() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let Some(binary) = server_binary() else {
@@ -444,4 +547,115 @@ async fn a_screen_share_reaches_the_other_participant_stops_and_starts_again() {
     })
     .await;
     assert_eq!(a.unmapped_packets() + b.unmapped_packets(), 0);
+}
+
+/// What a session's playout thread played, kept for the test to listen to.
+#[derive(Clone, Default)]
+struct Played(Arc<Mutex<Vec<i16>>>);
+
+impl AudioSink for Played {
+    fn play(&mut self, frame: &AudioFrame) -> Result<(), CaptureError> {
+        self.0.lock().unwrap().extend_from_slice(&frame.samples);
+        Ok(())
+    }
+}
+
+impl Played {
+    /// The last half second played: its dominant frequency (0 for silence) and its peak.
+    fn recent(&self) -> (f32, i16) {
+        let played = self.0.lock().unwrap();
+        let last = &played[played.len().saturating_sub(AUDIO_SAMPLE_RATE as usize / 2)..];
+        let peak = last.iter().map(|s| s.saturating_abs()).max().unwrap_or(0);
+        (dominant_frequency(last, AUDIO_SAMPLE_RATE), peak)
+    }
+
+    async fn wait_until(&self, what: &str, check: impl Fn(f32, i16) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (frequency, peak) = self.recent();
+            if check(frequency, peak) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: playing {frequency} Hz, peak {peak}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Joins sending the synthetic tone only and playing what arrives into `played`.
+async fn join_listening(
+    server: &Url,
+    meeting: &str,
+    name: &str,
+    played: &Played,
+) -> (SessionHandle, Arc<MediaSession>, ParticipantId) {
+    let opts = JoinOptions::new(server.clone(), meeting.parse().unwrap(), name);
+    let (handle, mut events) = Session::join(opts).await.unwrap();
+    let media = Arc::new(MediaSession::start(
+        handle.clone(),
+        MediaOptions {
+            audio: Some(AudioInput::Synthetic),
+            audio_output: Some(Box::new(played.clone())),
+            ..MediaOptions::new(server.host_str().unwrap())
+        },
+    ));
+    let m = media.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            m.on_event(&event);
+        }
+    });
+    let me = handle.view().me.expect("joined");
+    (handle, media, me)
+}
+
+/// What each user hears is the mix the engine plays into their speaker: each must hear the
+/// other's pitch there, and a muted user must fall silent (not repeat or stall) and come
+/// back when unmuted, on the same track.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hears_the_other_in_the_played_mix_and_mute_silences_it() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(binary) = server_binary() else {
+        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+        return;
+    };
+    let server = start_server(&binary).await;
+    let token = server.token(&binary, "kari@uio.no");
+    let meeting = ApiClient::new(&server.base, token)
+        .unwrap()
+        .create_meeting(&NewMeeting {
+            topic: "Audio".into(),
+            passcode: None,
+            waiting_room: false,
+            signed_in_only: false,
+            start_time: None,
+            duration_minutes: None,
+        })
+        .await
+        .unwrap();
+    let (kari_hears, ola_hears) = (Played::default(), Played::default());
+    let (_ha, kari, kari_id) = join_listening(&server.base, &meeting.id, "Kari", &kari_hears).await;
+    let (_hb, _ola, ola_id) = join_listening(&server.base, &meeting.id, "Ola", &ola_hears).await;
+    let (kari_tone, ola_tone) = (
+        Tone::sender_frequency(kari_id.0),
+        Tone::sender_frequency(ola_id.0),
+    );
+    let is = |tone: f32| move |f: f32, _| (f - tone).abs() < 15.0;
+    kari_hears.wait_until("Kari hears Ola", is(ola_tone)).await;
+    ola_hears.wait_until("Ola hears Kari", is(kari_tone)).await;
+
+    kari.set_audio_muted(true).unwrap();
+    ola_hears
+        .wait_until("Ola hears nothing from muted Kari", |_, peak| peak < 100)
+        .await;
+    // Kari still hears Ola while muted.
+    kari_hears.wait_until("Kari hears Ola", is(ola_tone)).await;
+
+    kari.set_audio_muted(false).unwrap();
+    ola_hears
+        .wait_until("Ola hears Kari again", is(kari_tone))
+        .await;
 }

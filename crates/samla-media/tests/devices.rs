@@ -5,8 +5,8 @@
 use std::time::UNIX_EPOCH;
 
 use samla_media::{
-    list_devices, AudioSource, Camera, CameraRequest, CaptureError, DeviceKind, DeviceWatcher,
-    Microphone, Speaker,
+    list_devices, AudioSource, CallAudio, Camera, CameraRequest, CaptureError, DeviceKind,
+    DeviceWatcher, Microphone, Speaker,
 };
 
 #[test]
@@ -99,4 +99,33 @@ fn watchers_start_from_the_current_lists_and_see_no_change_without_plugging() {
             "{kind}: change without plugging"
         );
     }
+}
+
+#[test]
+fn call_audio_reports_each_missing_device_by_name() {
+    let call = CallAudio::new();
+    let mic = call
+        .microphone(Some("Samla Test Headset"), UNIX_EPOCH)
+        .unwrap_err();
+    assert!(
+        matches!(
+            mic,
+            CaptureError::DeviceNotFound {
+                kind: DeviceKind::Microphone,
+                ..
+            }
+        ),
+        "{mic:?}"
+    );
+    let speaker = call.speaker(Some("Samla Test Speakers")).unwrap_err();
+    assert!(
+        matches!(
+            speaker,
+            CaptureError::DeviceNotFound {
+                kind: DeviceKind::Speaker,
+                ..
+            }
+        ),
+        "{speaker:?}"
+    );
 }

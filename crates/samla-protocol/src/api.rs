@@ -26,6 +26,18 @@ pub struct NewMeeting {
     pub duration_minutes: Option<u32>,
 }
 
+/// An organisation's settings, as its admins set them. Every meeting of the organisation
+/// follows them, the running ones included.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationSettings {
+    /// No video taller than this many lines is sent or forwarded (e.g. 360 for a site on
+    /// thin links), 90 to 2160; `null` for no cap.
+    #[serde(default)]
+    pub max_video_height: Option<u32>,
+}
+
 /// A change to a meeting; fields left out stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

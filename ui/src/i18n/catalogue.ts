@@ -275,6 +275,11 @@ export const messages = {
     nn: "Fekk ikkje tilgang til kamera eller mikrofon. Du er med utan.",
     en: "No access to camera or microphone. You are in without them.",
   },
+  speakerMissing: {
+    nb: "Fant ingen høyttaler. Du hører ikke de andre.",
+    nn: "Fann ingen høgtalar. Du høyrer ikkje dei andre.",
+    en: "No speaker found. You cannot hear the others.",
+  },
   mediaConnecting: { nb: "Kobler til lyd og bilde …", nn: "Koplar til lyd og bilete …", en: "Connecting audio and video…" },
   mediaFailed: {
     nb: "Lyd og bilde fikk ikke forbindelse.",
@@ -383,6 +388,62 @@ export const messages = {
     nn: "Kunne ikkje dele skjermen: {reason}",
     en: "Could not share the screen: {reason}",
   },
+
+  // ---- devices that could not be opened ----
+  cameraMissing: {
+    nb: "Fant ikke noe kamera. Du er med uten bilde.",
+    nn: "Fann ikkje noko kamera. Du er med utan bilete.",
+    en: "No camera was found. You are in without video.",
+  },
+  cameraBusy: {
+    nb: "Kameraet brukes av et annet program. Lukk det der og slå på kameraet igjen.",
+    nn: "Kameraet er i bruk i eit anna program. Lukk det der og slå på kameraet att.",
+    en: "The camera is in use by another program. Close it there and turn the camera on again.",
+  },
+  cameraDenied: {
+    nb: "Samla fikk ikke bruke kameraet. Gi tilgang i systeminnstillingene.",
+    nn: "Samla fekk ikkje bruke kameraet. Gje tilgang i systeminnstillingane.",
+    en: "Samla was not allowed to use the camera. Allow it in the system settings.",
+  },
+  cameraFailed: {
+    nb: "Kameraet virket ikke. Du er med uten bilde.",
+    nn: "Kameraet verka ikkje. Du er med utan bilete.",
+    en: "The camera did not work. You are in without video.",
+  },
+  microphoneMissing: {
+    nb: "Fant ingen mikrofon. Du er med uten lyd.",
+    nn: "Fann ingen mikrofon. Du er med utan lyd.",
+    en: "No microphone was found. You are in without sound.",
+  },
+  microphoneBusy: {
+    nb: "Mikrofonen brukes av et annet program.",
+    nn: "Mikrofonen er i bruk i eit anna program.",
+    en: "The microphone is in use by another program.",
+  },
+  microphoneDenied: {
+    nb: "Samla fikk ikke bruke mikrofonen. Gi tilgang i systeminnstillingene.",
+    nn: "Samla fekk ikkje bruke mikrofonen. Gje tilgang i systeminnstillingane.",
+    en: "Samla was not allowed to use the microphone. Allow it in the system settings.",
+  },
+  microphoneFailed: {
+    nb: "Mikrofonen virket ikke. Du er med uten lyd.",
+    nn: "Mikrofonen verka ikkje. Du er med utan lyd.",
+    en: "The microphone did not work. You are in without sound.",
+  },
+
+  // ---- choosing what to share ----
+  shareDialogTitle: { nb: "Hva vil du dele?", nn: "Kva vil du dele?", en: "What do you want to share?" },
+  shareScreens: { nb: "Skjermer", nn: "Skjermar", en: "Screens" },
+  shareWindows: { nb: "Vinduer", nn: "Vindauge", en: "Windows" },
+  shareAllScreens: { nb: "Hele skjermen", nn: "Heile skjermen", en: "The whole screen" },
+  shareNoWindows: { nb: "Ingen vinduer å dele.", nn: "Ingen vindauge å dele.", en: "No windows to share." },
+  shareLooking: {
+    nb: "Ser etter skjermer og vinduer …",
+    nn: "Ser etter skjermar og vindauge …",
+    en: "Looking for screens and windows…",
+  },
+  shareChosen: { nb: "Del", nn: "Del", en: "Share" },
+  shareRefresh: { nb: "Oppdater listen", nn: "Oppdater lista", en: "Refresh the list" },
 } as const satisfies Readonly<Record<string, Entry>>;
 
 export type MessageKey = keyof typeof messages;

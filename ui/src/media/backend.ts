@@ -13,8 +13,11 @@ export interface LocalMediaState {
   micMuted: boolean;
   cameraOn: boolean;
   sharingScreen: boolean;
-  /** Set when opening the devices failed. */
+  /** Set when opening a device failed: a {@link DeviceErrorCode} when the backend knows
+   * which device and why, otherwise the error's text. */
   deviceError: string | null;
+  /** Set when nothing can play the others' audio (the desktop app found no speaker). */
+  speakerError: string | null;
   status: MediaStatus;
 }
 
@@ -27,6 +30,7 @@ export function idleLocalState(): LocalMediaState {
     cameraOn: false,
     sharingScreen: false,
     deviceError: null,
+    speakerError: null,
     status: "idle",
   };
 }
@@ -46,6 +50,21 @@ export class ScreenShareError extends Error {
   }
 }
 
+/** Which device could not be opened, and why: what the views turn into a catalogue text. */
+export type DeviceErrorCode = `${"camera" | "microphone"}_${"missing" | "busy" | "denied" | "failed"}`;
+
+/** A screen or window the desktop app can share (src-tauri/src/media.rs `ShareTarget`). */
+export interface ShareTarget {
+  kind: "screen" | "window";
+  id: string;
+  /** A window's title, or a screen's name and size. */
+  name: string;
+  /** The screen that is everything the display shows. */
+  whole: boolean;
+}
+
+/** What a tile draws: our own camera as it is sent (the self view), our screen, or someone's
+ * track. */
 export type VideoSource =
   | { kind: "local-camera" }
   | { kind: "local-screen" }
@@ -73,7 +92,11 @@ export interface MediaBackend {
 
   setMicMuted(muted: boolean): void;
   setCameraOn(on: boolean): void;
-  startScreenShare(): Promise<void>;
+  /** Shares the screen: `target` from {@link MediaBackend.listShareTargets} where the
+   * backend has it (the desktop app), otherwise the browser's own picker chooses. */
+  startScreenShare(target?: ShareTarget): Promise<void>;
+  /** The screens and windows to choose from; absent when the platform picks (browsers). */
+  listShareTargets?(): Promise<ShareTarget[]>;
   stopScreenShare(): void;
 
   /** Feeds the media part of the signalling (media_config, media_offer, …). */

@@ -540,6 +540,7 @@ export class NullMediaBackend implements MediaBackend {
     cameraOn: false,
     sharingScreen: false,
     deviceError: null,
+    speakerError: null,
     status: "idle",
   };
   private listeners = new Set<() => void>();

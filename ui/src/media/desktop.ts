@@ -8,7 +8,17 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { SignallingClient } from "../protocol/client";
 import type { ClientMessage, MediaServerMessage, RemoteTrack, ServerMessage } from "../protocol/messages";
-import { ScreenShareError, idleLocalState, type DeviceChoice, type LocalMediaState, type MediaBackend, type MediaDeviceOption, type VideoSource } from "./backend";
+import {
+  ScreenShareError,
+  idleLocalState,
+  type DeviceChoice,
+  type DeviceErrorCode,
+  type LocalMediaState,
+  type MediaBackend,
+  type MediaDeviceOption,
+  type ShareTarget,
+  type VideoSource,
+} from "./backend";
 import { I420Renderer, parseFrame, type SocketFrame } from "./i420-gl";
 
 /** What the app tells the page at start (src-tauri/src/commands.rs `DesktopConfig`). */
@@ -25,15 +35,45 @@ export function desktopConfig(): Promise<DesktopConfig> {
   return invoke<DesktopConfig>("desktop_config");
 }
 
+/** A device the app could not open (src-tauri/src/media.rs `DeviceProblem`). */
+interface DeviceProblem {
+  reason: string;
+  detail: string;
+}
+
 /** What the app sends (src-tauri/src/media.rs `LocalSources`). */
-interface LocalSources {
+export interface LocalSources {
   camera: boolean;
   microphone: boolean;
   synthetic: boolean;
+  /** Why the camera asked for is not sent. */
+  camera_error?: DeviceProblem | null;
+  /** Why the microphone asked for is not sent. */
+  microphone_error?: DeviceProblem | null;
+  /** Why the others cannot be heard: no speaker opened. */
+  speaker_error?: DeviceProblem | null;
 }
 
 /** The device error when the app has nothing to capture with (the views show their own text). */
 const NO_DEVICES = "no camera/microphone found";
+
+/** A device problem's reason as the views know it. */
+function problemCode(device: "camera" | "microphone", problem: DeviceProblem): DeviceErrorCode {
+  const r = problem.reason;
+  return `${device}_${r === "missing" || r === "busy" || r === "denied" ? r : "failed"}`;
+}
+
+/** The device error to show for what the app could not open: the camera's first (the one
+ * the user sees missing), then the microphone's. */
+export function sourcesError(sources: LocalSources): DeviceErrorCode | null {
+  if (sources.camera_error) return problemCode("camera", sources.camera_error);
+  if (sources.microphone_error) return problemCode("microphone", sources.microphone_error);
+  return null;
+}
+
+/** The self view's frames on the frame socket: our own camera, as participant 0. */
+const SELF_PARTICIPANT = 0;
+const SELF_TRACK = "self";
 
 const trackKey = (participant: number, kind: string) => `${participant}/${kind}`;
 
@@ -64,7 +104,8 @@ export class FrameFeed {
       const frame = parseFrame(e.data);
       if (!frame) return;
       const key = trackKey(frame.participant, frame.kind);
-      if (!this.seen.has(key)) {
+      // Our own picture says nothing about the meeting's media having connected.
+      if (!this.seen.has(key) && frame.kind !== "self") {
         this.seen.add(key);
         for (const l of [...this.trackListeners]) l();
       }
@@ -172,10 +213,13 @@ export class DesktopMediaBackend implements MediaBackend {
   }
 
   /** Starts the app's media session once, with what the user chose to send. */
-  private start(mic: boolean, camera: boolean): Promise<LocalSources | undefined> {
+  private start(mic: boolean, camera: boolean, devices?: DeviceChoice): Promise<LocalSources | undefined> {
     this.started = true;
+    // The speaker is the system's default: the page has no output picker for the app yet.
+    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: null };
+    const cameraDevice = devices?.videoInput || null;
     return this.enqueue(() =>
-      invoke<LocalSources>("media_start", { serverHost: this.serverHost, camera, microphone: mic }),
+      invoke<LocalSources>("media_start", { serverHost: this.serverHost, camera, cameraDevice, microphone: mic, audioDevices }),
     );
   }
 
@@ -187,7 +231,7 @@ export class DesktopMediaBackend implements MediaBackend {
   // ---- devices ---------------------------------------------------------------------------
 
   async openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void> {
-    const sources = await this.start(opts.mic, opts.camera);
+    const sources = await this.start(opts.mic, opts.camera, opts.devices);
     if (!sources) return;
     const wanted = opts.mic || opts.camera;
     this.changed({
@@ -195,30 +239,63 @@ export class DesktopMediaBackend implements MediaBackend {
       hasCamera: sources.camera,
       micMuted: !sources.microphone,
       cameraOn: sources.camera,
-      deviceError: wanted && !sources.synthetic ? NO_DEVICES : null,
+      deviceError:
+        sourcesError(sources) ?? (wanted && !sources.synthetic && !sources.microphone ? NO_DEVICES : null),
+      speakerError: sources.speaker_error?.detail ?? null,
     });
   }
 
+  /** The cameras and microphones the app sees (the speaker is the system's default). */
   async listDevices(): Promise<MediaDeviceOption[]> {
-    return [];
+    const list = async (command: string, kind: MediaDeviceOption["kind"]): Promise<MediaDeviceOption[]> => {
+      try {
+        const devices = await invoke<{ id: string; name: string }[]>(command);
+        return devices.map((d) => ({ id: d.id, kind, label: d.name }));
+      } catch (e) {
+        console.error(`samla: ${command} failed`, e);
+        return [];
+      }
+    };
+    return [...(await list("camera_list", "videoinput")), ...(await list("microphone_list", "audioinput"))];
   }
 
-  // The engine's sources cannot be paused yet: these only tell the meeting (through the
-  // state the app keeps the server told about).
+  /** The app keeps the microphone open while muted and sends silence (the track stays). */
   setMicMuted(muted: boolean): void {
-    if (this.local.hasMic) this.changed({ micMuted: muted });
+    if (!this.local.hasMic) return;
+    void this.enqueue(() => invoke("microphone_set", { on: !muted }));
+    this.changed({ micMuted: muted });
   }
 
+  /** Closes the camera (its light goes off) or opens it again; a camera that does not open
+   * again stays off and says why. */
   setCameraOn(on: boolean): void {
-    if (this.local.hasCamera) this.changed({ cameraOn: on });
+    if (!this.local.hasCamera || this.local.cameraOn === on) return;
+    this.changed({ cameraOn: on });
+    const switched = this.queue.then(() => invoke("camera_set", { on }));
+    this.queue = switched.catch(() => undefined);
+    switched.catch((e: unknown) => {
+      const reason = e && typeof e === "object" && "reason" in e ? String((e as { reason: unknown }).reason) : "failed";
+      this.changed({ cameraOn: false, deviceError: problemCode("camera", { reason, detail: "" }) });
+    });
   }
 
-  /** Shares the whole screen (the app captures it and publishes it as our screen track). */
-  async startScreenShare(): Promise<void> {
+  /** The screens and windows of the app's display. */
+  async listShareTargets(): Promise<ShareTarget[]> {
+    try {
+      return await invoke<ShareTarget[]>("share_targets");
+    } catch (e) {
+      throw toShareError(e);
+    }
+  }
+
+  /** Shares a screen or one window (the whole display without `target`): the app captures
+   * it and publishes it as our screen track. */
+  async startScreenShare(target?: ShareTarget): Promise<void> {
     if (this.local.sharingScreen) return;
+    const args = target ? { kind: target.kind, id: target.id } : {};
     // In the queue, so a quick stop-then-share reaches the app in that order; unlike the
     // other calls its failure goes back to the caller, who shows it.
-    const started = this.queue.then(() => invoke("screen_share_start"));
+    const started = this.queue.then(() => invoke("screen_share_start", args));
     this.queue = started.catch(() => undefined);
     try {
       await started;
@@ -252,6 +329,7 @@ export class DesktopMediaBackend implements MediaBackend {
   // ---- video -----------------------------------------------------------------------------
 
   hasVideo(source: VideoSource): boolean {
+    if (source.kind === "local-camera") return this.local.hasCamera && this.local.cameraOn;
     if (source.kind !== "remote") return false;
     return (
       this.feed.has(source.participant, source.track) ||
@@ -259,13 +337,16 @@ export class DesktopMediaBackend implements MediaBackend {
     );
   }
 
+  /** Draws a remote track, or our own camera (the self view the app sends on the frame
+   * socket as participant 0). */
   attachVideo(container: HTMLElement, source: VideoSource): () => void {
-    if (source.kind !== "remote") return () => {};
+    if (source.kind === "local-screen") return () => {};
+    const [participant, track] = source.kind === "remote" ? [source.participant, source.track] : [SELF_PARTICIPANT, SELF_TRACK];
     const canvas = document.createElement("canvas");
-    canvas.className = "frames";
-    canvas.dataset["participant"] = String(source.participant);
-    canvas.dataset["track"] = source.track;
-    canvas.style.cssText = `width:100%;height:100%;object-fit:${source.track === "screen" ? "contain" : "cover"};`;
+    canvas.className = source.kind === "remote" ? "frames" : "frames self-view";
+    canvas.dataset["participant"] = String(participant);
+    canvas.dataset["track"] = track;
+    canvas.style.cssText = `width:100%;height:100%;object-fit:${track === "screen" ? "contain" : "cover"};`;
     container.append(canvas);
     let renderer: I420Renderer | null = null;
     try {
@@ -273,7 +354,7 @@ export class DesktopMediaBackend implements MediaBackend {
     } catch (e) {
       console.error("samla: cannot draw video", e);
     }
-    const stop = renderer ? this.feed.onFrame(source.participant, source.track, (f) => renderer.draw(f)) : () => {};
+    const stop = renderer ? this.feed.onFrame(participant, track, (f) => renderer.draw(f)) : () => {};
     return () => {
       stop();
       canvas.remove();

@@ -39,5 +39,11 @@ describe("frame socket messages", () => {
     const wrongVersion = frame(6, 4);
     new DataView(wrongVersion).setUint8(0, 2);
     expect(parseFrame(wrongVersion)).toBeNull();
+    expect(parseFrame(frame(6, 4, 9))).toBeNull();
+  });
+
+  it("knows the self view's track", () => {
+    const f = parseFrame(frame(6, 4, 2, 0))!;
+    expect([f.participant, f.kind]).toEqual([0, "self"]);
   });
 });

@@ -111,18 +111,25 @@ export const FRAME_HEADER_BYTES = 32;
 
 export interface SocketFrame extends I420Picture {
   participant: number;
-  kind: "camera" | "screen";
+  /** `self`: our own camera, the self view (participant 0). */
+  kind: "camera" | "screen" | "self";
   /** µs since the Unix epoch; 0 when unknown. */
   captureUs: number;
   /** When the app queued it, µs since the Unix epoch. */
   sentUs: number;
 }
 
+/** The track byte's values. */
+const FRAME_TRACKS: Readonly<Record<number, SocketFrame["kind"]>> = { 0: "camera", 1: "screen", 2: "self" };
+
 /** Reads one frame socket message; null when it is not a frame of the known layout. */
 export function parseFrame(buf: ArrayBuffer): SocketFrame | null {
   if (buf.byteLength < FRAME_HEADER_BYTES) return null;
   const h = new DataView(buf, 0, FRAME_HEADER_BYTES);
   if (h.getUint8(0) !== 1) return null;
+  const track = h.getUint8(1);
+  const kind = FRAME_TRACKS[track];
+  if (!kind) return null;
   const width = h.getUint32(8, true);
   const height = h.getUint32(12, true);
   const luma = width * height;
@@ -130,7 +137,7 @@ export function parseFrame(buf: ArrayBuffer): SocketFrame | null {
   if (buf.byteLength !== FRAME_HEADER_BYTES + luma + 2 * chroma) return null;
   return {
     participant: h.getUint32(4, true),
-    kind: h.getUint8(1) === 1 ? "screen" : "camera",
+    kind,
     width,
     height,
     captureUs: Number(h.getBigUint64(16, true)),

@@ -1,12 +1,14 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
-import { ScreenShareError, type MediaBackend, type VideoSource } from "../media/backend";
+import { ScreenShareError, type MediaBackend, type ShareTarget, type VideoSource } from "../media/backend";
 import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
 import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
 import { ChatPanel } from "./ChatPanel";
 import { useMedia, useShortcuts } from "./hooks";
+import { deviceErrorText } from "./deviceError";
 import { ParticipantsPanel } from "./ParticipantsPanel";
+import { ShareDialog } from "./ShareDialog";
 import { REACTION_EMOJI, Tile } from "./Tile";
 
 /** At most 7 × 7 tiles on one gallery page. */
@@ -74,14 +76,22 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
   const [talking, setTalking] = useState(false);
   const [shareError, setShareError] = useState<ScreenShareError | null>(null);
+  /** The desktop app's screen and window picker is open. */
+  const [picking, setPicking] = useState(false);
+  const startShare = (target?: ShareTarget) => {
+    setPicking(false);
+    setShareError(null);
+    // Only the app's own failures are shown; a cancelled browser picker is not an error.
+    media.startScreenShare(target).catch((e: unknown) => setShareError(e instanceof ScreenShareError ? e : null));
+  };
   const toggleShare = () => {
     if (local.sharingScreen) {
       media.stopScreenShare();
       return;
     }
-    setShareError(null);
-    // Only the app's own failures are shown; a cancelled browser picker is not an error.
-    media.startScreenShare().catch((e: unknown) => setShareError(e instanceof ScreenShareError ? e : null));
+    // The app offers its own list of screens and windows; a browser shows its picker.
+    if (media.listShareTargets) setPicking(true);
+    else startShare();
   };
   const self = meOf(view);
 
@@ -222,7 +232,9 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
                 ? t("screenShareNoDisplay")
                 : t("screenShareFailed", { reason: shareError.detail })
               : local.deviceError
-              ? t("mediaDenied")
+              ? deviceErrorText(local.deviceError, t)
+              : local.speakerError
+              ? t("speakerMissing")
               : local.status === "connecting"
                 ? t("mediaConnecting")
                 : local.status === "failed"
@@ -270,6 +282,10 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         {panel === "participants" && <ParticipantsPanel view={view} actions={actions} />}
       </div>
 
+      {picking && media.listShareTargets && (
+        <ShareDialog list={() => media.listShareTargets!()} onChoose={startShare} onCancel={() => setPicking(false)} />
+      )}
+
       <ul class="notices" aria-live="assertive">
         {view.notices.map((n) => (
           <li key={n.id}>
@@ -291,6 +307,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         <button
           type="button"
           aria-pressed={local.sharingScreen}
+          aria-haspopup={media.listShareTargets ? "dialog" : undefined}
           onClick={toggleShare}
         >
           {local.sharingScreen ? t("stopSharing") : t("shareScreen")}

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { useI18n, type MessageKey } from "../i18n";
 import type { MediaBackend, MediaDeviceOption } from "../media/backend";
 import { smoothLevel } from "../media/level";
+import { deviceErrorText } from "./deviceError";
 import { useMedia } from "./hooks";
 import { formatMeetingId, type ErrorCode, type MeetingId } from "../protocol/messages";
 
@@ -65,7 +66,7 @@ function Preview({ media, cameraOn }: { media: MediaBackend; cameraOn: boolean }
   return (
     <div class="preview" role="img" aria-label={showing ? t("cameraPreview") : t("cameraIsOff")}>
       <div class="video" ref={box} />
-      {!showing && <span class="camera-off">{local.deviceError ? t("mediaDenied") : t("cameraIsOff")}</span>}
+      {!showing && <span class="camera-off">{local.deviceError ? deviceErrorText(local.deviceError, t) : t("cameraIsOff")}</span>}
     </div>
   );
 }

@@ -8,7 +8,7 @@
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use samla_media::{
     AudioFrame, AudioSource, EncodedVideo, H264Encoder, H264EncoderConfig, OpusEncoder,
@@ -18,7 +18,7 @@ use samla_media::{
 use tokio::sync::mpsc;
 
 use super::layers::{self, RIDS, SCALE_DOWN};
-use super::spec::{VideoInput, VideoSpec};
+use super::spec::{AudioInput, OpenVideo, VideoInput, VideoSpec};
 
 /// Lowest bitrate given to one layer.
 pub const MIN_LAYER_KBPS: u32 = 30;
@@ -78,7 +78,8 @@ pub enum VideoControl {
 
 /// Either a simulcast set or one encoder, behind one interface.
 enum VideoEncoder {
-    Simulcast(Simulcast, [bool; 3]),
+    /// The encoders, which layers are on, and each layer's nominal bitrate.
+    Simulcast(Simulcast, [bool; 3], [u32; 3]),
     /// Boxed: OpenH264's encoder state is kilobytes inline.
     Single(Box<H264Encoder>, EncodedVideo),
 }
@@ -88,9 +89,10 @@ impl VideoEncoder {
         let (w, h) = spec.size();
         let fps = spec.fps();
         if layers::use_simulcast(w, h) {
+            let nominal = layers::nominal_kbps(w, h, MIN_LAYER_KBPS);
             let configs: Vec<_> = SCALE_DOWN
                 .iter()
-                .zip(layers::nominal_kbps(w, h, MIN_LAYER_KBPS))
+                .zip(nominal)
                 .map(|(&scale_down, bitrate_kbps)| SimulcastLayerConfig {
                     scale_down,
                     bitrate_kbps,
@@ -99,6 +101,7 @@ impl VideoEncoder {
             Ok(Self::Simulcast(
                 Simulcast::new(w, h, fps, &configs)?,
                 [true; 3],
+                nominal,
             ))
         } else {
             let kbps = ((f64::from(w) * f64::from(h) / (1280.0 * 720.0) * 1500.0) as u32).max(100);
@@ -111,21 +114,21 @@ impl VideoEncoder {
 
     fn control(&mut self, control: VideoControl) {
         let result = match (self, control) {
-            (Self::Simulcast(sc, enabled), VideoControl::Layers(on)) => {
+            (Self::Simulcast(sc, enabled, _), VideoControl::Layers(on)) => {
                 *enabled = on;
                 (0..3).try_for_each(|i| sc.set_layer_enabled(i, on[i]))
             }
             (Self::Single(..), VideoControl::Layers(_)) => Ok(()),
-            (Self::Simulcast(sc, _), VideoControl::Keyframe(Some(i))) => sc.request_keyframe(i),
-            (Self::Simulcast(sc, _), VideoControl::Keyframe(None)) => {
+            (Self::Simulcast(sc, ..), VideoControl::Keyframe(Some(i))) => sc.request_keyframe(i),
+            (Self::Simulcast(sc, ..), VideoControl::Keyframe(None)) => {
                 (0..3).try_for_each(|i| sc.request_keyframe(i))
             }
             (Self::Single(enc, _), VideoControl::Keyframe(_)) => {
                 enc.request_keyframe();
                 Ok(())
             }
-            (Self::Simulcast(sc, enabled), VideoControl::Bitrate(total)) => {
-                let split = layers::split_bitrate(total, *enabled, MIN_LAYER_KBPS);
+            (Self::Simulcast(sc, enabled, nominal), VideoControl::Bitrate(total)) => {
+                let split = layers::split_bitrate(total, *enabled, *nominal, MIN_LAYER_KBPS);
                 (0..3).try_for_each(|i| match split[i] {
                     Some(kbps) => sc.set_layer_bitrate(i, kbps),
                     None => Ok(()),
@@ -149,7 +152,7 @@ impl VideoEncoder {
         mut emit: impl FnMut(Option<usize>, &EncodedVideo),
     ) -> Result<(), samla_media::CodecError> {
         match self {
-            Self::Simulcast(sc, _) => {
+            Self::Simulcast(sc, ..) => {
                 for (layer, unit) in sc.encode(frame)? {
                     emit(Some(layer), unit);
                 }
@@ -170,11 +173,12 @@ pub fn is_simulcast(spec: VideoSpec) -> bool {
     layers::use_simulcast(w, h)
 }
 
-/// Starts the video thread: a test pattern stamped with `sender` and UNIX-epoch capture
-/// times, encoded as the spec says. It ends when the control sender is dropped or the
-/// network task is gone.
+/// Starts the camera track's thread: frames from `camera` or, without it, a test pattern
+/// stamped with `sender` and UNIX-epoch capture times, encoded as the spec says. It ends
+/// when the control sender is dropped, the source fails or the network task is gone.
 pub fn spawn_video(
     spec: VideoSpec,
+    camera: Option<Arc<dyn OpenVideo>>,
     sender: u32,
     out: mpsc::UnboundedSender<Encoded>,
 ) -> std::io::Result<std_mpsc::Sender<VideoControl>> {
@@ -183,14 +187,18 @@ pub fn spawn_video(
         .name(format!("samla-video-{sender}"))
         .spawn(move || {
             let VideoSpec::Synthetic { width, height, fps } = spec;
-            let mut source =
-                match TestPattern::new(sender, width, height, fps, UNIX_EPOCH, Pacing::RealTime) {
-                    Ok(s) => s,
-                    Err(err) => {
-                        tracing::error!(%err, "cannot start the test pattern");
-                        return;
-                    }
-                };
+            let opened: Result<Box<dyn VideoSource + Send>, _> = match camera {
+                Some(camera) => camera.open(sender),
+                None => TestPattern::new(sender, width, height, fps, UNIX_EPOCH, Pacing::RealTime)
+                    .map(|s| Box::new(s) as Box<dyn VideoSource + Send>),
+            };
+            let mut source = match opened {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::error!(%err, "cannot start the camera track's source");
+                    return;
+                }
+            };
             let mut encoder = match VideoEncoder::new(spec) {
                 Ok(e) => e,
                 Err(err) => {
@@ -210,10 +218,20 @@ pub fn spawn_video(
                     }
                 }
                 if let Err(err) = source.next_frame(&mut frame) {
-                    tracing::error!(%err, "test pattern failed");
+                    tracing::error!(%err, "camera track's source failed");
                     return;
                 }
                 if held {
+                    continue;
+                }
+                // The encoders are made for the spec's size; a source that changed size
+                // (a camera reopened in another mode) would make them fail on every frame.
+                if (frame.width(), frame.height()) != (width, height) {
+                    tracing::debug!(
+                        got = ?(frame.width(), frame.height()),
+                        want = ?(width, height),
+                        "skipping a camera frame of the wrong size"
+                    );
                     continue;
                 }
                 let mut closed = false;
@@ -326,17 +344,36 @@ pub fn spawn_screen(
     Ok(control_tx)
 }
 
-/// Starts the audio thread: `sender`'s tone in 20 ms Opus frames (FEC and DTX on). It ends
-/// when `stop` is dropped or the network task is gone.
+/// What the network task tells the audio thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioControl {
+    /// Muted (`true`): the source is still read (a microphone keeps its device queue short
+    /// and the echo canceller keeps adapting) but silence is encoded; after a few frames
+    /// Opus DTX makes that into packets with no audio, which are not sent. The track and
+    /// the encoder stay, so unmuting is immediate and needs no new offer.
+    Mute(bool),
+}
+
+/// Starts the audio thread: frames from `input` (`sender`'s tone for a synthetic input) in
+/// 20 ms Opus frames (FEC and DTX on). It ends when the control sender is dropped or the
+/// network task is gone. A source that fails is retried every frame: a microphone that
+/// recovers (a USB hiccup) carries on, one that stays lost is logged once.
 pub fn spawn_audio(
+    input: AudioInput,
     sender: u32,
+    muted: bool,
     out: mpsc::UnboundedSender<Encoded>,
-) -> std::io::Result<std_mpsc::Sender<()>> {
-    let (stop_tx, stop_rx) = std_mpsc::channel::<()>();
+) -> std::io::Result<std_mpsc::Sender<AudioControl>> {
+    let (control_tx, control_rx) = std_mpsc::channel::<AudioControl>();
     thread::Builder::new()
         .name(format!("samla-audio-{sender}"))
         .spawn(move || {
-            let mut tone = Tone::for_sender(sender, UNIX_EPOCH, Pacing::RealTime);
+            let mut source: Box<dyn AudioSource> = match input {
+                AudioInput::Synthetic => {
+                    Box::new(Tone::for_sender(sender, UNIX_EPOCH, Pacing::RealTime))
+                }
+                AudioInput::Source(source) => source,
+            };
             let mut encoder = match OpusEncoder::new(OpusEncoderConfig::default()) {
                 Ok(e) => e,
                 Err(err) => {
@@ -346,10 +383,34 @@ pub fn spawn_audio(
             };
             let mut frame = AudioFrame::silent();
             let mut packet = Vec::with_capacity(1275);
-            while let Err(std_mpsc::TryRecvError::Empty) = stop_rx.try_recv() {
-                if let Err(err) = tone.next_frame(&mut frame) {
-                    tracing::error!(%err, "tone failed");
-                    return;
+            let mut muted = muted;
+            let mut failing = false;
+            loop {
+                loop {
+                    match control_rx.try_recv() {
+                        Ok(AudioControl::Mute(m)) => muted = m,
+                        Err(std_mpsc::TryRecvError::Empty) => break,
+                        Err(std_mpsc::TryRecvError::Disconnected) => return,
+                    }
+                }
+                match source.next_frame(&mut frame) {
+                    Ok(()) if failing => {
+                        tracing::info!("audio source works again");
+                        failing = false;
+                    }
+                    Ok(()) => {}
+                    Err(err) => {
+                        if !failing {
+                            tracing::error!(%err, "audio source failed");
+                            failing = true;
+                        }
+                        // Not a busy loop on a source that fails at once.
+                        thread::sleep(Duration::from_micros(AudioFrame::DURATION_US));
+                        continue;
+                    }
+                }
+                if muted {
+                    frame.samples.fill(0);
                 }
                 match encoder.encode(&frame, &mut packet) {
                     // DTX: silence need not be sent.
@@ -370,7 +431,7 @@ pub fn spawn_audio(
                 }
             }
         })?;
-    Ok(stop_tx)
+    Ok(control_tx)
 }
 
 /// The rid string of a layer index.
@@ -392,5 +453,136 @@ mod tests {
             .map(|i| ((i as f64 * 0.1).sin() * 16384.0) as i16)
             .collect();
         assert_eq!(audio_level(&sine), -9);
+    }
+
+    /// Opens test patterns of a given size, recording who asked.
+    struct Patterns {
+        size: (u32, u32),
+        senders: std::sync::Mutex<Vec<u32>>,
+    }
+
+    impl OpenVideo for Patterns {
+        fn open(
+            &self,
+            sender: u32,
+        ) -> Result<Box<dyn VideoSource + Send>, samla_media::CaptureError> {
+            self.senders.lock().unwrap().push(sender);
+            let (w, h) = self.size;
+            Ok(Box::new(TestPattern::new(
+                sender,
+                w,
+                h,
+                30.0,
+                UNIX_EPOCH,
+                Pacing::Unpaced,
+            )?))
+        }
+    }
+
+    /// Who opened the camera, and how many units the camera thread encoded (up to 5) within
+    /// `within`.
+    fn video_units(size: (u32, u32), within: std::time::Duration) -> (Vec<u32>, usize) {
+        let spec = VideoSpec::Synthetic {
+            width: 320,
+            height: 180,
+            fps: 30.0,
+        };
+        let camera = Arc::new(Patterns {
+            size,
+            senders: std::sync::Mutex::default(),
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let ctrl = spawn_video(spec, Some(camera.clone()), 5, tx).unwrap();
+        // An unpaced source makes frames as fast as they are encoded.
+        let mut units = 0;
+        let until = std::time::Instant::now() + within;
+        while units < 5 && std::time::Instant::now() < until {
+            match rx.try_recv() {
+                Ok(Encoded::Video { .. }) => units += 1,
+                Ok(_) => {}
+                Err(_) => thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+        drop(ctrl);
+        let senders = camera.senders.lock().unwrap().clone();
+        (senders, units)
+    }
+
+    #[test]
+    fn the_camera_track_encodes_the_source_it_is_given() {
+        let (senders, units) = video_units((320, 180), std::time::Duration::from_secs(30));
+        assert_eq!(senders, vec![5]);
+        assert!(units >= 5, "{units} units encoded");
+    }
+
+    #[test]
+    fn frames_of_another_size_than_the_track_are_not_encoded() {
+        // Dozens of frames are made and skipped in this time.
+        let (senders, units) = video_units((640, 360), std::time::Duration::from_secs(1));
+        assert_eq!(senders, vec![5]);
+        assert_eq!(units, 0);
+    }
+
+    /// A tone as fast as it is read, counting the frames read.
+    struct CountedTone(Tone, Arc<std::sync::atomic::AtomicU64>);
+
+    impl AudioSource for CountedTone {
+        fn next_frame(&mut self, out: &mut AudioFrame) -> Result<(), samla_media::CaptureError> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.next_frame(out)
+        }
+    }
+
+    #[test]
+    fn a_muted_source_is_still_read_but_nothing_audible_is_sent() {
+        use std::sync::atomic::Ordering;
+        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let tone = Tone::new(440.0, 0.5, UNIX_EPOCH, Pacing::Unpaced);
+        let input = AudioInput::Source(Box::new(CountedTone(tone, read.clone())));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let ctrl = spawn_audio(input, 3, false, tx).unwrap();
+        let next_level = |rx: &mut mpsc::UnboundedReceiver<Encoded>| loop {
+            match rx.try_recv() {
+                Ok(Encoded::Audio { level, .. }) => return Some(level),
+                Ok(_) => {}
+                Err(mpsc::error::TryRecvError::Empty) => thread::yield_now(),
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            }
+        };
+        assert!(next_level(&mut rx).is_some_and(|l| l >= VOICE_LEVEL_DBOV));
+
+        ctrl.send(AudioControl::Mute(true)).unwrap();
+        // Units encoded before the mute arrived still sound; the first silent one shows it
+        // took effect (within a few frames: the thread reads its controls every frame).
+        let muted_at = read.load(Ordering::SeqCst);
+        loop {
+            match rx.try_recv() {
+                Ok(Encoded::Audio { level: -127, .. }) => break,
+                Ok(_) => {}
+                Err(_) => thread::yield_now(),
+            }
+            assert!(
+                read.load(Ordering::SeqCst) < muted_at + 1000,
+                "no silent unit within 1000 frames of the mute"
+            );
+        }
+        // From then on: 200 frames read, and Opus DTX sends only a few of them.
+        let from = read.load(Ordering::SeqCst);
+        while read.load(Ordering::SeqCst) < from + 200 {
+            thread::yield_now();
+        }
+        let mut sent = Vec::new();
+        while let Ok(unit) = rx.try_recv() {
+            if let Encoded::Audio { level, .. } = unit {
+                sent.push(level);
+            }
+        }
+        assert!(sent.iter().all(|&l| l == -127), "while muted: {sent:?}");
+        assert!(sent.len() < 50, "{} of 200 muted frames sent", sent.len());
+
+        ctrl.send(AudioControl::Mute(false)).unwrap();
+        let level = next_level(&mut rx);
+        assert!(level.is_some(), "the thread goes on after unmuting");
+        drop(ctrl);
     }
 }

@@ -8,14 +8,20 @@
 //! put a fake SFU on the other end of the channels.
 //!
 //! Threads: synthetic sources pace in real time and encode on their own threads (one for
-//! video, one for audio, and one for a screen share from any samla-media `VideoSource`,
-//! started and stopped with [`MediaSession::share_screen`]); decoding runs on one decoder
-//! thread; the tokio task only moves packets between the UDP socket and str0m.
+//! video, one for audio from a tone or any samla-media `AudioSource`, and one for a screen
+//! share from any samla-media `VideoSource`, started and stopped with
+//! [`MediaSession::share_screen`]); decoding runs on one decoder thread, which queues
+//! decoded audio in a [`Mixer`] that a playout thread plays into the one
+//! [`MediaOptions::audio_output`] every 20 ms; the tokio task only moves packets between the
+//! UDP socket and str0m.
 
 mod capture;
 mod layers;
+mod mixer;
 mod peer;
+mod playout;
 mod receive;
+mod relay;
 mod spec;
 mod stats;
 mod tracks;
@@ -30,9 +36,10 @@ use tokio::sync::mpsc;
 use crate::{EngineError, Event, SessionHandle};
 
 pub use layers::{RIDS, SIMULCAST_MIN_HEIGHT};
+pub use mixer::Mixer;
 pub use receive::FrameSink;
-pub use samla_media::{AudioFrame, VideoFrame};
-pub use spec::{AudioSpec, VideoInput, VideoSpec};
+pub use samla_media::{AudioFrame, AudioSink, AudioSource, VideoFrame};
+pub use spec::{AudioInput, AudioSpec, OpenVideo, VideoInput, VideoSpec};
 pub use stats::ParticipantStats;
 pub use tracks::TrackMap;
 
@@ -72,7 +79,14 @@ pub struct MediaOptions {
     /// routes there.
     pub server_host: String,
     pub video: Option<VideoSpec>,
-    pub audio: Option<AudioSpec>,
+    /// Where the camera track's frames come from; `None` sends the test pattern. `video`
+    /// still gives the track's size and rate (the SDP, simulcast and bitrates follow it).
+    pub camera: Option<Arc<dyn OpenVideo>>,
+    pub audio: Option<AudioInput>,
+    /// Where the remote participants' audio is played, mixed into one stream (a speaker;
+    /// in the app wrapped so the echo canceller hears it). `None` plays nothing. Ignored
+    /// with [`MediaOptions::no_decode`].
+    pub audio_output: Option<Box<dyn AudioSink>>,
     /// Count received bytes and frames without decoding (load tests: decoding dozens of
     /// streams would measure the client's CPU, not the SFU).
     pub no_decode: bool,
@@ -92,7 +106,9 @@ impl std::fmt::Debug for MediaOptions {
         f.debug_struct("MediaOptions")
             .field("server_host", &self.server_host)
             .field("video", &self.video)
+            .field("camera", &self.camera.is_some())
             .field("audio", &self.audio)
+            .field("audio_output", &self.audio_output.is_some())
             .field("no_decode", &self.no_decode)
             .field("low_quality", &self.low_quality)
             .field("sinks", &self.sinks.len())
@@ -107,7 +123,9 @@ impl MediaOptions {
         Self {
             server_host: server_host.into(),
             video: None,
+            camera: None,
             audio: None,
+            audio_output: None,
             no_decode: false,
             low_quality: false,
             sinks: Vec::new(),
@@ -163,6 +181,15 @@ impl MediaSession {
     pub fn share_screen(&self, input: Option<VideoInput>) -> Result<(), EngineError> {
         self.commands
             .send(peer::Command::ShareScreen(input))
+            .map_err(|_| EngineError::SessionEnded)
+    }
+
+    /// Mutes (or unmutes) our audio without taking the track down: the source keeps
+    /// running and silence is sent (see `capture::AudioControl::Mute`). A session
+    /// started muted sends nothing audible until unmuted.
+    pub fn set_audio_muted(&self, muted: bool) -> Result<(), EngineError> {
+        self.commands
+            .send(peer::Command::MuteAudio(muted))
             .map_err(|_| EngineError::SessionEnded)
     }
 

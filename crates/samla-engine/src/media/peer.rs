@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use samla_protocol::{ClientMessage, ParticipantId, PublishedTrack, ServerMessage, TrackKind};
+use samla_turn::Incoming;
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
@@ -23,10 +24,13 @@ use str0m::{Candidate, Event as RtcEvent, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::capture::{self, Encoded, VideoControl};
+use super::capture::{self, AudioControl, Encoded, VideoControl};
 use super::layers::{self, RIDS};
+use super::mixer::Mixer;
+use super::playout::{self, MixerFeed};
 use super::receive::{self, DecodeJob, KeyframeNeeded};
-use super::spec::VideoInput;
+use super::relay::{self, Relay, TurnServer};
+use super::spec::{AudioInput, VideoInput};
 use super::stats::StatsBook;
 use super::tracks::TrackMap;
 use super::{MediaError, MediaOptions, SignalSink};
@@ -54,19 +58,35 @@ const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 /// frames at the source (as libwebrtc's pacer pushback does) keeps the queue short.
 const QUEUE_HOLD: Duration = Duration::from_millis(250);
 const QUEUE_RELEASE: Duration = Duration::from_millis(100);
+
+/// How often the uplink is probed while a simulcast layer is off for lack of bandwidth.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// Complete frames str0m may hold behind a missing packet before giving up on it: its default
 /// (30, one second at 30 fps) gives up before a second retransmission can arrive on a path
-/// with 200-400 ms round trips; see the SFU's `REORDERING_FRAMES`.
+/// with 200-400 ms round trips. str0m's own NACK deadline (five requests, then three round
+/// trips) bounds the wait on any path this count does not; 150 is five seconds at 30 fps.
 const REORDERING_FRAMES: usize = 150;
 /// How often str0m reports stats.
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest datagram we read.
 const MAX_DATAGRAM: usize = 2000;
+/// Nothing at all from the SFU for this long means the media path is dead: while connected,
+/// the SFU's RTCP reports arrive every second, and even when no one sends media its answers
+/// to our consent checks come at least every 3 s (str0m's longest STUN retransmission gap;
+/// an unanswered check is repeated sooner). Then we restart ICE (see
+/// [`Peer::check_media_path`]). str0m's own verdict (ICE `Disconnected`) comes only after its
+/// STUN retransmissions run out, later than this.
+const MEDIA_SILENCE: Duration = Duration::from_secs(5);
+/// At most one ICE restart this often while the path stays dead.
+const RESTART_GAP: Duration = Duration::from_secs(5);
 
 /// One str0m connection and what we negotiated on it.
 struct Conn {
     rtc: Rtc,
     socket: Arc<UdpSocket>,
+    /// Our TURN allocation on `socket`, when the server named a TURN server (see
+    /// [`relay`]).
+    relay: Option<Relay>,
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
     audio_mid: Option<Mid>,
@@ -79,6 +99,18 @@ struct Conn {
     video_pt: Option<Pt>,
     screen_pt: Option<Pt>,
     next_timeout: Instant,
+    /// When the last datagram arrived (or the connection opened, or an ICE restart finished).
+    last_datagram: Instant,
+    /// Whether the connection has been up: before that, silence is the setup, not a failure.
+    was_connected: bool,
+    /// When we last offered an ICE restart.
+    last_restart: Option<Instant>,
+    /// The outstanding offer carries an ICE restart.
+    restart_in_offer: bool,
+    /// The DTLS fingerprint of the SFU's first answer. A different one in the answer to an
+    /// ICE restart means the SFU had dropped our session and started a new one, which our
+    /// DTLS state does not belong to: then the connection is made afresh.
+    remote_fingerprint: Option<String>,
 }
 
 struct Peer {
@@ -95,7 +127,14 @@ struct Peer {
     _keyframe_tx: mpsc::UnboundedSender<KeyframeNeeded>,
     decoder: Option<std_mpsc::Sender<DecodeJob>>,
     video_ctrl: Option<std_mpsc::Sender<VideoControl>>,
-    audio_stop: Option<std_mpsc::Sender<()>>,
+    /// What to publish as audio, until its thread starts (with the first answer).
+    audio_input: Option<AudioInput>,
+    /// The running audio thread. Like the screen share it outlives a reconnect, so a
+    /// microphone stays open and the track goes on on the new connection.
+    audio_ctrl: Option<std_mpsc::Sender<AudioControl>>,
+    audio_muted: bool,
+    /// Held to keep the playout thread running; it stops when the task ends.
+    _playout: Option<std_mpsc::Sender<()>>,
     /// A screen share asked for whose thread starts once the SFU has answered our offer.
     screen_input: Option<VideoInput>,
     /// The running screen-share thread. It outlives a reconnect: the share goes on on the
@@ -113,16 +152,34 @@ struct Peer {
     video_kbps: u32,
     /// Encoding is held because the send queue is backed up (see [`QUEUE_HOLD`]).
     held: bool,
+    /// When str0m was last asked to probe the uplink (see [`Peer::probe_while_short`]).
+    probed_at: Option<Instant>,
     last_seq: HashMap<Mid, u64>,
     last_keyframe_request: HashMap<Mid, Instant>,
     /// Reused between polls so draining str0m does not allocate.
     rtc_events: Vec<RtcEvent>,
     bad_datagrams: u64,
+    /// The media path went dead: the next offer restarts ICE (kept across a rolled-back
+    /// offer until an answer to a restart arrives).
+    ice_restart_wanted: bool,
+    /// The TURN servers of the last `media_config`, used from the next connection on.
+    turn_servers: Vec<TurnServer>,
+}
+
+/// What an answer from the SFU turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    /// Applied to our session (an ICE restart included).
+    SameSession,
+    /// The answer to our ICE restart comes from a new session of the SFU's (it had dropped
+    /// ours): the connection has to be made afresh.
+    NewSession,
 }
 
 /// What the [`super::MediaSession`] asks of the network task.
 pub(super) enum Command {
     ShareScreen(Option<VideoInput>),
+    MuteAudio(bool),
 }
 
 /// What woke the loop.
@@ -149,7 +206,22 @@ pub(super) async fn run(
     install_crypto();
     let (encoded_tx, mut encoded_rx) = mpsc::unbounded_channel();
     let (keyframe_tx, mut keyframe_rx) = mpsc::unbounded_channel();
-    let sinks = std::mem::take(&mut opts.sinks);
+    let mut sinks = std::mem::take(&mut opts.sinks);
+    let audio_input = opts.audio.take();
+    let playout = match opts.audio_output.take() {
+        Some(sink) if !opts.no_decode => {
+            let mixer = Arc::new(Mutex::new(Mixer::new()));
+            sinks.push(Box::new(MixerFeed(mixer.clone())));
+            match playout::spawn_playout(mixer, sink) {
+                Ok(stop) => Some(stop),
+                Err(err) => {
+                    tracing::error!(%err, "cannot start the playout thread");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let decoder = if opts.no_decode {
         None
     } else {
@@ -173,7 +245,10 @@ pub(super) async fn run(
         _keyframe_tx: keyframe_tx,
         decoder,
         video_ctrl: None,
-        audio_stop: None,
+        audio_input,
+        audio_ctrl: None,
+        audio_muted: false,
+        _playout: playout,
         screen_input: None,
         screen_ctrl: None,
         republish: false,
@@ -183,10 +258,13 @@ pub(super) async fn run(
         estimate_kbps: None,
         video_kbps: 0,
         held: false,
+        probed_at: None,
         last_seq: HashMap::new(),
         last_keyframe_request: HashMap::new(),
         rtc_events: Vec::new(),
         bad_datagrams: 0,
+        ice_restart_wanted: false,
+        turn_servers: Vec::new(),
     };
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut stats_tick = tokio::time::interval(STATS_TICK);
@@ -211,6 +289,7 @@ pub(super) async fn run(
                 }
             }
             Wake::Command(Command::ShareScreen(input)) => peer.share_screen(input),
+            Wake::Command(Command::MuteAudio(muted)) => peer.mute_audio(muted),
             Wake::Encoded(unit) => peer.on_encoded(unit),
             Wake::Keyframe(KeyframeNeeded(p, kind)) => {
                 if let Some(mid) = peer.tracks.mid_of(p, kind).map(Mid::from) {
@@ -226,6 +305,7 @@ pub(super) async fn run(
                 if let Ok(mut book) = peer.stats.lock() {
                     book.tick(Instant::now());
                 }
+                peer.check_media_path(Instant::now());
                 continue;
             }
             Wake::Timeout => {
@@ -328,9 +408,7 @@ impl Peer {
                 ice_servers,
                 max_video_height,
             } => {
-                if !ice_servers.is_empty() {
-                    tracing::debug!(?ice_servers, "STUN/TURN servers are not used yet");
-                }
+                self.turn_servers = relay::turn_servers(&ice_servers);
                 if max_video_height != self.max_video_height {
                     self.max_video_height = max_video_height;
                     self.send_video(VideoControl::Layers(self.layers_to_send()));
@@ -340,8 +418,13 @@ impl Peer {
                 }
             }
             ServerMessage::MediaAnswer { sdp } => {
-                if let Err(err) = self.accept_answer(&sdp) {
-                    tracing::warn!(%err, "could not apply the SFU's answer");
+                match self.accept_answer(&sdp) {
+                    Ok(Answered::SameSession) => {}
+                    Ok(Answered::NewSession) => {
+                        tracing::info!("the SFU answered our ICE restart with a new session; connecting afresh");
+                        self.start().await;
+                    }
+                    Err(err) => tracing::warn!(%err, "could not apply the SFU's answer"),
                 }
             }
             ServerMessage::MediaOffer { sdp } => {
@@ -374,6 +457,7 @@ impl Peer {
     /// Starts (or restarts) the connection and publishes our tracks.
     async fn start(&mut self) {
         self.restart_pending = false;
+        self.ice_restart_wanted = false;
         self.stop_conn();
         if self.me.is_none() {
             tracing::debug!("media config before joined; waiting");
@@ -420,9 +504,13 @@ impl Peer {
             .map_err(|e| MediaError::Sdp(format!("host candidate {local}: {e}")))?;
         rtc.add_local_candidate(candidate);
         tracing::debug!(%local, simulcast, "media socket open");
+        let socket = Arc::new(socket);
+        // The relay candidate joins the host one once allocated (see `drive`).
+        let relay = Relay::start(&self.turn_servers, socket.clone()).await;
         Ok(Conn {
             rtc,
-            socket: Arc::new(socket),
+            socket,
+            relay,
             local,
             pending: None,
             audio_mid: None,
@@ -433,6 +521,11 @@ impl Peer {
             video_pt: None,
             screen_pt: None,
             next_timeout: Instant::now(),
+            last_datagram: Instant::now(),
+            was_connected: false,
+            last_restart: None,
+            restart_in_offer: false,
+            remote_fingerprint: None,
         })
     }
 
@@ -463,14 +556,15 @@ impl Peer {
             }
         }
         let sharing = self.screen_input.is_some() || self.screen_ctrl.is_some();
+        let sends_audio = self.audio_input.is_some() || self.audio_ctrl.is_some();
         let mut api = conn.rtc.sdp_api();
         let mut tracks = Vec::new();
-        if let (true, Some(mid)) = (self.opts.audio.is_some(), conn.audio_mid) {
+        if let (true, Some(mid)) = (sends_audio, conn.audio_mid) {
             tracks.push(PublishedTrack {
                 mid: mid.to_string(),
                 kind: TrackKind::Audio,
             });
-        } else if self.opts.audio.is_some() {
+        } else if sends_audio {
             let mid = api.add_media(
                 kind_of(TrackKind::Audio),
                 Direction::SendOnly,
@@ -535,10 +629,15 @@ impl Peer {
         if tracks.is_empty() && !api.has_changes() {
             api.add_channel("samla".into());
         }
+        // Our host candidate stays: the address is the same, the path behind it failed.
+        if self.ice_restart_wanted {
+            api.ice_restart(true);
+        }
         let Some((offer, pending)) = api.apply() else {
             return Ok(());
         };
         conn.pending = Some(pending);
+        conn.restart_in_offer = self.ice_restart_wanted;
         let mut sdp = offer.to_sdp_string();
         if let (true, Some(video)) = (conn.simulcast, self.opts.video) {
             sdp = layers::declare_heights(&sdp, video.size().1);
@@ -549,15 +648,30 @@ impl Peer {
         Ok(())
     }
 
-    fn accept_answer(&mut self, sdp: &str) -> Result<(), MediaError> {
+    fn accept_answer(&mut self, sdp: &str) -> Result<Answered, MediaError> {
         let Some(conn) = &mut self.conn else {
-            return Ok(());
+            return Ok(Answered::SameSession);
         };
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
         let Some(pending) = conn.pending.take() else {
             return Err(MediaError::Sdp("an answer without an offer of ours".into()));
         };
+        let fingerprint = sdp_attribute(sdp, "fingerprint").map(str::to_owned);
+        let restarted = std::mem::take(&mut conn.restart_in_offer);
+        if restarted && conn.remote_fingerprint.is_some() && fingerprint != conn.remote_fingerprint
+        {
+            return Ok(Answered::NewSession);
+        }
+        conn.remote_fingerprint = conn.remote_fingerprint.take().or(fingerprint);
         conn.rtc.sdp_api().accept_answer(pending, answer)?;
+        if restarted {
+            self.ice_restart_wanted = false;
+            // Silence is counted afresh: the new checks need a moment to get through.
+            conn.last_datagram = Instant::now();
+            if let Ok(mut book) = self.stats.lock() {
+                book.ice_restarts += 1;
+            }
+        }
         if let Some(mid) = conn.video_mid {
             let rids: &[Option<&str>] = if conn.simulcast {
                 &[Some(RIDS[0]), Some(RIDS[1]), Some(RIDS[2])]
@@ -578,7 +692,7 @@ impl Peer {
         if std::mem::take(&mut self.republish) {
             self.publish()?;
         }
-        Ok(())
+        Ok(Answered::SameSession)
     }
 
     /// Answers the SFU's offer. We are the polite peer: an offer of ours still outstanding is
@@ -604,7 +718,12 @@ impl Peer {
     fn start_sources(&mut self) {
         let Some(me) = self.me else { return };
         if let (Some(spec), None) = (self.opts.video, &self.video_ctrl) {
-            match capture::spawn_video(spec, me.0, self.encoded_tx.clone()) {
+            match capture::spawn_video(
+                spec,
+                self.opts.camera.clone(),
+                me.0,
+                self.encoded_tx.clone(),
+            ) {
                 Ok(ctrl) => {
                     let _ = ctrl.send(VideoControl::Layers(self.layers_to_send()));
                     self.video_ctrl = Some(ctrl);
@@ -630,9 +749,9 @@ impl Peer {
                 }
             }
         }
-        if let (Some(_), None) = (self.opts.audio, &self.audio_stop) {
-            match capture::spawn_audio(me.0, self.encoded_tx.clone()) {
-                Ok(stop) => self.audio_stop = Some(stop),
+        if let Some(input) = self.audio_input.take() {
+            match capture::spawn_audio(input, me.0, self.audio_muted, self.encoded_tx.clone()) {
+                Ok(ctrl) => self.audio_ctrl = Some(ctrl),
                 Err(err) => tracing::error!(%err, "cannot start the audio thread"),
             }
         }
@@ -648,18 +767,57 @@ impl Peer {
         }
     }
 
-    /// Drops the connection and stops the source threads (dropping their channels ends them).
+    /// Mutes or unmutes our audio (see [`AudioControl::Mute`]); before the audio thread
+    /// starts, it starts in this state.
+    fn mute_audio(&mut self, muted: bool) {
+        self.audio_muted = muted;
+        if let Some(ctrl) = &self.audio_ctrl {
+            let _ = ctrl.send(AudioControl::Mute(muted));
+        }
+    }
+
+    /// Drops the connection and stops the video thread (dropping its channel ends it). The
+    /// audio and screen-share threads go on: their sources are opened once per session.
     fn stop_conn(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             conn.rtc.disconnect();
         }
         self.video_ctrl = None;
-        self.audio_stop = None;
         self.tracks.clear();
         self.last_seq.clear();
         self.estimate_kbps = None;
         self.layers_fit = [true; 3];
         self.held = false;
+    }
+
+    /// Restarts ICE when the media path has gone dead: after [`MEDIA_SILENCE`] without a
+    /// datagram from the SFU on a connection that was up, we offer again with new ICE
+    /// credentials over the signalling connection (which survives outages TCP rides out).
+    /// The SFU answers with its own new credentials, the checks start over and media resumes
+    /// on the same DTLS session and tracks: no rejoin, no new keys, no renegotiated tracks.
+    fn check_media_path(&mut self, now: Instant) {
+        let Some(conn) = &self.conn else { return };
+        let silent = now.saturating_duration_since(conn.last_datagram);
+        let dead = conn.was_connected && silent >= MEDIA_SILENCE;
+        let due = conn
+            .last_restart
+            .is_none_or(|t| now.saturating_duration_since(t) >= RESTART_GAP);
+        // A restart offer in flight is waited for: signalling delivers it once the path is
+        // back (an offer of other changes in flight is answered first, and the restart goes
+        // into the next one; see `publish`). While signalling itself reconnects, nothing is
+        // offered: the offer would be queued and sent after the resume, which starts a new
+        // connection anyway.
+        if !dead || !due || conn.restart_in_offer || self.restart_pending {
+            return;
+        }
+        tracing::info!(?silent, "nothing from the SFU; restarting ICE");
+        if let Some(conn) = &mut self.conn {
+            conn.last_restart = Some(now);
+        }
+        self.ice_restart_wanted = true;
+        if let Err(err) = self.publish() {
+            tracing::warn!(%err, "could not offer an ICE restart");
+        }
     }
 
     /// Holds or releases the encoder by how long our video has waited in the pacer.
@@ -777,6 +935,19 @@ impl Peer {
 
     fn on_datagram(&mut self, data: &[u8], source: SocketAddr) {
         let Some(conn) = &mut self.conn else { return };
+        // TURN's own datagrams stop here; relayed ones reach str0m as sent by the peer to
+        // our relay candidate.
+        let (data, source, destination) =
+            match conn.relay.as_mut().map(|r| r.on_datagram(source, data)) {
+                Some(Incoming::Consumed) => return,
+                Some(Incoming::Data {
+                    peer,
+                    relay,
+                    payload,
+                }) => (payload, peer, relay),
+                Some(Incoming::NotTurn) | None => (data, source, conn.local),
+            };
+        conn.last_datagram = Instant::now();
         let Ok(contents) = DatagramRecv::try_from(data) else {
             self.bad_datagrams += 1;
             return;
@@ -786,7 +957,7 @@ impl Peer {
             Receive {
                 proto: Protocol::Udp,
                 source,
-                destination: conn.local,
+                destination,
                 contents,
             },
         );
@@ -800,16 +971,30 @@ impl Peer {
     fn drive(&mut self) {
         let mut events = std::mem::take(&mut self.rtc_events);
         while let Some(conn) = &mut self.conn {
+            if let Some(addr) = conn.relay.as_mut().and_then(|r| r.poll(Instant::now())) {
+                match Candidate::relayed(addr, conn.local, "udp") {
+                    Ok(candidate) => {
+                        conn.rtc.add_local_candidate(candidate);
+                    }
+                    Err(err) => tracing::warn!(%addr, %err, "unusable TURN relay address"),
+                }
+            }
             loop {
                 match conn.rtc.poll_output() {
                     Ok(Output::Timeout(t)) => {
-                        conn.next_timeout = t;
+                        let turn = conn.relay.as_ref().and_then(Relay::poll_timeout);
+                        conn.next_timeout = turn.map_or(t, |r| r.min(t));
                         break;
                     }
-                    Ok(Output::Transmit(t)) => {
+                    Ok(Output::Transmit(t)) => match &mut conn.relay {
+                        Some(relay) if relay.address() == Some(t.source) => {
+                            relay.send(t.destination, &t.contents);
+                        }
                         // UDP: a full socket buffer is a lost packet, as on the wire.
-                        let _ = conn.socket.try_send_to(&t.contents, t.destination);
-                    }
+                        _ => {
+                            let _ = conn.socket.try_send_to(&t.contents, t.destination);
+                        }
+                    },
                     Ok(Output::Event(e)) => events.push(e),
                     Err(err) => {
                         tracing::warn!(%err, "media connection failed");
@@ -833,6 +1018,9 @@ impl Peer {
         match event {
             RtcEvent::Connected => {
                 tracing::debug!("media connected");
+                if let Some(conn) = &mut self.conn {
+                    conn.was_connected = true;
+                }
                 // Units written before the connection were dropped: start from a keyframe.
                 self.send_video(VideoControl::Keyframe(None));
                 if let Some(ctrl) = &self.screen_ctrl {
@@ -858,6 +1046,7 @@ impl Peer {
             RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 self.estimate_kbps = Some((estimate.as_u64() / 1000) as u32);
                 self.apply_estimate(false);
+                self.probe_while_short();
             }
             RtcEvent::MediaIngressStats(s) => {
                 if let Some((p, kind)) = self.tracks.lookup(&s.mid) {
@@ -953,6 +1142,33 @@ impl Peer {
         }
     }
 
+    /// While a layer is off because the uplink estimate is short, asks str0m every
+    /// [`PROBE_EVERY`] to probe for the full rate. With the top layer off the sender sends
+    /// less, and an estimate made from what is sent does not grow by itself: without probes
+    /// a sender squeezed once would stay on its lower layers after the network recovers.
+    /// str0m probes when the desired rate rises, hence the step down and up.
+    fn probe_while_short(&mut self) {
+        if self.layers_fit.iter().all(|fits| *fits) {
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .probed_at
+            .is_some_and(|t| now.saturating_duration_since(t) < PROBE_EVERY)
+        {
+            return;
+        }
+        let (Some(conn), Some(spec)) = (&mut self.conn, self.opts.video) else {
+            return;
+        };
+        self.probed_at = Some(now);
+        let floor = Bitrate::kbps(u64::from(capture::MIN_LAYER_KBPS + AUDIO_KBPS));
+        let desired = u64::from(initial_video_kbps(spec.size()) + AUDIO_KBPS);
+        let mut bwe = conn.rtc.bwe();
+        bwe.set_bitrate(floor, Bitrate::kbps(desired * 9 / 10));
+        bwe.set_bitrate(floor, Bitrate::kbps(desired));
+    }
+
     /// Passes the bandwidth estimate (less audio) to the video encoder when it moved enough.
     fn apply_estimate(&mut self, force: bool) {
         let (Some(estimate), Some(spec)) = (self.estimate_kbps, self.opts.video) else {
@@ -984,6 +1200,16 @@ impl Peer {
             self.send_video(VideoControl::Bitrate(target));
         }
     }
+}
+
+/// The value of the first `a=<name>:` attribute in `sdp`.
+fn sdp_attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
+    sdp.lines().find_map(|line| {
+        line.trim_end()
+            .strip_prefix("a=")?
+            .strip_prefix(name)?
+            .strip_prefix(':')
+    })
 }
 
 /// The payload type negotiated for `codec` on `mid`.

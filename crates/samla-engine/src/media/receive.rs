@@ -19,6 +19,8 @@ use super::stats::StatsBook;
 pub trait FrameSink: Send {
     fn video(&mut self, _participant: ParticipantId, _kind: TrackKind, _frame: &VideoFrame) {}
     fn audio(&mut self, _participant: ParticipantId, _frame: &AudioFrame) {}
+    /// The participant's tracks are gone: drop anything kept for them.
+    fn forget(&mut self, _participant: ParticipantId) {}
 }
 
 /// Work for the decoder thread.
@@ -100,6 +102,9 @@ pub fn spawn_decoder(
                 let (participant, kind, data, lost_before, keyframe, contiguous) = match job {
                     DecodeJob::Forget(p) => {
                         decoders.remove(&p);
+                        for sink in sinks.iter_mut() {
+                            sink.forget(p);
+                        }
                         continue;
                     }
                     DecodeJob::Media {

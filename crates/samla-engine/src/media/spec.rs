@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use samla_media::VideoSource;
+use samla_media::{AudioSource, VideoSource};
 
 /// A video source to publish.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,11 +77,49 @@ impl std::fmt::Debug for VideoInput {
     }
 }
 
+/// Opens the frames of the camera track: a camera, or an app's wrapper around one.
+///
+/// The camera's encoder thread starts anew with every connection (at join, and again after a
+/// reconnect), so the track takes something that opens a source each time rather than one
+/// source it would use up. The source must deliver frames of the size of the track's
+/// [`VideoSpec`] (frames of another size are skipped).
+pub trait OpenVideo: Send + Sync {
+    /// A source for a new encoder thread sending as participant `sender` (which a synthetic
+    /// picture stamps into its marker).
+    fn open(&self, sender: u32) -> Result<Box<dyn VideoSource + Send>, samla_media::CaptureError>;
+}
+
 /// An audio source to publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioSpec {
     /// A sine tone whose pitch says who sends it (samla-media's `Tone::for_sender`).
     Synthetic,
+}
+
+/// What an audio track is made from: a synthetic spec (tests, `SAMLA_FAKE_MEDIA`), or a
+/// samla-media source (a microphone, usually wrapped in the echo canceller's
+/// `ProcessedSource`) that the encoder thread owns and pulls 20 ms frames from. The source
+/// lives as long as the media session, across reconnects, so a device is opened only once.
+pub enum AudioInput {
+    Synthetic,
+    Source(Box<dyn AudioSource>),
+}
+
+impl From<AudioSpec> for AudioInput {
+    fn from(spec: AudioSpec) -> Self {
+        match spec {
+            AudioSpec::Synthetic => Self::Synthetic,
+        }
+    }
+}
+
+impl std::fmt::Debug for AudioInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Synthetic => f.write_str("Synthetic"),
+            Self::Source(_) => f.write_str("Source"),
+        }
+    }
 }
 
 impl FromStr for AudioSpec {

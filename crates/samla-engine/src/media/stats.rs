@@ -71,6 +71,10 @@ pub struct ParticipantStats {
     /// media) to the first decoded video frame of this participant: what a user waits before
     /// seeing anyone. `None` until a frame is decoded.
     pub first_frame_ms: Option<f64>,
+    /// ICE restarts this client's media connection went through (after its path to the SFU
+    /// went dead) without reconnecting. Like `rtt_ms` it belongs to the one connection, so it
+    /// is the same for every remote participant.
+    pub ice_restarts: u64,
 }
 
 /// A counter sampled over time, to turn a running total into a rate.
@@ -203,6 +207,8 @@ pub struct StatsBook {
     pub peer_rtt_ms: Option<f64>,
     /// Media that arrived on a mid no `media_tracks` entry explains.
     pub unmapped_packets: u64,
+    /// ICE restarts the SFU answered on our connection (see [`ParticipantStats::ice_restarts`]).
+    pub ice_restarts: u64,
     scratch: Vec<f64>,
 }
 
@@ -214,6 +220,7 @@ impl StatsBook {
             names: BTreeMap::new(),
             peer_rtt_ms: None,
             unmapped_packets: 0,
+            ice_restarts: 0,
             scratch: Vec::new(),
         }
     }
@@ -242,6 +249,7 @@ impl StatsBook {
             remote.snapshot(self.peer_rtt_ms, &mut self.scratch);
             let mut stats = remote.out.clone();
             stats.name = self.names.get(p).cloned().unwrap_or_default();
+            stats.ice_restarts = self.ice_restarts;
             out.insert(*p, stats);
         }
         out
@@ -299,6 +307,7 @@ mod tests {
             r.video_jitter_ms = Some(4.0);
         }
         book.peer_rtt_ms = Some(1.5);
+        book.ice_restarts = 2;
         book.remote(p).out.frames_decoded = 10;
         book.tick(t0);
         book.remote(p).out.frames_decoded = 40;
@@ -311,6 +320,10 @@ mod tests {
         assert_eq!(s.latency_ms_p95, Some(19.0));
         assert_eq!(s.jitter_ms, Some(4.0));
         assert_eq!(s.rtt_ms, Some(1.5));
+        assert_eq!(
+            s.ice_restarts, 2,
+            "the connection's restarts, under every participant"
+        );
         let f = s.audio_frequency_hz.unwrap();
         assert!((f - 500.0).abs() < 3.0, "{f}");
         assert_eq!(book.remotes[&p].audio.len(), AUDIO_WINDOW);

@@ -38,12 +38,16 @@
 //! ```
 
 use std::sync::{Arc, Mutex, MutexGuard};
+#[cfg(feature = "devices")]
+use std::time::SystemTime;
 
 use sonora::config::{EchoCanceller, GainController2, HighPassFilter, NoiseSuppression};
 use sonora::{AudioProcessing, Config, StreamConfig};
 use thiserror::Error;
 
 use crate::capture::{AudioSink, AudioSource, CaptureError};
+#[cfg(feature = "devices")]
+use crate::capture::{Microphone, Speaker};
 use crate::frame::{AudioFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 
 /// The module works on 10 ms chunks; an [`AudioFrame`] is two of them.
@@ -218,6 +222,57 @@ impl<S: AudioSink> AudioSink for ReferencedSink<S> {
     fn play(&mut self, frame: &AudioFrame) -> Result<(), CaptureError> {
         let _ = lock(&self.processor).process_render(frame);
         self.sink.play(frame)
+    }
+}
+
+/// The echo path delay a call starts from: the speaker's queue (the engine keeps about
+/// 40 ms in it) and the microphone's, plus a device period each way. AEC3 finds the real
+/// delay itself; this only centres its first search.
+#[cfg(feature = "devices")]
+const CALL_DELAY_MS: u32 = 80;
+
+/// Opens a call's microphone and speaker around one shared processor, so that the echo
+/// canceller sees what the speaker plays. Each device is opened on its own: a machine with
+/// only one of them still gets that one, a microphone the user left off is never opened,
+/// and each error says which device is missing and why.
+#[cfg(feature = "devices")]
+#[derive(Debug, Clone)]
+pub struct CallAudio {
+    processor: SharedProcessor,
+}
+
+#[cfg(feature = "devices")]
+impl Default for CallAudio {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "devices")]
+impl CallAudio {
+    /// A processor with everything on, its delay set for the engine's playout.
+    pub fn new() -> Self {
+        let mut apm = MicProcessor::new(ProcessingConfig::default());
+        apm.set_delay_ms(CALL_DELAY_MS);
+        Self {
+            processor: Arc::new(Mutex::new(apm)),
+        }
+    }
+
+    /// Opens `device` (an id from [`crate::list_devices`] or a name; `None` for the
+    /// default) with its frames echo-cancelled, noise-suppressed and level-controlled. It
+    /// stamps capture times from `epoch`.
+    pub fn microphone(
+        &self,
+        device: Option<&str>,
+        epoch: SystemTime,
+    ) -> Result<ProcessedSource<Microphone>, CaptureError> {
+        Microphone::open(device, epoch).map(|mic| ProcessedSource::new(mic, self.processor.clone()))
+    }
+
+    /// Opens `device` (as for the microphone) as the far end the echo canceller removes.
+    pub fn speaker(&self, device: Option<&str>) -> Result<ReferencedSink<Speaker>, CaptureError> {
+        Speaker::open(device).map(|out| ReferencedSink::new(out, self.processor.clone()))
     }
 }
 

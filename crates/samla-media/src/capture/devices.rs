@@ -7,9 +7,14 @@
 
 use std::collections::HashMap;
 
-#[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+#[cfg(feature = "devices")]
+use super::audio;
+#[cfg(all(
+    feature = "devices",
+    any(target_os = "linux", windows, target_os = "macos")
+))]
 use super::camera;
-use super::{audio, screen, CaptureError, DeviceKind};
+use super::{screen, CaptureError, DeviceKind};
 
 /// One device as the pickers show it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -30,14 +35,28 @@ pub struct DeviceInfo {
 /// the subsystem itself is unavailable (no audio server, no X display).
 pub fn list_devices(kind: DeviceKind) -> Result<Vec<DeviceInfo>, CaptureError> {
     match kind {
+        #[cfg(feature = "devices")]
         DeviceKind::Microphone | DeviceKind::Speaker => audio::list(kind),
-        #[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+        #[cfg(all(
+            feature = "devices",
+            any(target_os = "linux", windows, target_os = "macos")
+        ))]
         DeviceKind::Camera => camera::list(),
-        #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+        #[cfg(all(
+            feature = "devices",
+            not(any(target_os = "linux", windows, target_os = "macos"))
+        ))]
         DeviceKind::Camera => Err(CaptureError::NotSupported {
             kind,
             platform: "this operating system",
         }),
+        #[cfg(not(feature = "devices"))]
+        DeviceKind::Microphone | DeviceKind::Speaker | DeviceKind::Camera => {
+            Err(CaptureError::NotSupported {
+                kind,
+                platform: "this build (samla-media without its `devices` feature)",
+            })
+        }
         DeviceKind::Screen | DeviceKind::Window => screen::list(kind),
     }
 }

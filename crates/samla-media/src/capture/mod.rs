@@ -11,13 +11,24 @@
 //! callbacks), which is cheap enough at the once-a-second rate a device
 //! picker needs.
 
+#[cfg(feature = "devices")]
 mod audio;
-#[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+#[cfg(all(
+    feature = "devices",
+    any(target_os = "linux", windows, target_os = "macos")
+))]
 mod camera;
 pub mod convert;
 mod devices;
 mod pacing;
 mod screen;
+#[cfg(any(
+    all(
+        feature = "devices",
+        any(target_os = "linux", windows, target_os = "macos")
+    ),
+    all(feature = "wayland", target_os = "linux")
+))]
 mod slot;
 
 use std::time::SystemTime;
@@ -26,8 +37,12 @@ use thiserror::Error;
 
 use crate::frame::{AudioFrame, VideoFrame};
 
+#[cfg(feature = "devices")]
 pub use audio::{Microphone, Speaker};
-#[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+#[cfg(all(
+    feature = "devices",
+    any(target_os = "linux", windows, target_os = "macos")
+))]
 pub use camera::{Camera, CameraRequest};
 pub use devices::{list_devices, DeviceChange, DeviceInfo, DeviceWatcher};
 pub(crate) use pacing::Pacer;

@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use samla_protocol::api::{ApiError, Me, Meeting, MeetingPatch, NewMeeting};
+use samla_protocol::api::{ApiError, Me, Meeting, MeetingPatch, NewMeeting, OrganisationSettings};
 use samla_protocol::MeetingId;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,7 +14,7 @@ use super::error::{ApiFailure, JsonBody};
 use super::{openapi, validate};
 use crate::auth::{passcode, CurrentUser};
 use crate::state::AppState;
-use crate::store::{MeetingRecord, NewMeetingRecord};
+use crate::store::{self, MeetingRecord, NewMeetingRecord};
 
 /// Every route under `/api/v1`, with its documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(list_meetings, create_meeting))
         .routes(routes!(get_meeting, update_meeting, delete_meeting))
+        .routes(routes!(organisation_settings, set_organisation_settings))
         .routes(routes!(openapi::openapi_json))
 }
 
@@ -40,6 +41,63 @@ async fn me(CurrentUser { user, org }: CurrentUser) -> Json<Me> {
         admin: user.admin,
         organisation: org.name,
     })
+}
+
+/// My organisation's settings. For its admins only.
+#[utoipa::path(get, path = "/organisation/settings", tag = "organisation", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organisation's settings", body = OrganisationSettings),
+        (status = 401, description = "Missing or unknown API token", body = ApiError),
+        (status = 403, description = "Not an admin of this organisation", body = ApiError),
+    ))]
+async fn organisation_settings(
+    CurrentUser { user, org }: CurrentUser,
+) -> Result<Json<OrganisationSettings>, ApiFailure> {
+    require_admin(&user)?;
+    Ok(Json(OrganisationSettings {
+        max_video_height: org.settings.max_video_height,
+    }))
+}
+
+/// Replaces my organisation's settings. For its admins only. Every meeting of the
+/// organisation follows them at once, the running ones included.
+#[utoipa::path(put, path = "/organisation/settings", tag = "organisation", security(("bearer" = [])),
+    request_body = OrganisationSettings,
+    responses(
+        (status = 200, description = "The organisation's settings", body = OrganisationSettings),
+        (status = 400, description = "Invalid request", body = ApiError),
+        (status = 415, description = "The body is not JSON", body = ApiError),
+        (status = 401, description = "Missing or unknown API token", body = ApiError),
+        (status = 403, description = "Not an admin of this organisation", body = ApiError),
+    ))]
+async fn set_organisation_settings(
+    State(state): State<AppState>,
+    CurrentUser { user, org }: CurrentUser,
+    JsonBody(new): JsonBody<OrganisationSettings>,
+) -> Result<Json<OrganisationSettings>, ApiFailure> {
+    require_admin(&user)?;
+    let max_video_height = validate::max_video_height(new.max_video_height)?;
+    let settings = store::OrganisationSettings { max_video_height };
+    state
+        .store
+        .update_organisation_settings(&org.id, &settings)
+        .await?;
+    tracing::info!(organisation = %org.name, by = %user.email, ?max_video_height, "organisation settings changed");
+    state
+        .meetings
+        .apply_video_cap(&org.id, max_video_height)
+        .await;
+    Ok(Json(OrganisationSettings { max_video_height }))
+}
+
+fn require_admin(user: &store::User) -> Result<(), ApiFailure> {
+    if user.admin {
+        Ok(())
+    } else {
+        Err(ApiFailure::forbidden(
+            "only an admin of the organisation may see or change its settings",
+        ))
+    }
 }
 
 /// Schedules a meeting, or creates an instant one when it has no start time.

@@ -38,7 +38,7 @@ impl Modify for BearerToken {
 /// Response bodies whose every field is always sent, `null` when empty. utoipa counts an
 /// `Option` field as not required, which would tell clients the key may be missing.
 /// (Annotating the fields `#[schema(required = true)]` in samla-protocol would do the same.)
-const ALWAYS_COMPLETE: [&str; 3] = ["Meeting", "Me", "ApiError"];
+const ALWAYS_COMPLETE: [&str; 4] = ["Meeting", "Me", "ApiError", "OrganisationSettings"];
 
 /// The `/api/v1` routes and their document, from one definition.
 pub fn split() -> (Router<AppState>, Document) {

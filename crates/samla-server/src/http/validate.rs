@@ -45,6 +45,16 @@ pub fn duration_minutes(minutes: u32) -> Result<u32, ApiFailure> {
 }
 
 /// Unix milliseconds as RFC 3339 in UTC, to the second, the form the API answers in.
+/// An organisation's cap on video height: none, or 90 to 2160 lines.
+pub fn max_video_height(lines: Option<u32>) -> Result<Option<u32>, ApiFailure> {
+    match lines {
+        Some(h) if !(90..=2160).contains(&h) => Err(ApiFailure::invalid(format!(
+            "max_video_height must be 90 to 2160 lines, or null for no cap (got {h})"
+        ))),
+        other => Ok(other),
+    }
+}
+
 pub fn format_time(ms: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_seconds(t).to_string()

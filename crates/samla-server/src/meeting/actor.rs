@@ -54,6 +54,8 @@ pub enum ActorMsg {
         input: Input,
     },
     Input(Input),
+    /// The organisation's admins changed its cap on video height: it applies at once.
+    VideoCap(Option<u32>),
 }
 
 /// The way into a live meeting's actor.
@@ -61,11 +63,17 @@ pub enum ActorMsg {
 pub struct MeetingHandle {
     tx: mpsc::Sender<ActorMsg>,
     generation: u64,
+    /// The organisation the meeting belongs to, whose settings it follows.
+    org_id: String,
 }
 
 impl MeetingHandle {
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    pub fn org_id(&self) -> &str {
+        &self.org_id
     }
 
     /// Hands a message to the meeting; gives it back if the actor has stopped.
@@ -82,6 +90,7 @@ pub fn spawn(
     history: Vec<ChatMessage>,
     next_participant: u32,
     max_video_height: Option<u32>,
+    org_id: String,
     generation: u64,
     registry: MeetingRegistry,
 ) -> MeetingHandle {
@@ -114,7 +123,11 @@ pub fn spawn(
         }),
     };
     tokio::spawn(actor.run(rx, media_rx, registry, generation));
-    MeetingHandle { tx, generation }
+    MeetingHandle {
+        tx,
+        generation,
+        org_id,
+    }
 }
 
 struct Actor {
@@ -209,6 +222,25 @@ impl Actor {
                     self.forget_conn(conn);
                 }
                 self.feed(input)
+            }
+            ActorMsg::VideoCap(max_video_height) => {
+                let Some(media) = &mut self.media else {
+                    return false;
+                };
+                if media.max_video_height == max_video_height {
+                    return false;
+                }
+                media.max_video_height = max_video_height;
+                media.sfu.set_video_cap(&self.id, max_video_height);
+                // Clients lower (or raise) what they encode; the SFU already forwards no more.
+                let to: Vec<ConnId> = media.seated.values().copied().collect();
+                let config = ServerMessage::MediaConfig {
+                    ice_servers: media.sfu.ice_servers(),
+                    max_video_height,
+                };
+                let mut slow = Vec::new();
+                self.send(&to, &config, &mut slow);
+                self.drop_slow(slow)
             }
         }
     }

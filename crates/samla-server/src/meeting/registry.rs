@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use samla_protocol::MeetingId;
 
-use super::actor::{self, MeetingHandle};
+use super::actor::{self, ActorMsg, MeetingHandle};
 use super::ratelimit::PasscodeLimiter;
 use super::{ConnId, MeetingConfig};
 use crate::metrics::Metrics;
@@ -70,6 +70,23 @@ impl MeetingRegistry {
             .cloned()
     }
 
+    /// Tells every live meeting of organisation `org_id` its new cap on video height.
+    pub async fn apply_video_cap(&self, org_id: &str, max_video_height: Option<u32>) {
+        let handles: Vec<MeetingHandle> = self
+            .inner
+            .live
+            .lock()
+            .expect("registry lock")
+            .values()
+            .filter(|h| h.org_id() == org_id)
+            .cloned()
+            .collect();
+        for handle in handles {
+            // A meeting that just ended has nothing left to cap.
+            let _ = handle.send(ActorMsg::VideoCap(max_video_height)).await;
+        }
+    }
+
     /// The running actor of a meeting, started from its stored record if it is not live.
     pub async fn get_or_start(&self, record: &MeetingRecord) -> Result<MeetingHandle, StoreError> {
         if let Some(handle) = self.live(&record.id) {
@@ -107,6 +124,7 @@ impl MeetingRegistry {
             history,
             next_participant,
             max_video_height,
+            record.org_id.clone(),
             generation,
             self.clone(),
         );

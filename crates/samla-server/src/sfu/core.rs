@@ -67,6 +67,9 @@ pub const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 /// network, and the estimate brings it down within a second or two on a poor one.
 const INITIAL_DOWNLINK_KBPS: u64 = 2500;
 
+/// How often the SFU probes the downlink of a subscriber that gets less than it wants.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+
 /// The least the SFU probes a subscriber's downlink for: one low layer and audio.
 const MIN_PROBE_KBPS: u32 = 300;
 
@@ -212,8 +215,8 @@ struct Peer {
     downlink_kbps: Option<u32>,
     /// The rate the estimator was last told to probe for (kbit/s).
     probing_for: u32,
-    /// The rate padding was last told to keep up (kbit/s).
-    padding_to: u32,
+    /// When the estimator was last asked to probe.
+    probed_at: Option<Instant>,
     out: Vec<OutTrack>,
     pending: Option<SdpPendingOffer>,
     next_timeout: Instant,
@@ -367,6 +370,14 @@ impl SfuCore {
                 self.rooms[r].max_height.retain(|(sub, publisher, _), _| {
                     *sub != participant && *publisher != participant
                 });
+                r
+            }
+            CommandKind::VideoCap { max_video_height } => {
+                let Some(r) = self.rooms.iter().position(|r| r.meeting == meeting) else {
+                    return;
+                };
+                self.rooms[r].max_video_height = max_video_height;
+                self.rooms[r].update_layers(now);
                 r
             }
             CommandKind::Resync => {
@@ -558,7 +569,7 @@ impl SfuCore {
                             sources: HashMap::new(),
                             downlink_kbps: None,
                             probing_for: 0,
-                            padding_to: 0,
+                            probed_at: None,
                             out: Vec::new(),
                             pending: None,
                             next_timeout: now,
@@ -913,22 +924,34 @@ impl Published {
 }
 
 impl Peer {
-    /// Tells the bandwidth estimator what this peer's wanted layers would take (`desired`),
-    /// so that it probes for that much, and what to keep sending with padding (`minimum`);
-    /// only on a change of a tenth or more.
-    fn probe_for(&mut self, minimum: u32, desired: u32) {
+    /// Tells the bandwidth estimator what this peer's wanted layers would take, so that it
+    /// probes for that much: on a change of a tenth or more, and again every [`PROBE_EVERY`]
+    /// while the peer gets less than it wants (`short`). str0m sends a probe when the desired
+    /// rate goes up; without new probes an estimate made while little was sent stays low,
+    /// and a subscriber moved down for a thin moment would never be moved back up.
+    fn probe_for(&mut self, now: Instant, desired: u32, short: bool) {
         let desired = desired.max(MIN_PROBE_KBPS);
-        let minimum = minimum.clamp(MIN_PROBE_KBPS, desired);
-        let changed = |new: u32, old: u32| new.abs_diff(old) * 10 >= old.max(1);
-        if !changed(desired, self.probing_for) && !changed(minimum, self.padding_to) {
+        let changed = desired.abs_diff(self.probing_for) * 10 >= self.probing_for.max(1);
+        let again = short
+            && self
+                .probed_at
+                .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY);
+        if !changed && !again {
             return;
         }
+        // No padding of our own: a thin downlink would be kept full by it.
+        let floor = Bitrate::ZERO;
+        if again && !changed {
+            // A rise is what starts a probe: step down a little, then up again.
+            self.rtc
+                .bwe()
+                .set_bitrate(floor, Bitrate::kbps(u64::from(desired * 9 / 10)));
+        }
         self.probing_for = desired;
-        self.padding_to = minimum;
-        self.rtc.bwe().set_bitrate(
-            Bitrate::kbps(u64::from(minimum)),
-            Bitrate::kbps(u64::from(desired)),
-        );
+        self.probed_at = Some(now);
+        self.rtc
+            .bwe()
+            .set_bitrate(floor, Bitrate::kbps(u64::from(desired)));
     }
 
     /// Forgets the outstanding server offer; what it would have changed goes into the next.
@@ -1174,9 +1197,7 @@ impl Room {
             let short = chosen
                 .as_ref()
                 .is_some_and(|c| c.iter().zip(&fits).any(|(&layer, w)| layer < w.preferred));
-            // While it gets less than it wants, padding keeps the estimate searching up to
-            // what it wants, so it climbs back when the network allows.
-            sub.probe_for(if short { preferred_kbps } else { 0 }, preferred_kbps);
+            sub.probe_for(now, preferred_kbps, short);
             let mut chosen = chosen.into_iter().flatten();
             for (i, preferred, fit) in wanted {
                 let t = &mut sub.out[i];

@@ -132,6 +132,9 @@ pub enum CommandKind {
     },
     /// The participant left the meeting: drop their session and their tracks.
     Gone,
+    /// The organisation's cap on video height changed (for the whole room; the command's
+    /// participant is not used).
+    VideoCap { max_video_height: Option<u32> },
     /// The participant's signalling connection was replaced (a resume): what the SFU sent
     /// while it was down is lost, so an outstanding offer is made again and `media_tracks`
     /// and `media_layers` are sent afresh.
@@ -185,6 +188,16 @@ impl SfuHandle {
             meeting: meeting.clone(),
             participant,
             kind: CommandKind::Gone,
+        });
+    }
+
+    /// The organisation's cap on video height changed: no subscriber of the meeting gets a
+    /// taller layer from now on.
+    pub fn set_video_cap(&self, meeting: &MeetingId, max_video_height: Option<u32>) {
+        self.send(Command {
+            meeting: meeting.clone(),
+            participant: ParticipantId(0),
+            kind: CommandKind::VideoCap { max_video_height },
         });
     }
 

@@ -84,30 +84,55 @@ impl Store {
         self.default_organisation().await
     }
 
-    /// Creates the organisation served at `host`, or renames it and updates its settings (the
-    /// configuration file is where they are set).
+    /// Creates the organisation served at `host`, or renames it. A setting the configuration
+    /// file gives (`configured`) is applied at every start, so the IT staff can pin it; one it
+    /// leaves out keeps what the organisation's admins chose through the API.
     pub async fn ensure_organisation(
         &self,
         name: &str,
         host: &str,
-        settings: &OrganisationSettings,
+        configured: &OrganisationSettings,
     ) -> Result<Organisation, StoreError> {
         let host = host.to_ascii_lowercase();
-        let settings = serde_json::to_string(settings).unwrap_or_else(|_| "{}".into());
+        let initial = serde_json::to_string(configured).unwrap_or_else(|_| "{}".into());
         sqlx::query(
             "INSERT INTO organisations (id, name, host, settings_json, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (host) DO UPDATE SET name = excluded.name, settings_json = excluded.settings_json",
+             ON CONFLICT (host) DO UPDATE SET name = excluded.name",
         )
         .bind(new_id())
         .bind(name)
         .bind(&host)
-        .bind(settings)
+        .bind(initial)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        self.organisation_by_host(&host)
+        let mut org = self
+            .organisation_by_host(&host)
             .await?
-            .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))
+            .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;
+        if let Some(cap) = configured.max_video_height {
+            if org.settings.max_video_height != Some(cap) {
+                org.settings.max_video_height = Some(cap);
+                self.update_organisation_settings(&org.id, &org.settings)
+                    .await?;
+            }
+        }
+        Ok(org)
+    }
+
+    /// Replaces an organisation's settings. Returns false when there is no such organisation.
+    pub async fn update_organisation_settings(
+        &self,
+        id: &str,
+        settings: &OrganisationSettings,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(settings).unwrap_or_else(|_| "{}".into());
+        let result = sqlx::query("UPDATE organisations SET settings_json = $1 WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
     }
 
     pub async fn default_organisation(&self) -> Result<Organisation, StoreError> {

@@ -1,0 +1,359 @@
+//! TURN for the Rust clients: a real coturn (`turnserver`), a real samla-server naming it in
+//! `[[ice_servers]]`, and real `samla-cli` participants publishing the synthetic picture and
+//! tone.
+//!
+//! In the first test both participants sit in network namespaces of their own (see
+//! `samla_e2e::netns`) and the SFU's media socket is on the root namespace's 127.0.0.1,
+//! which is what it announces. From inside a namespace 127.0.0.1 is the namespace's own
+//! loopback, so the SFU's candidate is unreachable directly: the only way media can flow is
+//! through coturn, which listens on a lab address the namespaces reach and relays from the
+//! root namespace's 127.0.0.1. What is asserted is what a user would see: each side's
+//! picture is decoded and is the other's, and each hears the other's tone.
+//!
+//! The second test gives the clients a wrong TURN password: they say so clearly in their
+//! log and the call works over the direct path.
+//!
+//! The tests need `turnserver` (coturn; `scripts/setup-debian` installs it), the first also
+//! root for the namespaces; without them they print why and pass.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use samla_e2e::netns::{self, Lab};
+use samla_e2e::{binary, TestServer};
+use samla_protocol::api::NewMeeting;
+use serde_json::Value;
+
+/// How long to wait for pictures both ways: the allocation, permission and ICE checks
+/// through the relay come first.
+const WARM_UP: Duration = Duration::from_secs(40);
+const TURNSERVER: &str = "/usr/bin/turnserver";
+
+/// The pitch of `sender`'s synthetic tone (samla-media's `Tone::sender_frequency`).
+fn tone_of(sender: u64) -> f64 {
+    300.0 + 100.0 * (sender % 32) as f64
+}
+
+/// A coturn child process with a static user `samla`, killed when dropped.
+struct Coturn {
+    child: Child,
+    /// Where clients reach it.
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Coturn {
+    /// Starts coturn listening on `listen` and relaying from 127.0.0.1 (where the SFU is).
+    fn start(listen: IpAddr, dir: &Path) -> Result<Self> {
+        let port = UdpSocket::bind((listen, 0))?.local_addr()?.port();
+        let log = dir.join("turnserver.log");
+        let child = Command::new(TURNSERVER)
+            .args(["-n", "--lt-cred-mech", "--user", "samla:turn-secret"])
+            .args(["--realm", "samla.test", "--relay-ip", "127.0.0.1"])
+            .args(["--listening-ip", &listen.to_string()])
+            .args(["--listening-port", &port.to_string()])
+            .args(["--no-tls", "--no-dtls", "--no-tcp", "--no-cli"])
+            // The SFU is on loopback: coturn refuses such peers unless told otherwise.
+            .arg("--allow-loopback-peers")
+            .arg("--pidfile")
+            .arg(dir.join("turnserver.pid"))
+            .arg("--userdb")
+            .arg(dir.join("turndb"))
+            .arg("--log-file")
+            .arg(&log)
+            .arg("--simple-log")
+            .arg("--verbose")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting turnserver")?;
+        let turn = Self {
+            child,
+            addr: SocketAddr::new(listen, port),
+            log,
+        };
+        turn.wait_listening()?;
+        Ok(turn)
+    }
+
+    /// Waits until coturn answers a STUN Binding request.
+    fn wait_listening(&self) -> Result<()> {
+        let socket = UdpSocket::bind((self.addr.ip(), 0))?;
+        socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+        // Binding request: type 0x0001, length 0, magic cookie, transaction id.
+        let mut request = vec![0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+        request.extend_from_slice(b"samla-e2e-tx");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut buf = [0u8; 512];
+        while Instant::now() < deadline {
+            socket.send_to(&request, self.addr)?;
+            if socket.recv_from(&mut buf).is_ok() {
+                return Ok(());
+            }
+        }
+        bail!("coturn did not answer on {}:\n{}", self.addr, self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Why the TURN tests cannot run here, or `None` when they can.
+fn no_coturn() -> Option<String> {
+    (!Path::new(TURNSERVER).exists())
+        .then(|| format!("no {TURNSERVER} (apt-get install coturn, or scripts/setup-debian)"))
+}
+
+/// A samla-server config naming `turn` with `password`.
+fn config_with_turn(dir: &Path, turn: SocketAddr, password: &str) -> Result<PathBuf> {
+    let path = dir.join("samla.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[ice_servers]]\nurls = [\"turn:{turn}?transport=udp\"]\nusername = \"samla\"\ncredential = \"{password}\"\n"
+        ),
+    )?;
+    Ok(path)
+}
+
+/// A `samla-cli join` child process, killed when dropped.
+struct Cli {
+    name: String,
+    child: Child,
+    stats: PathBuf,
+    log: PathBuf,
+}
+
+impl Cli {
+    fn join(
+        mut cmd: Command,
+        link: &str,
+        name: &str,
+        token: Option<&str>,
+        dir: &Path,
+    ) -> Result<Self> {
+        let stats = dir.join(format!("{name}.stats.json"));
+        let log = dir.join(format!("{name}.log"));
+        cmd.args(["join", link, "--name", name])
+            .args(["--video", "synthetic:320x180@15", "--audio", "synthetic"])
+            .arg("--stats-json")
+            .arg(&stats)
+            .args(["--for", "120s"])
+            .env("RUST_LOG", "warn,samla_engine::media::relay=info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?);
+        if let Some(token) = token {
+            cmd.args(["--token", token]);
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            child: cmd.spawn().context("starting samla-cli")?,
+            stats,
+            log,
+        })
+    }
+
+    /// The latest stats: remote participant id → its figures.
+    fn stats(&self) -> BTreeMap<u64, Value> {
+        let Ok(text) = std::fs::read_to_string(&self.stats) else {
+            return BTreeMap::new();
+        };
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
+            return BTreeMap::new();
+        };
+        map.into_iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+            .collect()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn still_running(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("{} exited with {status}:\n{}", self.name, self.log());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::env::var_os("SAMLA_E2E_SHOW_LOG").is_some() {
+            eprintln!("---- {} ----\n{}", self.name, self.log());
+        }
+    }
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(0.0)
+}
+
+/// `cli`'s view of someone whose pictures it verified: (their id, their figures).
+fn verified_other(cli: &Cli) -> Option<(u64, Value)> {
+    cli.stats()
+        .into_iter()
+        .find(|(_, v)| num(v, "frames_verified") > 0.0)
+}
+
+/// Waits until Kari and Ola each verified pictures of the other and hear the other's tone;
+/// fails with both logs otherwise.
+async fn wait_for_call(kari: &mut Cli, ola: &mut Cli, extra: impl Fn() -> String) -> Result<()> {
+    let deadline = Instant::now() + WARM_UP;
+    loop {
+        kari.still_running()?;
+        ola.still_running()?;
+        let hears = |v: &Value, sender: u64| {
+            v["audio_frequency_hz"]
+                .as_f64()
+                .is_some_and(|hz| (hz - tone_of(sender)).abs() <= 50.0)
+        };
+        let k = verified_other(kari);
+        let o = verified_other(ola);
+        if let (Some((ola_id, k_view)), Some((kari_id, o_view))) = (&k, &o) {
+            if hears(k_view, *ola_id) && hears(o_view, *kari_id) {
+                for (who, v) in [("Kari sees Ola", k_view), ("Ola sees Kari", o_view)] {
+                    ensure!(
+                        num(v, "frames_corrupt") == 0.0,
+                        "{who}: pictures that were someone else's or garbage: {v}"
+                    );
+                }
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "no verified pictures and tones both ways within {WARM_UP:?}\nKari's stats {:?}\nOla's stats {:?}\n---- Kari ----\n{}\n---- Ola ----\n{}\n{}",
+                kari.stats(),
+                ola.stats(),
+                kari.log(),
+                ola.log(),
+                extra(),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Makes a meeting on `server`; returns (host token, join link).
+async fn meeting(server: &TestServer) -> Result<(String, String)> {
+    let token = server.token("kari@uio.no")?;
+    let meeting = server
+        .create_meeting(
+            &token,
+            &NewMeeting {
+                topic: "TURN".into(),
+                ..NewMeeting::default()
+            },
+        )
+        .await?;
+    Ok((token, meeting.join_url))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> Result<()> {
+    if let Some(reason) = no_coturn().or_else(netns::unavailable) {
+        eprintln!("skipped: {reason}");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let lab = Lab::new()?;
+    let kari_net = lab.namespace("kari")?;
+    let ola_net = lab.namespace("ola")?;
+    let turn = Coturn::start(lab.relay_ip.into(), dir.path())?;
+    let config = config_with_turn(dir.path(), turn.addr, "turn-secret")?;
+    // HTTP on the lab address both namespaces reach; media on the root namespace's loopback,
+    // announced as 127.0.0.1: out of the namespaces' reach but not of coturn's.
+    let server = TestServer::start_on(
+        lab.server_ip.into(),
+        &[
+            "--config".into(),
+            config.display().to_string(),
+            "--media-listen".into(),
+            "127.0.0.1:0".into(),
+        ],
+    )
+    .await?;
+    let (token, link) = meeting(&server).await?;
+    let cli = binary("samla-cli");
+    let mut kari = Cli::join(
+        kari_net.command(&cli),
+        &link,
+        "Kari",
+        Some(&token),
+        dir.path(),
+    )?;
+    let mut ola = Cli::join(ola_net.command(&cli), &link, "Ola", None, dir.path())?;
+    wait_for_call(&mut kari, &mut ola, || {
+        format!("---- coturn ----\n{}", turn.log())
+    })
+    .await?;
+    for cli in [&kari, &ola] {
+        let log = cli.log();
+        ensure!(
+            log.contains("TURN relay allocated"),
+            "{} did not say it got a relay:\n{log}",
+            cli.name
+        );
+    }
+    // The relay carried it: coturn bound a channel for each client to the SFU.
+    let binds = turn
+        .log()
+        .matches("CHANNEL_BIND processed, success")
+        .count();
+    ensure!(binds >= 2, "coturn bound {binds} channels:\n{}", turn.log());
+    drop((kari, ola));
+    drop((kari_net, ola_net));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -> Result<()> {
+    if let Some(reason) = no_coturn() {
+        eprintln!("skipped: {reason}");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let turn = Coturn::start(IpAddr::V4(Ipv4Addr::LOCALHOST), dir.path())?;
+    let config = config_with_turn(dir.path(), turn.addr, "not-the-secret")?;
+    let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
+    let (token, link) = meeting(&server).await?;
+    let cli = binary("samla-cli");
+    let mut kari = Cli::join(Command::new(&cli), &link, "Kari", Some(&token), dir.path())?;
+    let mut ola = Cli::join(Command::new(&cli), &link, "Ola", None, dir.path())?;
+    wait_for_call(&mut kari, &mut ola, || {
+        format!("---- coturn ----\n{}", turn.log())
+    })
+    .await?;
+    for cli in [&kari, &ola] {
+        let log = cli.log();
+        ensure!(
+            log.contains("TURN allocation failed")
+                && log.contains("the TURN server rejected our credentials")
+                && log.contains("user \"samla\", realm \"samla.test\""),
+            "{} did not say the TURN credentials were wrong:\n{log}",
+            cli.name
+        );
+        ensure!(
+            !log.contains("TURN relay allocated"),
+            "{} got a relay with a wrong password:\n{log}",
+            cli.name
+        );
+    }
+    Ok(())
+}

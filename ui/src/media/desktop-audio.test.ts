@@ -1,0 +1,58 @@
+import { describe, expect, it, vi } from "vitest";
+
+const invoke = vi.fn();
+vi.mock("@tauri-apps/api/core", () => ({ invoke }));
+vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn(() => Promise.resolve(() => {})) }));
+
+const { DesktopMediaBackend } = await import("./desktop");
+type Feed = ConstructorParameters<typeof DesktopMediaBackend>[2];
+type Client = ConstructorParameters<typeof DesktopMediaBackend>[0];
+
+/** A backend whose app answers `media_start` with `sources` and lists `microphones`. */
+function backend(sources: object, microphones: { id: string; name: string }[] = []) {
+  invoke.mockReset();
+  invoke.mockImplementation((cmd: string) =>
+    Promise.resolve(cmd === "media_start" ? sources : cmd === "microphone_list" ? microphones : cmd === "camera_list" ? [] : undefined),
+  );
+  const feed = { connect() {}, reset() {}, onNewTrack: () => () => {}, has: () => false, onFrame: () => () => {} } as unknown as Feed;
+  const client = { onMessage: () => () => {}, send() {} } as unknown as Client;
+  return new DesktopMediaBackend(client, "127.0.0.1:1", feed);
+}
+
+describe("the app's microphone and speaker", () => {
+  const base = { camera: false, microphone: false, synthetic: false };
+
+  it("opens the picked microphone, and mutes it in the app", async () => {
+    const media = backend({ ...base, microphone: true });
+    await media.openDevices({ mic: true, camera: false, devices: { audioInput: "hw:1,0" } });
+    expect(invoke).toHaveBeenCalledWith(
+      "media_start",
+      expect.objectContaining({ microphone: true, audioDevices: { microphone: "hw:1,0", speaker: null } }),
+    );
+    expect(media.local).toMatchObject({ hasMic: true, micMuted: false, deviceError: null, speakerError: null });
+    media.setMicMuted(true);
+    expect(media.local.micMuted).toBe(true);
+    await vi.waitFor(() => expect(invoke).toHaveBeenCalledWith("microphone_set", { on: false }));
+    media.setMicMuted(false);
+    await vi.waitFor(() => expect(invoke).toHaveBeenCalledWith("microphone_set", { on: true }));
+  });
+
+  it("says why without a microphone or a speaker, and goes on without them", async () => {
+    const media = backend({
+      ...base,
+      microphone_error: { reason: "missing", detail: "no microphone found" },
+      speaker_error: { reason: "missing", detail: "no speaker found" },
+    });
+    await media.openDevices({ mic: true, camera: false });
+    expect(media.local).toMatchObject({ hasMic: false, micMuted: true, deviceError: "microphone_missing" });
+    expect(media.local.speakerError).toContain("no speaker");
+    // There is nothing to unmute.
+    media.setMicMuted(false);
+    expect(invoke).not.toHaveBeenCalledWith("microphone_set", expect.anything());
+  });
+
+  it("offers the app's microphones in the picker", async () => {
+    const media = backend(base, [{ id: "hw:1,0", name: "USB Headset" }]);
+    expect(await media.listDevices()).toContainEqual({ id: "hw:1,0", kind: "audioinput", label: "USB Headset" });
+  });
+});
