@@ -210,10 +210,18 @@ impl MediaSession {
 
     /// Receive statistics per remote participant, as of now.
     pub fn stats(&self) -> BTreeMap<ParticipantId, ParticipantStats> {
-        match self.stats.lock() {
+        // The book is held only to copy out of it: the network task records into it.
+        let snapshot = match self.stats.lock() {
             Ok(mut book) => book.snapshot(),
-            Err(_) => BTreeMap::new(),
+            Err(_) => return BTreeMap::new(),
+        };
+        let (stats, tones) = snapshot.finish();
+        if !tones.is_empty() {
+            if let Ok(mut book) = self.stats.lock() {
+                book.remember_tones(&tones);
+            }
         }
+        stats
     }
 
     /// Media packets that arrived on a mid no `media_tracks` entry explains.

@@ -118,6 +118,9 @@ pub struct RemoteStats {
     pub out: ParticipantStats,
     latencies: VecDeque<f64>,
     audio: VecDeque<i16>,
+    /// Audio arrived since the tone was last analysed: a participant who left (or is
+    /// silent) is not analysed again and again.
+    audio_unanalysed: bool,
     fps_window: RateWindow,
     bytes_window: RateWindow,
     pub audio_jitter_ms: Option<f64>,
@@ -159,6 +162,7 @@ impl RemoteStats {
         let excess = (self.audio.len() + samples.len()).saturating_sub(AUDIO_WINDOW);
         self.audio.drain(..excess.min(self.audio.len()));
         self.audio.extend(samples.iter().copied());
+        self.audio_unanalysed = true;
     }
 
     /// Samples the counters for the rates; called on a steady tick so the rates do not
@@ -175,21 +179,21 @@ impl RemoteStats {
             round2(self.bytes_window.update(now, self.out.bytes_received) * 8.0 / 1000.0);
     }
 
-    /// Computes the remaining derived figures.
-    fn snapshot(&mut self, peer_rtt_ms: Option<f64>, scratch: &mut Vec<f64>) {
+    /// Computes the cheap derived figures; returns the audio still to analyse for its tone,
+    /// if new audio came since the last time.
+    fn snapshot(&mut self, peer_rtt_ms: Option<f64>, scratch: &mut Vec<f64>) -> Option<Vec<i16>> {
         scratch.clear();
         scratch.extend(self.latencies.iter().copied());
         self.out.latency_ms_p50 = percentile(scratch, 0.5).map(round2);
         self.out.latency_ms_p95 = percentile(scratch, 0.95).map(round2);
         self.out.jitter_ms = self.audio_jitter_ms.or(self.video_jitter_ms).map(round2);
         self.out.rtt_ms = self.track_rtt_ms.or(peer_rtt_ms).map(round2);
+        if !self.audio_unanalysed || self.audio.len() < AUDIO_WINDOW / 2 {
+            return None;
+        }
+        self.audio_unanalysed = false;
         let (a, b) = self.audio.as_slices();
-        self.out.audio_frequency_hz = if self.audio.len() >= AUDIO_WINDOW / 2 {
-            let samples: Vec<i16> = a.iter().chain(b).copied().collect();
-            Some(dominant_frequency(&samples, AUDIO_SAMPLE_RATE)).filter(|f| *f > 0.0)
-        } else {
-            None
-        };
+        Some(a.iter().chain(b).copied().collect())
     }
 }
 
@@ -242,17 +246,67 @@ impl StatsBook {
         }
     }
 
-    /// The figures for every remote participant (rates as of the last [`StatsBook::tick`]).
-    pub fn snapshot(&mut self) -> BTreeMap<ParticipantId, ParticipantStats> {
-        let mut out = BTreeMap::new();
+    /// The figures for every remote participant (rates as of the last [`StatsBook::tick`]),
+    /// but for the tone heard, which [`Snapshot::finish`] works out after the book is let go.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let mut stats = BTreeMap::new();
+        let mut audio = Vec::new();
         for (p, remote) in &mut self.remotes {
-            remote.snapshot(self.peer_rtt_ms, &mut self.scratch);
-            let mut stats = remote.out.clone();
-            stats.name = self.names.get(p).cloned().unwrap_or_default();
-            stats.ice_restarts = self.ice_restarts;
-            out.insert(*p, stats);
+            if let Some(samples) = remote.snapshot(self.peer_rtt_ms, &mut self.scratch) {
+                audio.push((*p, samples));
+            }
+            let mut s = remote.out.clone();
+            s.name = self.names.get(p).cloned().unwrap_or_default();
+            s.ice_restarts = self.ice_restarts;
+            stats.insert(*p, s);
         }
-        out
+        Snapshot { stats, audio }
+    }
+
+    /// Keeps the tones [`Snapshot::finish`] found, for the snapshots until new audio comes.
+    pub fn remember_tones(&mut self, tones: &[(ParticipantId, Option<f32>)]) {
+        for (p, hz) in tones {
+            if let Some(remote) = self.remotes.get_mut(p) {
+                remote.out.audio_frequency_hz = *hz;
+            }
+        }
+    }
+}
+
+/// Figures taken from the [`StatsBook`], and the audio whose tone is still to be found. The
+/// analysis takes milliseconds per participant: done while holding the book, it held up the
+/// network task, which records into the same book, once a second per participant ever heard
+/// (a host whose meeting had seen ten guests come and go sent a new guest its first picture
+/// half a second late).
+#[derive(Debug)]
+pub struct Snapshot {
+    stats: BTreeMap<ParticipantId, ParticipantStats>,
+    audio: Vec<(ParticipantId, Vec<i16>)>,
+}
+
+impl Snapshot {
+    /// Finds the tones; returns the full figures and the tones, for
+    /// [`StatsBook::remember_tones`].
+    pub fn finish(
+        mut self,
+    ) -> (
+        BTreeMap<ParticipantId, ParticipantStats>,
+        Vec<(ParticipantId, Option<f32>)>,
+    ) {
+        let tones: Vec<(ParticipantId, Option<f32>)> = self
+            .audio
+            .iter()
+            .map(|(p, samples)| {
+                let hz = dominant_frequency(samples, AUDIO_SAMPLE_RATE);
+                (*p, Some(hz).filter(|f| *f > 0.0))
+            })
+            .collect();
+        for (p, hz) in &tones {
+            if let Some(s) = self.stats.get_mut(p) {
+                s.audio_frequency_hz = *hz;
+            }
+        }
+        (self.stats, tones)
     }
 }
 
@@ -312,7 +366,7 @@ mod tests {
         book.tick(t0);
         book.remote(p).out.frames_decoded = 40;
         book.tick(t0 + std::time::Duration::from_secs(1));
-        let snap = book.snapshot();
+        let (snap, tones) = book.snapshot().finish();
         assert_eq!(snap[&p].fps, 30.0);
         let s = &snap[&p];
         assert_eq!(s.name, "Kari");
@@ -327,6 +381,12 @@ mod tests {
         let f = s.audio_frequency_hz.unwrap();
         assert!((f - 500.0).abs() < 3.0, "{f}");
         assert_eq!(book.remotes[&p].audio.len(), AUDIO_WINDOW);
+        // Remembered, and not analysed again while no new audio comes.
+        book.remember_tones(&tones);
+        let snapshot = book.snapshot();
+        assert!(snapshot.audio.is_empty(), "nothing new to analyse");
+        let again = snapshot.finish().0[&p].audio_frequency_hz.unwrap();
+        assert!((again - 500.0).abs() < 3.0, "{again}");
     }
 
     #[test]
@@ -337,7 +397,7 @@ mod tests {
         book.video_decoded(p, TrackKind::Screen, 1080, t0 + Duration::from_millis(850));
         book.video_decoded(p, TrackKind::Camera, 360, t0 + Duration::from_millis(900));
         book.video_decoded(p, TrackKind::Camera, 720, t0 + Duration::from_millis(2000));
-        let s = &book.snapshot()[&p];
+        let s = &book.snapshot().finish().0[&p];
         assert_eq!(s.frames_decoded, 2);
         assert_eq!(s.video_height, Some(720));
         assert_eq!(s.screen_frames_decoded, 1);
