@@ -264,7 +264,7 @@ impl StatsBook {
     }
 
     /// Keeps the tones [`Snapshot::finish`] found, for the snapshots until new audio comes.
-    pub fn remember_tones(&mut self, tones: &[(ParticipantId, Option<f32>)]) {
+    pub fn remember_tones(&mut self, tones: &[Tone]) {
         for (p, hz) in tones {
             if let Some(remote) = self.remotes.get_mut(p) {
                 remote.out.audio_frequency_hz = *hz;
@@ -272,6 +272,9 @@ impl StatsBook {
         }
     }
 }
+
+/// The tone heard from a participant (Hz), as [`Snapshot::finish`] found it.
+pub type Tone = (ParticipantId, Option<f32>);
 
 /// Figures taken from the [`StatsBook`], and the audio whose tone is still to be found. The
 /// analysis takes milliseconds per participant: done while holding the book, it held up the
@@ -287,13 +290,8 @@ pub struct Snapshot {
 impl Snapshot {
     /// Finds the tones; returns the full figures and the tones, for
     /// [`StatsBook::remember_tones`].
-    pub fn finish(
-        mut self,
-    ) -> (
-        BTreeMap<ParticipantId, ParticipantStats>,
-        Vec<(ParticipantId, Option<f32>)>,
-    ) {
-        let tones: Vec<(ParticipantId, Option<f32>)> = self
+    pub fn finish(mut self) -> (BTreeMap<ParticipantId, ParticipantStats>, Vec<Tone>) {
+        let tones: Vec<Tone> = self
             .audio
             .iter()
             .map(|(p, samples)| {
