@@ -78,8 +78,7 @@ pub enum VideoControl {
 
 /// Either a simulcast set or one encoder, behind one interface.
 enum VideoEncoder {
-    /// The encoders, which layers are on, and each layer's nominal bitrate.
-    Simulcast(Simulcast, [bool; 3], [u32; 3]),
+    Simulcast(Simulcast, [bool; 3]),
     /// Boxed: OpenH264's encoder state is kilobytes inline.
     Single(Box<H264Encoder>, EncodedVideo),
 }
@@ -89,10 +88,9 @@ impl VideoEncoder {
         let (w, h) = spec.size();
         let fps = spec.fps();
         if layers::use_simulcast(w, h) {
-            let nominal = layers::nominal_kbps(w, h, MIN_LAYER_KBPS);
             let configs: Vec<_> = SCALE_DOWN
                 .iter()
-                .zip(nominal)
+                .zip(layers::nominal_kbps(w, h, MIN_LAYER_KBPS))
                 .map(|(&scale_down, bitrate_kbps)| SimulcastLayerConfig {
                     scale_down,
                     bitrate_kbps,
@@ -101,7 +99,6 @@ impl VideoEncoder {
             Ok(Self::Simulcast(
                 Simulcast::new(w, h, fps, &configs)?,
                 [true; 3],
-                nominal,
             ))
         } else {
             let kbps = ((f64::from(w) * f64::from(h) / (1280.0 * 720.0) * 1500.0) as u32).max(100);
@@ -114,7 +111,7 @@ impl VideoEncoder {
 
     fn control(&mut self, control: VideoControl) {
         let result = match (self, control) {
-            (Self::Simulcast(sc, enabled, _), VideoControl::Layers(on)) => {
+            (Self::Simulcast(sc, enabled), VideoControl::Layers(on)) => {
                 *enabled = on;
                 (0..3).try_for_each(|i| sc.set_layer_enabled(i, on[i]))
             }
@@ -127,8 +124,8 @@ impl VideoEncoder {
                 enc.request_keyframe();
                 Ok(())
             }
-            (Self::Simulcast(sc, enabled, nominal), VideoControl::Bitrate(total)) => {
-                let split = layers::split_bitrate(total, *enabled, *nominal, MIN_LAYER_KBPS);
+            (Self::Simulcast(sc, enabled), VideoControl::Bitrate(total)) => {
+                let split = layers::split_bitrate(total, *enabled, MIN_LAYER_KBPS);
                 (0..3).try_for_each(|i| match split[i] {
                     Some(kbps) => sc.set_layer_bitrate(i, kbps),
                     None => Ok(()),

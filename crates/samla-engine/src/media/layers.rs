@@ -118,20 +118,9 @@ pub fn layers_to_send(watched: [bool; 3], fits: [bool; 3]) -> [bool; 3] {
     on
 }
 
-/// How far above its nominal bitrate (see [`nominal_kbps`]) a layer may be given more when
-/// the layers above it are off: a little sharper, but a small layer is what a subscriber
-/// on a thin downlink is moved to, and it must stay small for that.
-const LAYER_HEADROOM: f64 = 1.5;
-
 /// Splits a total video bitrate over the enabled layers by their weights, each at least
-/// `min_kbps` (encoders refuse less) and at most [`LAYER_HEADROOM`] times its `nominal`
-/// bitrate. Disabled layers get `None`.
-pub fn split_bitrate(
-    total_kbps: u32,
-    enabled: [bool; 3],
-    nominal: [u32; 3],
-    min_kbps: u32,
-) -> [Option<u32>; 3] {
+/// `min_kbps` (encoders refuse less). Disabled layers get `None`.
+pub fn split_bitrate(total_kbps: u32, enabled: [bool; 3], min_kbps: u32) -> [Option<u32>; 3] {
     let weight: u32 = (0..3).filter(|&i| enabled[i]).map(|i| WEIGHTS[i]).sum();
     let mut out = [None; 3];
     if weight == 0 {
@@ -140,8 +129,7 @@ pub fn split_bitrate(
     for i in 0..3 {
         if enabled[i] {
             let share = (u64::from(total_kbps) * u64::from(WEIGHTS[i]) / u64::from(weight)) as u32;
-            let ceiling = (f64::from(nominal[i]) * LAYER_HEADROOM) as u32;
-            out[i] = Some(share.min(ceiling).max(min_kbps));
+            out[i] = Some(share.max(min_kbps));
         }
     }
     out
@@ -227,35 +215,18 @@ mod tests {
 
     #[test]
     fn bitrate_follows_weights_over_enabled_layers() {
-        let at_720 = nominal_kbps(1280, 720, 10);
         assert_eq!(
-            split_bitrate(2150, [true; 3], at_720, 10),
+            split_bitrate(2150, [true; 3], 10),
             [Some(150), Some(500), Some(1500)]
         );
         assert_eq!(
-            split_bitrate(650, [true, true, false], at_720, 10),
+            split_bitrate(650, [true, true, false], 10),
             [Some(150), Some(500), None]
         );
         assert_eq!(
-            split_bitrate(5, [false, false, true], at_720, 30),
+            split_bitrate(5, [false, false, true], 30),
             [None, None, Some(30)]
         );
-        assert_eq!(split_bitrate(1000, [false; 3], at_720, 10), [None; 3]);
-    }
-
-    #[test]
-    fn a_layer_alone_stays_near_its_own_rate() {
-        // 360p source: 90p, 180p and 360p layers. Only the 90p one watched (a subscriber on
-        // a thin downlink): it must not take the whole 538 kbit/s meant for three layers.
-        let at_360 = nominal_kbps(640, 360, 100);
-        assert_eq!(at_360, [100, 125, 375]);
-        assert_eq!(
-            split_bitrate(538, [true, false, false], at_360, 100),
-            [Some(150), None, None]
-        );
-        assert_eq!(
-            split_bitrate(538, [false, false, true], at_360, 100),
-            [None, None, Some(538)]
-        );
+        assert_eq!(split_bitrate(1000, [false; 3], 10), [None; 3]);
     }
 }
