@@ -3,6 +3,7 @@
 //! created on that server, so the same suite runs on both.
 
 pub mod netns;
+pub mod participant;
 pub mod udp_relay;
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};

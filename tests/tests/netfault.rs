@@ -13,13 +13,12 @@
 //! The figures seen (fps, loss, latency, recovery times) are printed to stderr: run with
 //! `--nocapture`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, ensure, Result};
 use samla_e2e::netns::{self, Lab, Netns};
+use samla_e2e::participant::{num, CliParticipant as Cli};
 use samla_e2e::udp_relay::{Faults, MediaServer, UdpRelay};
 use samla_e2e::{binary, TestServer};
 use samla_protocol::api::NewMeeting;
@@ -33,79 +32,19 @@ fn tone_of(sender: u64) -> f64 {
     300.0 + 100.0 * (sender % 32) as f64
 }
 
-/// A `samla-cli join` child process, killed when dropped.
-struct Cli {
-    name: String,
-    child: Child,
-    stats: PathBuf,
-    log: PathBuf,
-}
-
-impl Cli {
-    /// Joins from inside `net`.
-    fn join(net: &Netns, link: &str, name: &str, token: Option<&str>, dir: &Path) -> Result<Self> {
-        let stats = dir.join(format!("{name}.stats.json"));
-        let log = dir.join(format!("{name}.log"));
-        let mut cmd = net.command(binary("samla-cli"));
-        cmd.args(["join", link, "--name", name])
-            .args(["--video", "synthetic:640x360@30", "--audio", "synthetic"])
-            .arg("--stats-json")
-            .arg(&stats)
-            .args(["--for", "120s"])
-            .env(
-                "RUST_LOG",
-                std::env::var("SAMLA_E2E_CLI_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?);
-        if let Some(token) = token {
-            cmd.args(["--token", token]);
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            child: cmd.spawn().context("starting samla-cli")?,
-            stats,
-            log,
-        })
-    }
-
-    /// The latest stats: remote participant id → its figures.
-    fn stats(&self) -> BTreeMap<u64, Value> {
-        let Ok(text) = std::fs::read_to_string(&self.stats) else {
-            return BTreeMap::new();
-        };
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
-            return BTreeMap::new();
-        };
-        map.into_iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
-            .collect()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn still_running(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited with {status}:\n{}", self.name, self.log());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Cli {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::env::var_os("SAMLA_E2E_SHOW_LOG").is_some() {
-            eprintln!("---- {} ----\n{}", self.name, self.log());
-        }
-    }
-}
-
-fn num(v: &Value, key: &str) -> f64 {
-    v[key].as_f64().unwrap_or(0.0)
+/// A participant joining from inside `net`, sending 360p (three simulcast layers).
+fn join_from(net: &Netns, link: &str, name: &str, token: Option<&str>, dir: &Path) -> Result<Cli> {
+    let log_filter = std::env::var("SAMLA_E2E_CLI_LOG").unwrap_or_else(|_| "warn".into());
+    let cmd = net.command(binary("samla-cli"));
+    Cli::join(
+        cmd,
+        link,
+        name,
+        token,
+        "synthetic:640x360@30",
+        &log_filter,
+        dir,
+    )
 }
 
 /// `cli`'s view of the one other participant: (their id, their figures).
@@ -196,9 +135,9 @@ impl Call {
             .await?;
         let link = meeting.join_url.clone();
         let dir = tempfile::tempdir()?;
-        let host = Cli::join(&host_net, &link, "Kari", Some(&token), dir.path())?;
+        let host = join_from(&host_net, &link, "Kari", Some(&token), dir.path())?;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let guest = Cli::join(&guest_net, &link, "Ola", None, dir.path())?;
+        let guest = join_from(&guest_net, &link, "Ola", None, dir.path())?;
         Ok(Some(Self {
             host,
             guest,

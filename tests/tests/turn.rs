@@ -16,7 +16,6 @@
 //! The tests need `turnserver` (coturn; `scripts/setup-debian` installs it), the first also
 //! root for the namespaces; without them they print why and pass.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use samla_e2e::netns::{self, Lab};
+use samla_e2e::participant::{num, CliParticipant as Cli};
 use samla_e2e::{binary, TestServer};
 use samla_protocol::api::NewMeeting;
 use serde_json::Value;
@@ -128,80 +128,18 @@ fn config_with_turn(dir: &Path, turn: SocketAddr, password: &str) -> Result<Path
     Ok(path)
 }
 
-/// A `samla-cli join` child process, killed when dropped.
-struct Cli {
-    name: String,
-    child: Child,
-    stats: PathBuf,
-    log: PathBuf,
-}
-
-impl Cli {
-    fn join(
-        mut cmd: Command,
-        link: &str,
-        name: &str,
-        token: Option<&str>,
-        dir: &Path,
-    ) -> Result<Self> {
-        let stats = dir.join(format!("{name}.stats.json"));
-        let log = dir.join(format!("{name}.log"));
-        cmd.args(["join", link, "--name", name])
-            .args(["--video", "synthetic:320x180@15", "--audio", "synthetic"])
-            .arg("--stats-json")
-            .arg(&stats)
-            .args(["--for", "120s"])
-            .env("RUST_LOG", "warn,samla_engine::media::relay=info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?);
-        if let Some(token) = token {
-            cmd.args(["--token", token]);
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            child: cmd.spawn().context("starting samla-cli")?,
-            stats,
-            log,
-        })
-    }
-
-    /// The latest stats: remote participant id → its figures.
-    fn stats(&self) -> BTreeMap<u64, Value> {
-        let Ok(text) = std::fs::read_to_string(&self.stats) else {
-            return BTreeMap::new();
-        };
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) else {
-            return BTreeMap::new();
-        };
-        map.into_iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
-            .collect()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn still_running(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited with {status}:\n{}", self.name, self.log());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Cli {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::env::var_os("SAMLA_E2E_SHOW_LOG").is_some() {
-            eprintln!("---- {} ----\n{}", self.name, self.log());
-        }
-    }
-}
-
-fn num(v: &Value, key: &str) -> f64 {
-    v[key].as_f64().unwrap_or(0.0)
+/// A participant sending a small picture, logging whether it got a TURN relay.
+fn join(cmd: Command, link: &str, name: &str, token: Option<&str>, dir: &Path) -> Result<Cli> {
+    let log_filter = "warn,samla_engine::media::relay=info";
+    Cli::join(
+        cmd,
+        link,
+        name,
+        token,
+        "synthetic:320x180@15",
+        log_filter,
+        dir,
+    )
 }
 
 /// `cli`'s view of someone whose pictures it verified: (their id, their figures).
@@ -291,14 +229,14 @@ async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> R
     .await?;
     let (token, link) = meeting(&server).await?;
     let cli = binary("samla-cli");
-    let mut kari = Cli::join(
+    let mut kari = join(
         kari_net.command(&cli),
         &link,
         "Kari",
         Some(&token),
         dir.path(),
     )?;
-    let mut ola = Cli::join(ola_net.command(&cli), &link, "Ola", None, dir.path())?;
+    let mut ola = join(ola_net.command(&cli), &link, "Ola", None, dir.path())?;
     wait_for_call(&mut kari, &mut ola, || {
         format!("---- coturn ----\n{}", turn.log())
     })
@@ -334,8 +272,8 @@ async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -
     let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
     let (token, link) = meeting(&server).await?;
     let cli = binary("samla-cli");
-    let mut kari = Cli::join(Command::new(&cli), &link, "Kari", Some(&token), dir.path())?;
-    let mut ola = Cli::join(Command::new(&cli), &link, "Ola", None, dir.path())?;
+    let mut kari = join(Command::new(&cli), &link, "Kari", Some(&token), dir.path())?;
+    let mut ola = join(Command::new(&cli), &link, "Ola", None, dir.path())?;
     wait_for_call(&mut kari, &mut ola, || {
         format!("---- coturn ----\n{}", turn.log())
     })
