@@ -63,6 +63,16 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
+/// `tc` arguments for a slow access line on `dev` at `rate`: a token bucket of one full-size
+/// packet and a little more (no burst to give; a larger bucket lets the estimator's probe
+/// clusters through at line rate) behind a 300 ms queue.
+fn token_bucket<'a>(dev: &'a str, rate: &'a str) -> [&'a str; 12] {
+    [
+        "qdisc", "replace", "dev", dev, "root", "tbf", "rate", rate, "burst", "2kb", "latency",
+        "300ms",
+    ]
+}
+
 /// Runs `program args`; fails with its stderr. Returns its stdout.
 fn run<I, S>(program: &str, args: I) -> Result<String>
 where
@@ -318,27 +328,12 @@ impl Netns {
     /// estimator's probe clusters through at line rate (an 8 KB one made str0m estimate
     /// 3.5 Mbit/s on this 300 kbit/s link).
     pub fn limit_uplink(&self, kbit: u32) -> Result<()> {
-        run(
-            "tc",
-            [
-                "-n",
-                &self.name,
-                "qdisc",
-                "replace",
-                "dev",
-                &self.ns_if,
-                "root",
-                "tbf",
-                "rate",
-                &format!("{kbit}kbit"),
-                "burst",
-                "2kb",
-                "latency",
-                "300ms",
-            ],
-        )
-        .with_context(|| format!("bandwidth limit in the {} namespace", self.role))
-        .map(drop)
+        let mut args = vec!["-n", &self.name];
+        let rate = format!("{kbit}kbit");
+        args.extend(token_bucket(&self.ns_if, &rate));
+        run("tc", args)
+            .with_context(|| format!("bandwidth limit in the {} namespace", self.role))
+            .map(drop)
     }
 
     /// Lifts [`Netns::limit_uplink`].
@@ -355,25 +350,10 @@ impl Netns {
     /// token bucket as [`Netns::limit_uplink`], on the root side of the link, whose output is
     /// the namespace's input.
     pub fn limit_downlink(&self, kbit: u32) -> Result<()> {
-        run(
-            "tc",
-            [
-                "qdisc",
-                "replace",
-                "dev",
-                &self.root_if,
-                "root",
-                "tbf",
-                "rate",
-                &format!("{kbit}kbit"),
-                "burst",
-                "2kb",
-                "latency",
-                "300ms",
-            ],
-        )
-        .with_context(|| format!("downlink limit of the {} namespace", self.role))
-        .map(drop)
+        let rate = format!("{kbit}kbit");
+        run("tc", token_bucket(&self.root_if, &rate))
+            .with_context(|| format!("downlink limit of the {} namespace", self.role))
+            .map(drop)
     }
 
     /// Lifts [`Netns::limit_downlink`].

@@ -1136,14 +1136,7 @@ impl Room {
                     audio_streams += usize::from(matches!(t.state, OutState::Open(_)));
                     continue;
                 }
-                let Some(publisher) = left
-                    .iter()
-                    .chain(right.iter())
-                    .find(|x| x.id == t.publisher)
-                else {
-                    continue;
-                };
-                let Some(track) = publisher.published.iter().find(|x| x.kind == t.kind) else {
+                let Some(track) = published_track(left, right, t.publisher, t.kind) else {
                     continue;
                 };
                 let max_height = capped_height(
@@ -1201,14 +1194,7 @@ impl Room {
             let mut chosen = chosen.into_iter().flatten();
             for (i, preferred, fit) in wanted {
                 let t = &mut sub.out[i];
-                let Some(publisher) = left
-                    .iter()
-                    .chain(right.iter())
-                    .find(|x| x.id == t.publisher)
-                else {
-                    continue;
-                };
-                let Some(track) = publisher.published.iter().find(|x| x.kind == t.kind) else {
+                let Some(track) = published_track(left, right, t.publisher, t.kind) else {
                     continue;
                 };
                 let layer = fit.as_ref().and_then(|_| chosen.next());
@@ -1534,6 +1520,22 @@ fn starts_with_sps(payload: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// What `publisher` publishes of `kind`, among the peers around a subscriber (`left` and
+/// `right` of it, as [`Room::update_layers`] splits them to write to the subscriber).
+fn published_track<'a>(
+    left: &'a [Peer],
+    right: &'a [Peer],
+    publisher: ParticipantId,
+    kind: TrackKind,
+) -> Option<&'a Published> {
+    left.iter()
+        .chain(right)
+        .find(|p| p.id == publisher)?
+        .published
+        .iter()
+        .find(|t| t.kind == kind)
 }
 
 /// The first value of an SDP attribute (`a=<name>:<value>`), session or media level.
