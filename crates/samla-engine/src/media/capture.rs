@@ -78,7 +78,15 @@ pub enum VideoControl {
 
 /// Either a simulcast set or one encoder, behind one interface.
 enum VideoEncoder {
-    Simulcast(Simulcast, [bool; 3]),
+    Simulcast {
+        encoder: Simulcast,
+        /// Which layers are on.
+        enabled: [bool; 3],
+        /// Each layer's nominal bitrate (kbit/s), for splitting the total.
+        nominal: [u32; 3],
+        /// The video bitrate last given (kbit/s): split again when the layers change.
+        total: u32,
+    },
     /// Boxed: OpenH264's encoder state is kilobytes inline.
     Single(Box<H264Encoder>, EncodedVideo),
 }
@@ -88,18 +96,21 @@ impl VideoEncoder {
         let (w, h) = spec.size();
         let fps = spec.fps();
         if layers::use_simulcast(w, h) {
+            let nominal = layers::nominal_kbps(w, h, MIN_LAYER_KBPS);
             let configs: Vec<_> = SCALE_DOWN
                 .iter()
-                .zip(layers::nominal_kbps(w, h, MIN_LAYER_KBPS))
+                .zip(nominal)
                 .map(|(&scale_down, bitrate_kbps)| SimulcastLayerConfig {
                     scale_down,
                     bitrate_kbps,
                 })
                 .collect();
-            Ok(Self::Simulcast(
-                Simulcast::new(w, h, fps, &configs)?,
-                [true; 3],
-            ))
+            Ok(Self::Simulcast {
+                encoder: Simulcast::new(w, h, fps, &configs)?,
+                enabled: [true; 3],
+                nominal,
+                total: nominal.iter().sum(),
+            })
         } else {
             let kbps = ((f64::from(w) * f64::from(h) / (1280.0 * 720.0) * 1500.0) as u32).max(100);
             Ok(Self::Single(
@@ -111,25 +122,42 @@ impl VideoEncoder {
 
     fn control(&mut self, control: VideoControl) {
         let result = match (self, control) {
-            (Self::Simulcast(sc, enabled), VideoControl::Layers(on)) => {
+            (
+                Self::Simulcast {
+                    encoder,
+                    enabled,
+                    nominal,
+                    total,
+                },
+                VideoControl::Layers(on),
+            ) => {
                 *enabled = on;
-                (0..3).try_for_each(|i| sc.set_layer_enabled(i, on[i]))
+                (0..3)
+                    .try_for_each(|i| encoder.set_layer_enabled(i, on[i]))
+                    .and_then(|()| split_over_layers(encoder, *total, on, *nominal))
             }
             (Self::Single(..), VideoControl::Layers(_)) => Ok(()),
-            (Self::Simulcast(sc, ..), VideoControl::Keyframe(Some(i))) => sc.request_keyframe(i),
-            (Self::Simulcast(sc, ..), VideoControl::Keyframe(None)) => {
-                (0..3).try_for_each(|i| sc.request_keyframe(i))
+            (Self::Simulcast { encoder, .. }, VideoControl::Keyframe(Some(i))) => {
+                encoder.request_keyframe(i)
+            }
+            (Self::Simulcast { encoder, .. }, VideoControl::Keyframe(None)) => {
+                (0..3).try_for_each(|i| encoder.request_keyframe(i))
             }
             (Self::Single(enc, _), VideoControl::Keyframe(_)) => {
                 enc.request_keyframe();
                 Ok(())
             }
-            (Self::Simulcast(sc, enabled), VideoControl::Bitrate(total)) => {
-                let split = layers::split_bitrate(total, *enabled, MIN_LAYER_KBPS);
-                (0..3).try_for_each(|i| match split[i] {
-                    Some(kbps) => sc.set_layer_bitrate(i, kbps),
-                    None => Ok(()),
-                })
+            (
+                Self::Simulcast {
+                    encoder,
+                    enabled,
+                    nominal,
+                    total,
+                },
+                VideoControl::Bitrate(kbps),
+            ) => {
+                *total = kbps;
+                split_over_layers(encoder, kbps, *enabled, *nominal)
             }
             (Self::Single(enc, _), VideoControl::Bitrate(total)) => {
                 enc.set_bitrate(total.max(MIN_LAYER_KBPS))
@@ -149,8 +177,8 @@ impl VideoEncoder {
         mut emit: impl FnMut(Option<usize>, &EncodedVideo),
     ) -> Result<(), samla_media::CodecError> {
         match self {
-            Self::Simulcast(sc, ..) => {
-                for (layer, unit) in sc.encode(frame)? {
+            Self::Simulcast { encoder, .. } => {
+                for (layer, unit) in encoder.encode(frame)? {
                     emit(Some(layer), unit);
                 }
             }
@@ -162,6 +190,20 @@ impl VideoEncoder {
         }
         Ok(())
     }
+}
+
+/// Gives the enabled layers of `encoder` their share of `total_kbps`.
+fn split_over_layers(
+    encoder: &mut Simulcast,
+    total_kbps: u32,
+    enabled: [bool; 3],
+    nominal: [u32; 3],
+) -> Result<(), samla_media::CodecError> {
+    let split = layers::split_bitrate(total_kbps, enabled, nominal, MIN_LAYER_KBPS);
+    (0..3).try_for_each(|i| match split[i] {
+        Some(kbps) => encoder.set_layer_bitrate(i, kbps),
+        None => Ok(()),
+    })
 }
 
 /// Whether a spec is sent as simulcast (the SDP must say so too).

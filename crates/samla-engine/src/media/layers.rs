@@ -118,9 +118,21 @@ pub fn layers_to_send(watched: [bool; 3], fits: [bool; 3]) -> [bool; 3] {
     on
 }
 
+/// The most a layer may take, as a multiple of its nominal bitrate. When nobody watches the
+/// layers above it, a layer would otherwise get the whole video bitrate: a 90p picture at
+/// half a megabit, which no tile shows any sharper, and which fills the thin downlink the SFU
+/// picked that layer for. (Browsers cap their layers the same way: 200 kbit/s at 180p.)
+const LAYER_MAX_FACTOR: u32 = 2;
+
 /// Splits a total video bitrate over the enabled layers by their weights, each at least
-/// `min_kbps` (encoders refuse less). Disabled layers get `None`.
-pub fn split_bitrate(total_kbps: u32, enabled: [bool; 3], min_kbps: u32) -> [Option<u32>; 3] {
+/// `min_kbps` (encoders refuse less) and at most [`LAYER_MAX_FACTOR`] times its `nominal`
+/// rate (see [`nominal_kbps`]). Disabled layers get `None`.
+pub fn split_bitrate(
+    total_kbps: u32,
+    enabled: [bool; 3],
+    nominal: [u32; 3],
+    min_kbps: u32,
+) -> [Option<u32>; 3] {
     let weight: u32 = (0..3).filter(|&i| enabled[i]).map(|i| WEIGHTS[i]).sum();
     let mut out = [None; 3];
     if weight == 0 {
@@ -129,7 +141,8 @@ pub fn split_bitrate(total_kbps: u32, enabled: [bool; 3], min_kbps: u32) -> [Opt
     for i in 0..3 {
         if enabled[i] {
             let share = (u64::from(total_kbps) * u64::from(WEIGHTS[i]) / u64::from(weight)) as u32;
-            out[i] = Some(share.max(min_kbps));
+            let most = nominal[i].saturating_mul(LAYER_MAX_FACTOR);
+            out[i] = Some(share.min(most).max(min_kbps));
         }
     }
     out
@@ -215,18 +228,31 @@ mod tests {
 
     #[test]
     fn bitrate_follows_weights_over_enabled_layers() {
+        let nominal = [150, 500, 1500];
         assert_eq!(
-            split_bitrate(2150, [true; 3], 10),
+            split_bitrate(2150, [true; 3], nominal, 10),
             [Some(150), Some(500), Some(1500)]
         );
         assert_eq!(
-            split_bitrate(650, [true, true, false], 10),
+            split_bitrate(650, [true, true, false], nominal, 10),
             [Some(150), Some(500), None]
         );
         assert_eq!(
-            split_bitrate(5, [false, false, true], 30),
+            split_bitrate(5, [false, false, true], nominal, 30),
             [None, None, Some(30)]
         );
-        assert_eq!(split_bitrate(1000, [false; 3], 10), [None; 3]);
+        assert_eq!(split_bitrate(1000, [false; 3], nominal, 10), [None; 3]);
+    }
+
+    #[test]
+    fn a_lone_low_layer_does_not_take_the_whole_bitrate() {
+        // A 360p camera whose only viewer is on a thin downlink and watches its 90p layer.
+        let nominal = nominal_kbps(640, 360, 30);
+        let split = split_bitrate(537, [true, false, false], nominal, 30);
+        assert_eq!(split, [Some(nominal[0] * 2), None, None]);
+        assert!(split[0].unwrap() < 100, "90p at {split:?} kbit/s");
+        // The top layer alone may use what it is given, up to twice its nominal rate.
+        let split = split_bitrate(537, [false, false, true], nominal, 30);
+        assert_eq!(split, [None, None, Some(537)]);
     }
 }

@@ -61,6 +61,10 @@ const QUEUE_RELEASE: Duration = Duration::from_millis(100);
 
 /// How often the uplink is probed while a simulcast layer is off for lack of bandwidth.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long after stepping the desired rate down it is raised again to start a probe. str0m
+/// compares the desired rate between two of its timeouts, which come every few tens of
+/// milliseconds: a step down and up within one call would go unseen.
+const PROBE_RISE_AFTER: Duration = Duration::from_millis(100);
 /// Complete frames str0m may hold behind a missing packet before giving up on it: its default
 /// (30, one second at 30 fps) gives up before a second retransmission can arrive on a path
 /// with 200-400 ms round trips. str0m's own NACK deadline (five requests, then three round
@@ -154,6 +158,8 @@ struct Peer {
     held: bool,
     /// When str0m was last asked to probe the uplink (see [`Peer::probe_while_short`]).
     probed_at: Option<Instant>,
+    /// When to raise the desired rate again after a probe's step down.
+    probe_rise_at: Option<Instant>,
     last_seq: HashMap<Mid, u64>,
     last_keyframe_request: HashMap<Mid, Instant>,
     /// Reused between polls so draining str0m does not allocate.
@@ -259,6 +265,7 @@ pub(super) async fn run(
         video_kbps: 0,
         held: false,
         probed_at: None,
+        probe_rise_at: None,
         last_seq: HashMap::new(),
         last_keyframe_request: HashMap::new(),
         rtc_events: Vec::new(),
@@ -1012,6 +1019,7 @@ impl Peer {
         }
         self.rtc_events = events;
         self.check_send_queue();
+        self.probe_while_short();
     }
 
     fn on_rtc_event(&mut self, event: RtcEvent) {
@@ -1046,7 +1054,6 @@ impl Peer {
             RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 self.estimate_kbps = Some((estimate.as_u64() / 1000) as u32);
                 self.apply_estimate(false);
-                self.probe_while_short();
             }
             RtcEvent::MediaIngressStats(s) => {
                 if let Some((p, kind)) = self.tracks.lookup(&s.mid) {
@@ -1146,27 +1153,34 @@ impl Peer {
     /// [`PROBE_EVERY`] to probe for the full rate. With the top layer off the sender sends
     /// less, and an estimate made from what is sent does not grow by itself: without probes
     /// a sender squeezed once would stay on its lower layers after the network recovers.
-    /// str0m probes when the desired rate rises, hence the step down and up.
+    /// str0m probes when the desired rate rises above its estimate, hence a step down and,
+    /// [`PROBE_RISE_AFTER`] later, up again. Called on every drive.
     fn probe_while_short(&mut self) {
-        if self.layers_fit.iter().all(|fits| *fits) {
-            return;
-        }
-        let now = Instant::now();
-        if self
-            .probed_at
-            .is_some_and(|t| now.saturating_duration_since(t) < PROBE_EVERY)
-        {
-            return;
-        }
         let (Some(conn), Some(spec)) = (&mut self.conn, self.opts.video) else {
             return;
         };
-        self.probed_at = Some(now);
+        let now = Instant::now();
         let floor = Bitrate::kbps(u64::from(capture::MIN_LAYER_KBPS + AUDIO_KBPS));
         let desired = u64::from(initial_video_kbps(spec.size()) + AUDIO_KBPS);
-        let mut bwe = conn.rtc.bwe();
-        bwe.set_bitrate(floor, Bitrate::kbps(desired * 9 / 10));
-        bwe.set_bitrate(floor, Bitrate::kbps(desired));
+        if let Some(at) = self.probe_rise_at {
+            if now >= at {
+                self.probe_rise_at = None;
+                conn.rtc.bwe().set_bitrate(floor, Bitrate::kbps(desired));
+            }
+            return;
+        }
+        if self.layers_fit.iter().all(|fits| *fits)
+            || self
+                .probed_at
+                .is_some_and(|t| now.saturating_duration_since(t) < PROBE_EVERY)
+        {
+            return;
+        }
+        self.probed_at = Some(now);
+        self.probe_rise_at = Some(now + PROBE_RISE_AFTER);
+        conn.rtc
+            .bwe()
+            .set_bitrate(floor, Bitrate::kbps(desired * 9 / 10));
     }
 
     /// Passes the bandwidth estimate (less audio) to the video encoder when it moved enough.

@@ -217,6 +217,8 @@ struct Peer {
     probing_for: u32,
     /// When the estimator was last asked to probe.
     probed_at: Option<Instant>,
+    /// The desired rate was stepped down for a probe: raise it at the next layer check.
+    probe_rise_pending: bool,
     out: Vec<OutTrack>,
     pending: Option<SdpPendingOffer>,
     next_timeout: Instant,
@@ -570,6 +572,7 @@ impl SfuCore {
                             downlink_kbps: None,
                             probing_for: 0,
                             probed_at: None,
+                            probe_rise_pending: false,
                             out: Vec::new(),
                             pending: None,
                             next_timeout: now,
@@ -835,9 +838,17 @@ impl SfuCore {
                                 }
                             }
                             Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                                peer.downlink_kbps = Some(
-                                    u32::try_from(estimate.as_u64() / 1000).unwrap_or(u32::MAX),
-                                );
+                                let kbps =
+                                    u32::try_from(estimate.as_u64() / 1000).unwrap_or(u32::MAX);
+                                // Logged on a change of a fifth or more: enough to follow a
+                                // squeeze in the log without a line per feedback report.
+                                if peer
+                                    .downlink_kbps
+                                    .is_none_or(|was| kbps.abs_diff(was) * 5 >= was)
+                                {
+                                    tracing::debug!(participant = %peer.id, kbps, "downlink estimate");
+                                }
+                                peer.downlink_kbps = Some(kbps);
                             }
                             Event::IceConnectionStateChange(state) => {
                                 tracing::debug!(participant = %peer.id, ?state, "ICE state");
@@ -926,32 +937,33 @@ impl Published {
 impl Peer {
     /// Tells the bandwidth estimator what this peer's wanted layers would take, so that it
     /// probes for that much: on a change of a tenth or more, and again every [`PROBE_EVERY`]
-    /// while the peer gets less than it wants (`short`). str0m sends a probe when the desired
-    /// rate goes up; without new probes an estimate made while little was sent stays low,
-    /// and a subscriber moved down for a thin moment would never be moved back up.
+    /// while the peer gets less than it wants (`short`). str0m probes when the desired rate
+    /// rises above its estimate between two of its timeouts; to probe again for the same rate
+    /// the SFU steps it down now and back up on the next call (the next layer check). Without
+    /// new probes an estimate made while little was sent stays low, and a subscriber moved
+    /// down for a thin moment would never be moved back up.
     fn probe_for(&mut self, now: Instant, desired: u32, short: bool) {
         let desired = desired.max(MIN_PROBE_KBPS);
+        // No padding of our own: a thin downlink would be kept full by it.
+        let floor = Bitrate::ZERO;
         let changed = desired.abs_diff(self.probing_for) * 10 >= self.probing_for.max(1);
         let again = short
             && self
                 .probed_at
                 .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_EVERY);
-        if !changed && !again {
-            return;
-        }
-        // No padding of our own: a thin downlink would be kept full by it.
-        let floor = Bitrate::ZERO;
-        if again && !changed {
-            // A rise is what starts a probe: step down a little, then up again.
+        if self.probe_rise_pending || changed {
+            self.probe_rise_pending = false;
+            self.probing_for = desired;
+            self.probed_at = Some(now);
+            self.rtc
+                .bwe()
+                .set_bitrate(floor, Bitrate::kbps(u64::from(desired)));
+        } else if again {
+            self.probe_rise_pending = true;
             self.rtc
                 .bwe()
                 .set_bitrate(floor, Bitrate::kbps(u64::from(desired * 9 / 10)));
         }
-        self.probing_for = desired;
-        self.probed_at = Some(now);
-        self.rtc
-            .bwe()
-            .set_bitrate(floor, Bitrate::kbps(u64::from(desired)));
     }
 
     /// Forgets the outstanding server offer; what it would have changed goes into the next.
@@ -1214,6 +1226,7 @@ impl Room {
                     other => other,
                 };
                 if target != t.target {
+                    tracing::debug!(subscriber = %sub.id, publisher = %t.publisher, kind = ?t.kind, ?target, estimate = ?sub.downlink_kbps, "layer target");
                     t.target = target;
                     if target.is_none() {
                         t.current = None;
