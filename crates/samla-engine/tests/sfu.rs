@@ -119,6 +119,19 @@ async fn start_server_capped(binary: &PathBuf, max_video_height: Option<u32>) ->
 }
 
 impl Server {
+    /// The value of one counter on the server's `/metrics` page.
+    async fn metric(&self, name: &str) -> u64 {
+        let page = reqwest::get(self.base.join("/metrics").unwrap())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        page.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{page}"))
+    }
+
     fn token(&self, binary: &PathBuf, email: &str) -> String {
         self.token_as(binary, email, false)
     }
@@ -313,6 +326,12 @@ async fn two_sessions_see_and_hear_each_other_through_samla_server() {
     assert_eq!(ab.name, "Ola");
     assert_eq!(ba.name, "Kari");
     assert_eq!(a.unmapped_packets() + b.unmapped_packets(), 0);
+    // The SFU found every keyframe of ours in the header (frame marking), never by reading
+    // a payload: what end-to-end encrypted media needs.
+    let marked = server.metric("samla_media_keyframes_marked_total").await;
+    let sniffed = server.metric("samla_media_keyframes_sniffed_total").await;
+    assert!(marked >= 2, "keyframes found in the header: {marked}");
+    assert_eq!(sniffed, 0, "keyframes found by reading a payload");
 
     // Kari's signalling drops; after the resume her media starts on a new peer connection
     // and flows both ways again without rejoining.

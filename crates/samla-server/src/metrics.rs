@@ -31,6 +31,11 @@ pub struct Metrics {
     pub media_frames_forwarded_total: AtomicU64,
     /// Media datagrams dropped because the socket could not take them.
     pub media_datagrams_dropped_total: AtomicU64,
+    /// Keyframe starts the SFU found in the frame-marking header extension.
+    pub media_keyframes_marked_total: AtomicU64,
+    /// Keyframe starts the SFU found by reading an H.264 NAL unit header, for publishers that
+    /// send no frame marking (browsers): what end-to-end encryption must leave in the clear.
+    pub media_keyframes_sniffed_total: AtomicU64,
 }
 
 impl Metrics {
@@ -71,7 +76,7 @@ impl Metrics {
                 &self.media_peers,
             ),
         ];
-        let counters: [(&str, &str, &AtomicU64); 9] = [
+        let counters: [(&str, &str, &AtomicU64); 11] = [
             (
                 "samla_meetings_started_total",
                 "Meetings started",
@@ -116,6 +121,16 @@ impl Metrics {
                 "samla_media_datagrams_dropped_total",
                 "Media datagrams the SFU could not send",
                 &self.media_datagrams_dropped_total,
+            ),
+            (
+                "samla_media_keyframes_marked_total",
+                "Keyframes the SFU found in the frame-marking header extension",
+                &self.media_keyframes_marked_total,
+            ),
+            (
+                "samla_media_keyframes_sniffed_total",
+                "Keyframes the SFU found by reading an H.264 NAL unit header",
+                &self.media_keyframes_sniffed_total,
             ),
         ];
         let mut out = String::with_capacity(2048);

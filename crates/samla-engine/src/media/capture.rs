@@ -29,13 +29,18 @@ pub enum Encoded {
     Video {
         /// Simulcast layer index (see [`RIDS`]), `None` without simulcast.
         layer: Option<usize>,
-        /// Shared rather than owned: str0m's writer takes an `Arc<[u8]>`, so this is the
-        /// only copy of the encoder's output.
+        /// The encoder's Annex-B output, moved across threads as is.
         data: Arc<[u8]>,
         capture_us: u64,
+        /// An IDR picture a decoder can start from (sent with frame marking saying so).
+        keyframe: bool,
     },
     /// The screen share: one layer, never simulcast.
-    Screen { data: Arc<[u8]>, capture_us: u64 },
+    Screen {
+        data: Arc<[u8]>,
+        capture_us: u64,
+        keyframe: bool,
+    },
     Audio {
         data: Arc<[u8]>,
         capture_us: u64,
@@ -280,6 +285,7 @@ pub fn spawn_video(
                             layer,
                             data: Arc::from(unit.data.as_slice()),
                             capture_us: unit.timestamp_us,
+                            keyframe: unit.is_keyframe,
                         })
                         .is_err();
                 });
@@ -374,6 +380,7 @@ pub fn spawn_screen(
                 let encoded = Encoded::Screen {
                     data: Arc::from(unit.data.as_slice()),
                     capture_us: unit.timestamp_us,
+                    keyframe: unit.is_keyframe,
                 };
                 if out.send(encoded).is_err() {
                     return;

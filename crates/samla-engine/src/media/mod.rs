@@ -18,6 +18,7 @@
 mod capture;
 mod layers;
 mod mixer;
+mod packetize;
 mod peer;
 mod playout;
 mod receive;

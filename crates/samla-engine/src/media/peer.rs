@@ -20,6 +20,7 @@ use str0m::media::{
     Simulcast, SimulcastLayer,
 };
 use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::rtp::Extension;
 use str0m::{Candidate, Event as RtcEvent, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc;
 use super::capture::{self, AudioControl, Encoded, VideoControl};
 use super::layers::{self, RIDS};
 use super::mixer::Mixer;
+use super::packetize::{Picture, PictureSender, VideoStream, FRAME_MARKING_EXT_ID};
 use super::playout::{self, MixerFeed};
 use super::receive::{self, DecodeJob, KeyframeNeeded};
 use super::relay::{self, Relay, TurnServer};
@@ -115,6 +117,8 @@ struct Conn {
     /// ICE restart means the SFU had dropped our session and started a new one, which our
     /// DTLS state does not belong to: then the connection is made afresh.
     remote_fingerprint: Option<String>,
+    /// Sends our camera and screen pictures packet by packet, with frame marking.
+    pictures: PictureSender,
 }
 
 struct Peer {
@@ -495,6 +499,7 @@ impl Peer {
             .enable_h264(true)
             .enable_opus(true, false)
             .set_reordering_size_video(REORDERING_FRAMES)
+            .set_extension(FRAME_MARKING_EXT_ID, Extension::FrameMarking)
             .set_stats_interval(Some(STATS_INTERVAL));
         if let Some(kbps) = video_kbps {
             builder = builder.enable_bwe(Some(Bitrate::kbps(u64::from(kbps + AUDIO_KBPS))));
@@ -533,6 +538,7 @@ impl Peer {
             last_restart: None,
             restart_in_offer: false,
             remote_fingerprint: None,
+            pictures: PictureSender::new(),
         })
     }
 
@@ -885,37 +891,50 @@ impl Peer {
         if !conn.rtc.is_connected() {
             return;
         }
-        let result = match unit {
+        match unit {
             Encoded::Video {
                 layer,
                 data,
                 capture_us,
+                keyframe,
             } => {
                 let Some(mid) = conn.video_mid else { return };
                 if conn.video_pt.is_none() {
                     conn.video_pt = find_pt(&mut conn.rtc, mid, Codec::H264);
                 }
                 let Some(pt) = conn.video_pt else { return };
-                let Some(mut writer) = conn.rtc.writer(mid) else {
-                    return;
+                let (stream, rid) = match (layer, conn.simulcast) {
+                    (Some(layer), true) => (
+                        VideoStream::Camera(layer),
+                        Some(Rid::from(capture::rid_of(layer))),
+                    ),
+                    _ => (VideoStream::Camera(0), None),
                 };
-                if let (Some(layer), true) = (layer, conn.simulcast) {
-                    writer = writer.rid(Rid::from(capture::rid_of(layer)));
-                }
-                let rtp_time = MediaTime::new(capture_us * 9 / 100, Frequency::NINETY_KHZ);
-                writer.write(pt, Instant::now(), rtp_time, data)
+                let picture = Picture {
+                    data: &data,
+                    capture_us,
+                    keyframe,
+                };
+                conn.pictures
+                    .send(&mut conn.rtc, stream, mid, rid, pt, picture);
             }
-            Encoded::Screen { data, capture_us } => {
+            Encoded::Screen {
+                data,
+                capture_us,
+                keyframe,
+            } => {
                 let Some(mid) = conn.screen_mid else { return };
                 if conn.screen_pt.is_none() {
                     conn.screen_pt = find_pt(&mut conn.rtc, mid, Codec::H264);
                 }
                 let Some(pt) = conn.screen_pt else { return };
-                let Some(writer) = conn.rtc.writer(mid) else {
-                    return;
+                let picture = Picture {
+                    data: &data,
+                    capture_us,
+                    keyframe,
                 };
-                let rtp_time = MediaTime::new(capture_us * 9 / 100, Frequency::NINETY_KHZ);
-                writer.write(pt, Instant::now(), rtp_time, data)
+                conn.pictures
+                    .send(&mut conn.rtc, VideoStream::Screen, mid, None, pt, picture);
             }
             Encoded::Audio {
                 data,
@@ -932,11 +951,10 @@ impl Peer {
                 };
                 let writer = writer.audio_level(level, level >= capture::VOICE_LEVEL_DBOV);
                 let rtp_time = MediaTime::new(capture_us * 48 / 1000, Frequency::FORTY_EIGHT_KHZ);
-                writer.write(pt, Instant::now(), rtp_time, data)
+                if let Err(err) = writer.write(pt, Instant::now(), rtp_time, data) {
+                    tracing::debug!(%err, "audio write failed");
+                }
             }
-        };
-        if let Err(err) = result {
-            tracing::debug!(%err, "media write failed");
         }
     }
 

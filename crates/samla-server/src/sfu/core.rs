@@ -1386,8 +1386,17 @@ impl Room {
                 return;
             }
         }
-        let keyframe_start =
-            kind != TrackKind::Audio && starts_keyframe(ext.frame_mark, &packet.payload);
+        let found = if kind == TrackKind::Audio {
+            None
+        } else {
+            keyframe_start(ext.frame_mark, &packet.payload)
+        };
+        match found {
+            Some(KeyframeStart::Marked) => Metrics::inc(&metrics.media_keyframes_marked_total),
+            Some(KeyframeStart::Sniffed) => Metrics::inc(&metrics.media_keyframes_sniffed_total),
+            None => {}
+        }
+        let keyframe_start = found.is_some();
         let seq_in = *packet.seq_no;
         let ssrc = packet.header.ssrc;
         let time_in = packet.header.timestamp;
@@ -1495,25 +1504,37 @@ fn kind_name(kind: TrackKind) -> &'static str {
     }
 }
 
+/// Where the SFU found that a packet starts a keyframe (see [`keyframe_start`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyframeStart {
+    /// In the frame-marking header extension: the payload was not read.
+    Marked,
+    /// In the payload's first NAL unit header, for a publisher without frame marking.
+    Sniffed,
+}
+
 /// Whether an H.264 RTP packet starts a keyframe: the point where a subscriber can start
 /// decoding, or switch to another simulcast layer.
 ///
-/// A publisher that sends frame marking (draft-ietf-avtext-framemarking) says so in the
-/// header: start of frame and independent. Otherwise the SFU reads the payload's NAL unit
-/// header, and for aggregation and fragmentation packets the one after it (RFC 6184): at
-/// most the first four bytes, never slice data. Encoders put the sequence parameter set in
-/// front of each IDR picture, so a keyframe starts with an SPS (alone, or first in a STAP-A).
-/// End-to-end encryption of H.264 keeps these bytes in the clear for the same reason.
-fn starts_keyframe(frame_mark: Option<u32>, payload: &[u8]) -> bool {
+/// A publisher that sends frame marking (draft-ietf-avtext-framemarking; samla's engine
+/// does) says so in the header: start of frame and independent, and then the payload is not
+/// read. Otherwise (browsers: Chromium no longer sends frame marking) the SFU reads the
+/// payload's NAL unit header, and for aggregation packets the ones inside it (RFC 6184): a
+/// few bytes at the front, never slice data. Encoders put the sequence parameter set in
+/// front of each IDR picture, so a keyframe starts with an SPS (alone, or in a STAP-A).
+/// End-to-end encryption of a browser's H.264 keeps these bytes in the clear for that reason.
+fn keyframe_start(frame_mark: Option<u32>, payload: &[u8]) -> Option<KeyframeStart> {
     const START_OF_FRAME: u32 = 0x8000_0000;
     const INDEPENDENT: u32 = 0x2000_0000;
-    if let Some(mark) = frame_mark {
-        return mark & START_OF_FRAME != 0 && mark & INDEPENDENT != 0;
+    match frame_mark {
+        Some(mark) => {
+            (mark & START_OF_FRAME != 0 && mark & INDEPENDENT != 0).then_some(KeyframeStart::Marked)
+        }
+        None => starts_with_sps(payload).then_some(KeyframeStart::Sniffed),
     }
-    starts_with_sps(payload)
 }
 
-/// Whether an H.264 RTP payload begins with a sequence parameter set (see [`starts_keyframe`]).
+/// Whether an H.264 RTP payload begins with a sequence parameter set (see [`keyframe_start`]).
 fn starts_with_sps(payload: &[u8]) -> bool {
     const SPS: u8 = 7;
     const STAP_A: u8 = 24;
@@ -1629,33 +1650,42 @@ mod tests {
 
     #[test]
     fn a_keyframe_starts_with_its_sequence_parameter_set() {
+        let sniffed =
+            |payload: &[u8]| keyframe_start(None, payload) == Some(KeyframeStart::Sniffed);
         let sps = [0x67, 0x42, 0xe0, 0x1f];
-        assert!(starts_keyframe(None, &sps), "SPS alone");
+        assert!(sniffed(&sps), "SPS alone");
         // STAP-A of SPS and PPS, as browsers send them in front of an IDR.
         let stap_sps_pps = [0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce];
-        assert!(starts_keyframe(None, &stap_sps_pps));
+        assert!(sniffed(&stap_sps_pps));
         // STAP-A of an access unit delimiter, then SPS.
         let stap_aud_sps = [0x78, 0, 2, 0x09, 0xf0, 0, 2, 0x67, 0x42];
-        assert!(starts_keyframe(None, &stap_aud_sps));
+        assert!(sniffed(&stap_aud_sps));
         let fu_a_idr_start = [0x7c, 0x85, 0x88];
-        assert!(!starts_keyframe(None, &fu_a_idr_start), "IDR without SPS");
+        assert!(!sniffed(&fu_a_idr_start), "IDR without SPS");
         let stap_pps_only = [0x78, 0, 2, 0x68, 0xce];
-        assert!(!starts_keyframe(None, &stap_pps_only));
-        assert!(!starts_keyframe(None, &[0x78, 0, 200]), "truncated STAP-A");
-        assert!(!starts_keyframe(None, &[]));
-        assert!(!starts_keyframe(None, &[0x41, 0x9a]), "P slice");
+        assert!(!sniffed(&stap_pps_only));
+        assert!(!sniffed(&[0x78, 0, 200]), "truncated STAP-A");
+        assert!(!sniffed(&[]));
+        assert!(!sniffed(&[0x41, 0x9a]), "P slice");
     }
 
     #[test]
     fn frame_marking_tells_a_keyframe_without_the_payload() {
         let start_independent = 0xa000_0000; // S and I set
-        assert!(starts_keyframe(Some(start_independent), &[]));
-        assert!(
-            !starts_keyframe(Some(0x8000_0000), &[0x67]),
+        assert_eq!(
+            keyframe_start(Some(start_independent), &[]),
+            Some(KeyframeStart::Marked)
+        );
+        // With frame marking the payload is not read: an SPS there (or encrypted bytes that
+        // look like one) changes nothing.
+        assert_eq!(
+            keyframe_start(Some(0x8000_0000), &[0x67]),
+            None,
             "start, not independent"
         );
-        assert!(
-            !starts_keyframe(Some(0x2000_0000), &[0x67]),
+        assert_eq!(
+            keyframe_start(Some(0x2000_0000), &[0x67]),
+            None,
             "independent, not start"
         );
     }
