@@ -108,6 +108,18 @@ test("Chromium and samla-cli participants see and hear each other in the gallery
     { timeoutMs: 30_000 },
   );
   t.diagnostic(`robot's stats for Chromium: ${JSON.stringify(fromChromium)}`);
+
+  // The SFU found every publisher's keyframes in a header extension (frame marking from
+  // samla-cli, the dependency descriptor from Chromium), never by reading a payload.
+  const metrics = await (await fetch(`${server.base}/metrics`)).text();
+  const counter = (name) => Number(metrics.match(new RegExp(`^${name} (\\d+)$`, "m"))?.[1]);
+  const inHeader = counter("samla_media_keyframes_marked_total");
+  const sniffed = counter("samla_media_keyframes_sniffed_total");
+  t.diagnostic(`keyframes found in a header: ${inHeader}, by reading a payload: ${sniffed}`);
+  // The SFU starts forwarding a publisher at a keyframe, so the Robot decoding Chromium's
+  // video means Chromium's keyframes were found: with none sniffed, in its header.
+  assert.ok(inHeader > 0, "no keyframe was found in a header extension");
+  assert.equal(sniffed, 0, "the SFU read payloads to find keyframes");
   await stop(robot);
   await stop(robot2);
 });

@@ -12,11 +12,12 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{Extension, ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
 use super::downlink;
+use super::keyframe::{self, KeyframeStart};
 use super::layers;
 use super::speaker::SpeakerDetector;
 use super::{Audience, Command, CommandKind, MediaSignal};
@@ -91,11 +92,6 @@ const AUDIO_FRAME_TICKS: u32 = 960;
 /// rebased per subscriber: a publisher's extended sequence number may be past the first
 /// rollover, and a fresh SRTP receiver assumes a rollover counter of 0.
 const FIRST_OUT_SEQ: u64 = 1;
-
-/// The RTP header extension id under which the SFU accepts frame marking
-/// (draft-ietf-avtext-framemarking): a publisher that sends it tells keyframes in the header,
-/// and the SFU then never looks at the payload.
-const FRAME_MARKING_EXT_ID: u8 = 9;
 
 /// Why a media request was refused. Sent to the client as `InvalidArgument`.
 #[derive(Debug, thiserror::Error)]
@@ -1389,10 +1385,10 @@ impl Room {
         let found = if kind == TrackKind::Audio {
             None
         } else {
-            keyframe_start(ext.frame_mark, &packet.payload)
+            keyframe::keyframe_start(ext, &packet.payload)
         };
         match found {
-            Some(KeyframeStart::Marked) => Metrics::inc(&metrics.media_keyframes_marked_total),
+            Some(KeyframeStart::Header) => Metrics::inc(&metrics.media_keyframes_marked_total),
             Some(KeyframeStart::Sniffed) => Metrics::inc(&metrics.media_keyframes_sniffed_total),
             None => {}
         }
@@ -1504,58 +1500,6 @@ fn kind_name(kind: TrackKind) -> &'static str {
     }
 }
 
-/// Where the SFU found that a packet starts a keyframe (see [`keyframe_start`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyframeStart {
-    /// In the frame-marking header extension: the payload was not read.
-    Marked,
-    /// In the payload's first NAL unit header, for a publisher without frame marking.
-    Sniffed,
-}
-
-/// Whether an H.264 RTP packet starts a keyframe: the point where a subscriber can start
-/// decoding, or switch to another simulcast layer.
-///
-/// A publisher that sends frame marking (draft-ietf-avtext-framemarking; samla's engine
-/// does) says so in the header: start of frame and independent, and then the payload is not
-/// read. Otherwise (browsers: Chromium no longer sends frame marking) the SFU reads the
-/// payload's NAL unit header, and for aggregation packets the ones inside it (RFC 6184): a
-/// few bytes at the front, never slice data. Encoders put the sequence parameter set in
-/// front of each IDR picture, so a keyframe starts with an SPS (alone, or in a STAP-A).
-/// End-to-end encryption of a browser's H.264 keeps these bytes in the clear for that reason.
-fn keyframe_start(frame_mark: Option<u32>, payload: &[u8]) -> Option<KeyframeStart> {
-    const START_OF_FRAME: u32 = 0x8000_0000;
-    const INDEPENDENT: u32 = 0x2000_0000;
-    match frame_mark {
-        Some(mark) => {
-            (mark & START_OF_FRAME != 0 && mark & INDEPENDENT != 0).then_some(KeyframeStart::Marked)
-        }
-        None => starts_with_sps(payload).then_some(KeyframeStart::Sniffed),
-    }
-}
-
-/// Whether an H.264 RTP payload begins with a sequence parameter set (see [`keyframe_start`]).
-fn starts_with_sps(payload: &[u8]) -> bool {
-    const SPS: u8 = 7;
-    const STAP_A: u8 = 24;
-    match payload.first().map(|b| b & 0x1f) {
-        Some(SPS) => true,
-        // STAP-A: its own NAL header, then per unit a 16-bit size and the unit, whose first
-        // byte is its NAL header. An access unit delimiter may come before the SPS.
-        Some(STAP_A) => {
-            let mut at = 1;
-            while let (Some(size), Some(header)) = (payload.get(at..at + 2), payload.get(at + 2)) {
-                if header & 0x1f == SPS {
-                    return true;
-                }
-                at += 2 + usize::from(u16::from_be_bytes([size[0], size[1]]));
-            }
-            false
-        }
-        _ => false,
-    }
-}
-
 /// What `publisher` publishes of `kind`, among the peers around a subscriber (`left` and
 /// `right` of it, as [`Room::update_layers`] splits them to write to the subscriber).
 fn published_track<'a>(
@@ -1632,9 +1576,11 @@ fn rtc_config() -> RtcConfig {
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .enable_bwe(Some(Bitrate::kbps(INITIAL_DOWNLINK_KBPS)))
-        .set_extension(FRAME_MARKING_EXT_ID, Extension::FrameMarking)
         .clear_codecs()
         .enable_opus(true, false);
+    for (id, extension) in keyframe::header_extensions() {
+        config = config.set_extension(id, extension);
+    }
     config.codec_config().add_h264(
         H264_PT.into(),
         Some(H264_RTX_PT.into()),
@@ -1647,48 +1593,6 @@ fn rtc_config() -> RtcConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_keyframe_starts_with_its_sequence_parameter_set() {
-        let sniffed =
-            |payload: &[u8]| keyframe_start(None, payload) == Some(KeyframeStart::Sniffed);
-        let sps = [0x67, 0x42, 0xe0, 0x1f];
-        assert!(sniffed(&sps), "SPS alone");
-        // STAP-A of SPS and PPS, as browsers send them in front of an IDR.
-        let stap_sps_pps = [0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce];
-        assert!(sniffed(&stap_sps_pps));
-        // STAP-A of an access unit delimiter, then SPS.
-        let stap_aud_sps = [0x78, 0, 2, 0x09, 0xf0, 0, 2, 0x67, 0x42];
-        assert!(sniffed(&stap_aud_sps));
-        let fu_a_idr_start = [0x7c, 0x85, 0x88];
-        assert!(!sniffed(&fu_a_idr_start), "IDR without SPS");
-        let stap_pps_only = [0x78, 0, 2, 0x68, 0xce];
-        assert!(!sniffed(&stap_pps_only));
-        assert!(!sniffed(&[0x78, 0, 200]), "truncated STAP-A");
-        assert!(!sniffed(&[]));
-        assert!(!sniffed(&[0x41, 0x9a]), "P slice");
-    }
-
-    #[test]
-    fn frame_marking_tells_a_keyframe_without_the_payload() {
-        let start_independent = 0xa000_0000; // S and I set
-        assert_eq!(
-            keyframe_start(Some(start_independent), &[]),
-            Some(KeyframeStart::Marked)
-        );
-        // With frame marking the payload is not read: an SPS there (or encrypted bytes that
-        // look like one) changes nothing.
-        assert_eq!(
-            keyframe_start(Some(0x8000_0000), &[0x67]),
-            None,
-            "start, not independent"
-        );
-        assert_eq!(
-            keyframe_start(Some(0x2000_0000), &[0x67]),
-            None,
-            "independent, not start"
-        );
-    }
 
     fn ladder_720() -> Vec<layers::Layer> {
         [("q", 180), ("h", 360), ("f", 720)]

@@ -45,9 +45,11 @@
 //! - RTP headers and header extensions: SSRC, sequence number, timestamp, marker, mid, rid
 //!   (simulcast layer), audio level (RFC 6464, for the active speaker), frame marking;
 //! - whether a video packet starts a keyframe, to switch simulcast layers cleanly: from the
-//!   frame marking extension (draft-ietf-avtext-framemarking) when the publisher sends it,
-//!   otherwise from the first NAL unit headers of the H.264 payload (at most its first bytes,
-//!   which an end-to-end encryption of H.264 keeps in the clear for this reason);
+//!   frame marking extension (draft-ietf-avtext-framemarking, which samla's engine sends) or
+//!   the dependency descriptor (which browsers send), and only for a publisher that sends
+//!   neither from the first NAL unit headers of the H.264 payload (at most its first bytes,
+//!   which an end-to-end encryption of H.264 keeps in the clear for this reason; see
+//!   [`keyframe`]);
 //! - RTCP feedback (PLI/FIR keyframe requests, NACK, receiver reports, transport-wide CC).
 //!
 //! It never decodes audio or video and never reads slice data.
@@ -74,6 +76,7 @@
 
 pub mod core;
 pub mod downlink;
+pub mod keyframe;
 pub mod layers;
 pub mod speaker;
 
