@@ -73,6 +73,17 @@ fn token_bucket<'a>(dev: &'a str, rate: &'a str) -> [&'a str; 12] {
     ]
 }
 
+/// `tc` arguments that lift [`token_bucket`]'s limit by widening the bucket to 10 Gbit/s
+/// rather than deleting it: deleting a queueing discipline drops the packets queued in it,
+/// a loss burst that a line getting faster does not cause (its queue drains), and one that
+/// holds str0m's loss-based estimate down for seconds.
+fn widened_bucket(dev: &str) -> [&str; 12] {
+    [
+        "qdisc", "change", "dev", dev, "root", "tbf", "rate", "10gbit", "burst", "4mb", "latency",
+        "300ms",
+    ]
+}
+
 /// Runs `program args`; fails with its stderr. Returns its stdout.
 fn run<I, S>(program: &str, args: I) -> Result<String>
 where
@@ -338,12 +349,11 @@ impl Netns {
 
     /// Lifts [`Netns::limit_uplink`].
     pub fn unlimit_uplink(&self) -> Result<()> {
-        run(
-            "tc",
-            ["-n", &self.name, "qdisc", "del", "dev", &self.ns_if, "root"],
-        )
-        .with_context(|| format!("bandwidth limit in the {} namespace", self.role))
-        .map(drop)
+        let mut args = vec!["-n", &self.name];
+        args.extend(widened_bucket(&self.ns_if));
+        run("tc", args)
+            .with_context(|| format!("bandwidth limit in the {} namespace", self.role))
+            .map(drop)
     }
 
     /// Limits what enters the namespace (the client's downlink) to `kbit` kbit/s: the same
@@ -358,7 +368,7 @@ impl Netns {
 
     /// Lifts [`Netns::limit_downlink`].
     pub fn unlimit_downlink(&self) -> Result<()> {
-        run("tc", ["qdisc", "del", "dev", &self.root_if, "root"])
+        run("tc", widened_bucket(&self.root_if))
             .with_context(|| format!("downlink limit of the {} namespace", self.role))
             .map(drop)
     }
