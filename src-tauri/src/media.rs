@@ -16,7 +16,7 @@ use samla_engine::media::{
 use samla_engine::{EngineError, Event};
 use samla_media::{
     list_devices, CallAudio, Camera, CameraRequest, CaptureError, DeviceKind, Pacing, ScreenSource,
-    ScreenTarget, TestPattern, VideoSource,
+    ScreenTarget, TestPattern, VideoSource, SYSTEM_PICKER_ID,
 };
 use samla_protocol::{ClientMessage, ServerMessage};
 use serde::Serialize;
@@ -155,6 +155,9 @@ pub struct ShareTarget {
     pub name: String,
     /// The screen that is everything the display shows (the page names it in its language).
     pub whole: bool,
+    /// Not a screen or window but the desktop's own sharing dialog, which asks the user
+    /// (Wayland sessions; the page names it in its language).
+    pub system_dialog: bool,
 }
 
 impl ShareTarget {
@@ -167,6 +170,13 @@ impl ShareTarget {
     }
 }
 
+/// Whether the session has a display to share: X11, or Wayland (through the desktop portal).
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|d| !d.is_empty()))
+}
+
 /// Frames per second of a screen share: enough for slides, scrolling and a pointer, and an
 /// X11 grab of a whole screen stays cheap at this rate.
 const SCREEN_FPS: f32 = 12.0;
@@ -175,8 +185,8 @@ const SCREEN_FPS: f32 = 12.0;
 /// `reason` choosing the catalogue text.
 #[derive(Debug, thiserror::Error)]
 pub enum ShareError {
-    /// No X11 display to capture (`DISPLAY` unset, as under Wayland-only or headless).
-    #[error("no display to share (DISPLAY is not set)")]
+    /// No display to capture (neither `DISPLAY` nor `WAYLAND_DISPLAY` set, as when headless).
+    #[error("no display to share (neither DISPLAY nor WAYLAND_DISPLAY is set)")]
     NoDisplay,
     #[error("not in a meeting")]
     NotInMeeting,
@@ -363,7 +373,7 @@ impl Media {
 
     /// The screens and windows of the session's display, screens first.
     pub fn share_targets(&self) -> Result<Vec<ShareTarget>, ShareError> {
-        if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        if !has_display() {
             return Err(ShareError::NoDisplay);
         }
         let mut targets = Vec::new();
@@ -372,9 +382,11 @@ impl Media {
             (DeviceKind::Window, "window"),
         ] {
             for device in list_devices(kind)? {
+                let system_dialog = device.id == SYSTEM_PICKER_ID;
                 targets.push(ShareTarget {
                     kind: name,
-                    whole: kind == DeviceKind::Screen && device.is_default,
+                    whole: kind == DeviceKind::Screen && device.is_default && !system_dialog,
+                    system_dialog,
                     id: device.id,
                     name: device.name,
                 });
@@ -388,7 +400,7 @@ impl Media {
     /// window or a refused grab is reported to the page rather than logged by the encoder
     /// thread.
     pub fn share_screen(&self, kind: &str, id: Option<String>) -> Result<(), ShareError> {
-        if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        if !has_display() {
             return Err(ShareError::NoDisplay);
         }
         let target = match id {

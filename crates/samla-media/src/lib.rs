@@ -32,7 +32,7 @@ pub use audio_processing::{
 };
 pub use capture::{
     list_devices, AudioSink, AudioSource, CaptureError, DeviceChange, DeviceInfo, DeviceKind,
-    DeviceWatcher, Pacing, ScreenSource, ScreenTarget, VideoFormat, VideoSource,
+    DeviceWatcher, Pacing, ScreenSource, ScreenTarget, VideoFormat, VideoSource, SYSTEM_PICKER_ID,
 };
 #[cfg(all(
     feature = "devices",

@@ -437,6 +437,17 @@ export const messages = {
   shareWindows: { nb: "Vinduer", nn: "Vindauge", en: "Windows" },
   shareAllScreens: { nb: "Hele skjermen", nn: "Heile skjermen", en: "The whole screen" },
   shareNoWindows: { nb: "Ingen vinduer å dele.", nn: "Ingen vindauge å dele.", en: "No windows to share." },
+  // Wayland: the desktop's own dialog asks which screen or window.
+  shareScreenBySystem: {
+    nb: "Velg skjerm i systemets delingsvindu",
+    nn: "Vel skjerm i delingsvindauget til systemet",
+    en: "Choose a screen in the system's sharing dialog",
+  },
+  shareWindowBySystem: {
+    nb: "Velg vindu i systemets delingsvindu",
+    nn: "Vel vindauge i delingsvindauget til systemet",
+    en: "Choose a window in the system's sharing dialog",
+  },
   shareLooking: {
     nb: "Ser etter skjermer og vinduer …",
     nn: "Ser etter skjermar og vindauge …",

@@ -61,6 +61,9 @@ export interface ShareTarget {
   name: string;
   /** The screen that is everything the display shows. */
   whole: boolean;
+  /** Not a screen or window but the desktop's own sharing dialog, which asks the user which
+   * (Wayland sessions, where no application may list the others' windows). */
+  system_dialog?: boolean;
 }
 
 /** What a tile draws: our own camera as it is sent (the self view), our screen, or someone's

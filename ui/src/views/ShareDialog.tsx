@@ -82,7 +82,11 @@ export function ShareDialog({ list, onChoose, onCancel }: ShareDialogProps) {
 
   const option = (x: ShareTarget) => {
     const id = `share-${x.kind}-${x.id}`;
-    const label = x.kind === "screen" && x.whole ? t("shareAllScreens") : x.name;
+    const label = x.system_dialog
+      ? t(x.kind === "screen" ? "shareScreenBySystem" : "shareWindowBySystem")
+      : x.kind === "screen" && x.whole
+        ? t("shareAllScreens")
+        : x.name;
     return (
       <li key={keyOf(x)}>
         <input

@@ -102,6 +102,23 @@ describe("share picker", () => {
     expect(onCancel).toHaveBeenCalled();
   });
 
+  it("in a Wayland session offers the system's own dialog for a screen or a window", async () => {
+    const onChoose = vi.fn();
+    const bySystem: ShareTarget[] = [
+      { kind: "screen", id: "portal", name: "Choose a screen in the system's sharing dialog", whole: false, system_dialog: true },
+      { kind: "window", id: "portal", name: "Choose a window in the system's sharing dialog", whole: false, system_dialog: true },
+    ];
+    mount("nn", <ShareDialog list={() => Promise.resolve(bySystem)} onChoose={onChoose} onCancel={() => {}} />);
+    await settle();
+    const labels = [...root.querySelectorAll("label")].map((l) => l.textContent);
+    expect(labels).toEqual(["Vel skjerm i delingsvindauget til systemet", "Vel vindauge i delingsvindauget til systemet"]);
+    const window = root.querySelector<HTMLInputElement>('input[value="window:portal"]')!;
+    act(() => window.click());
+    const share = [...root.querySelectorAll("button")].find((b) => b.textContent === "Del")!;
+    act(() => share.click());
+    expect(onChoose).toHaveBeenCalledWith(bySystem[1]);
+  });
+
   it("says when there are no windows, and when listing failed", async () => {
     mount("nn", <ShareDialog list={() => Promise.resolve(TARGETS.slice(0, 1))} onChoose={() => {}} onCancel={() => {}} />);
     await settle();

@@ -48,7 +48,7 @@ pub use devices::{list_devices, DeviceChange, DeviceInfo, DeviceWatcher};
 pub(crate) use pacing::Pacer;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub use screen::list_x11;
-pub use screen::{ScreenSource, ScreenTarget};
+pub use screen::{ScreenSource, ScreenTarget, SYSTEM_PICKER_ID};
 
 /// Size and rate a video source produces.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -36,6 +36,11 @@ use super::{
     micros_since, CaptureError, DeviceInfo, DeviceKind, Pacer, Pacing, VideoFormat, VideoSource,
 };
 
+/// The id of the one entry a Wayland session lists per kind: "let the system ask". Opening
+/// it shows the desktop's own sharing dialog, where the user picks a screen or window (no
+/// application may list or read others' windows there).
+pub const SYSTEM_PICKER_ID: &str = "portal";
+
 /// What to share: ids come from [`super::list_devices`] with
 /// [`DeviceKind::Screen`] or [`DeviceKind::Window`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -41,8 +41,7 @@ use crate::frame::VideoFrame;
 
 use super::ScreenTarget;
 
-/// The one id the picker offers in a Wayland session: "let the system ask".
-pub(super) const PORTAL_ID: &str = "portal";
+use super::SYSTEM_PICKER_ID as PORTAL_ID;
 
 /// How long to wait for the first picture after the user has chosen.
 const FIRST_FRAME: Duration = Duration::from_secs(5);
