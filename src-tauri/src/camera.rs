@@ -29,6 +29,10 @@ pub const SELF_VIEW_MAX_HEIGHT: u32 = 360;
 pub type OpenSource =
     Box<dyn Fn(u32) -> Result<Box<dyn VideoSource + Send>, CaptureError> + Send + Sync>;
 
+/// Told when the camera stops delivering while on (unplugged, or taken by another program):
+/// the feed is then off, and switching it on opens the camera again.
+pub type OnLost = Box<dyn Fn(&CaptureError) + Send + Sync>;
+
 /// Why the camera could not be switched on again.
 #[derive(Debug, thiserror::Error)]
 pub enum CameraError {
@@ -50,6 +54,7 @@ pub struct CameraFeed {
 
 struct Inner {
     open: OpenSource,
+    on_lost: OnLost,
     /// Whether the picture depends on the sender (the synthetic one), so that it is opened
     /// anew when the sender becomes known.
     synthetic: bool,
@@ -85,13 +90,19 @@ enum Command {
 
 impl CameraFeed {
     /// Opens the picture (so a missing, busy or refused camera is reported here) and starts
-    /// pulling it.
-    pub fn start(open: OpenSource, synthetic: bool, hub: FrameHub) -> Result<Self, CaptureError> {
+    /// pulling it; a camera lost later is reported to `on_lost`.
+    pub fn start(
+        open: OpenSource,
+        synthetic: bool,
+        hub: FrameHub,
+        on_lost: OnLost,
+    ) -> Result<Self, CaptureError> {
         let source = open(0)?;
         let format = source.format();
         let (tx, rx) = std_mpsc::channel();
         let inner = Arc::new(Inner {
             open,
+            on_lost,
             synthetic,
             format,
             commands: Mutex::new(tx),
@@ -285,9 +296,22 @@ fn pull(
             continue;
         };
         if let Err(err) = src.next_frame(&mut frame) {
-            // Unplugged or taken: the meeting goes on without our picture.
+            // Unplugged or taken: the meeting goes on without our picture, the feed is off
+            // (switching it on opens the camera again) and the page says why. Unless another
+            // source has been asked for meanwhile, which then takes over.
             tracing::warn!(%err, "the camera stopped");
             source = None;
+            let current = {
+                let mut slot = inner.lock();
+                let current = slot.sources == source_n;
+                if current {
+                    slot.on = false;
+                }
+                current
+            };
+            if current {
+                (inner.on_lost)(&err);
+            }
             continue;
         }
         self_view.offer(&frame);
@@ -406,6 +430,7 @@ mod tests {
             counting_pattern(Arc::clone(&opened), open_now.clone()),
             true,
             FrameHub::default(),
+            Box::new(|_| {}),
         )
         .unwrap();
         let mut reader = feed.open(7).unwrap();
@@ -437,6 +462,7 @@ mod tests {
             counting_pattern(opened, open_now),
             true,
             FrameHub::default(),
+            Box::new(|_| {}),
         )
         .unwrap();
         let mut old = feed.open(1).unwrap();
@@ -444,6 +470,63 @@ mod tests {
         let mut frame = VideoFrame::new(0, 0);
         assert!(old.next_frame(&mut frame).is_err());
         new.next_frame(&mut frame).unwrap();
+        feed.close();
+    }
+
+    /// An unplugged camera, as the machine has none: a stand-in whose first opening stops
+    /// after a few frames with the error a real one gives (`DeviceLost`), and which delivers
+    /// again when opened anew (plugged back in).
+    #[test]
+    fn an_unplugged_camera_is_reported_and_switching_on_opens_it_again() {
+        struct Unplugged(TestPattern, u32);
+        impl VideoSource for Unplugged {
+            fn format(&self) -> VideoFormat {
+                self.0.format()
+            }
+            fn next_frame(&mut self, out: &mut VideoFrame) -> Result<(), CaptureError> {
+                if self.1 == 0 {
+                    return Err(CaptureError::DeviceLost {
+                        kind: DeviceKind::Camera,
+                        name: "USB-kamera".into(),
+                        reason: "unplugged".into(),
+                    });
+                }
+                self.1 -= 1;
+                self.0.next_frame(out)
+            }
+        }
+        let openings = Arc::new(AtomicUsize::new(0));
+        let counted = openings.clone();
+        let open: OpenSource = Box::new(move |sender| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            let pattern = TestPattern::new(sender, 320, 180, 30.0, UNIX_EPOCH, Pacing::RealTime)?;
+            Ok(Box::new(Unplugged(
+                pattern,
+                if first { 5 } else { u32::MAX },
+            )))
+        });
+        let (lost_tx, lost_rx) = std_mpsc::channel();
+        let lost_tx = Mutex::new(lost_tx);
+        let feed = CameraFeed::start(
+            open,
+            false,
+            FrameHub::default(),
+            Box::new(move |err| {
+                let _ = lost_tx.lock().unwrap().send(err.to_string());
+            }),
+        )
+        .unwrap();
+        let told = lost_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the page was not told the camera stopped");
+        assert!(told.contains("unplugged"), "{told}");
+        // Off now: switching it on opens the camera again, and pictures come.
+        feed.set_on(true).unwrap();
+        assert_eq!(openings.load(Ordering::SeqCst), 2);
+        let mut reader = feed.open(3).unwrap();
+        let mut frame = VideoFrame::new(0, 0);
+        reader.next_frame(&mut frame).unwrap();
+        assert_eq!((frame.width(), frame.height()), (320, 180));
         feed.close();
     }
 

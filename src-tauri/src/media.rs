@@ -28,6 +28,10 @@ use crate::frames::{FrameHub, PageSink};
 /// The event the page listens to for messages to send on its signalling socket.
 pub const SIGNAL_EVENT: &str = "media-signal";
 
+/// The event that tells the page the camera stopped during the meeting (unplugged or taken),
+/// with a [`DeviceProblem`]: the page shows it and the camera button is off.
+pub const CAMERA_LOST_EVENT: &str = "camera-lost";
+
 /// What we send: the camera and microphone the page picked (or with `SAMLA_FAKE_MEDIA=1`
 /// the synthetic test picture and tone), and whether we can play the others' audio.
 #[derive(Debug, Clone, Serialize)]
@@ -256,10 +260,14 @@ impl Media {
         self.stop();
         let mut opts = MediaOptions::new(server_host);
         let feed = camera.then(|| {
+            let page = app.clone();
             CameraFeed::start(
                 camera_opener(self.fake_media, camera_device),
                 self.fake_media,
                 self.hub.clone(),
+                Box::new(move |err| {
+                    let _ = page.emit_to("main", CAMERA_LOST_EVENT, DeviceProblem::from(err));
+                }),
             )
             .and_then(|feed| {
                 let format = feed.format();
@@ -538,6 +546,7 @@ mod tests {
             camera_opener(false, Some("Samla Test Camera".into())),
             false,
             FrameHub::default(),
+            Box::new(|_| {}),
         );
         let err = opened.err().expect("no such camera");
         assert_eq!(DeviceProblem::from(&err).reason, "missing");

@@ -410,6 +410,11 @@ export const messages = {
     nn: "Kameraet verka ikkje. Du er med utan bilete.",
     en: "The camera did not work. You are in without video.",
   },
+  cameraLost: {
+    nb: "Kameraet ble koblet fra. Du er med uten bilde – slå på kameraet igjen når det er tilbake.",
+    nn: "Kameraet vart kopla frå. Du er med utan bilete – slå på kameraet att når det er tilbake.",
+    en: "The camera was disconnected. You are in without video – turn the camera on again when it is back.",
+  },
   microphoneMissing: {
     nb: "Fant ingen mikrofon. Du er med uten lyd.",
     nn: "Fann ingen mikrofon. Du er med utan lyd.",

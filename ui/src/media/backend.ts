@@ -51,7 +51,10 @@ export class ScreenShareError extends Error {
 }
 
 /** Which device could not be opened, and why: what the views turn into a catalogue text. */
-export type DeviceErrorCode = `${"camera" | "microphone"}_${"missing" | "busy" | "denied" | "failed"}`;
+export type DeviceErrorCode =
+  | `${"camera" | "microphone"}_${"missing" | "busy" | "denied" | "failed"}`
+  /** The camera stopped during the meeting (unplugged, or taken by another program). */
+  | "camera_lost";
 
 /** A screen or window the desktop app can share (src-tauri/src/media.rs `ShareTarget`). */
 export interface ShareTarget {

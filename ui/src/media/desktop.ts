@@ -183,6 +183,16 @@ export class DesktopMediaBackend implements MediaBackend {
       if (this.closed) unlisten();
       else this.unsubscribers.push(unlisten);
     });
+    // The camera stopped during the meeting (unplugged, or taken by another program): the
+    // camera button goes off (the others are told) and the page says why. Switching it on
+    // again opens the camera anew.
+    void listen<{ reason: string; detail: string }>("camera-lost", (e) => {
+      console.warn("samla: the camera stopped:", e.payload.detail);
+      this.changed({ cameraOn: false, deviceError: "camera_lost" });
+    }).then((unlisten: UnlistenFn) => {
+      if (this.closed) unlisten();
+      else this.unsubscribers.push(unlisten);
+    });
     this.unsubscribers.push(
       client.onMessage((msg: ServerMessage) => {
         if (SESSION_TYPES.has(msg.type)) this.forward(msg);

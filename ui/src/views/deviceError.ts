@@ -6,6 +6,7 @@ const KEYS: Record<DeviceErrorCode, MessageKey> = {
   camera_busy: "cameraBusy",
   camera_denied: "cameraDenied",
   camera_failed: "cameraFailed",
+  camera_lost: "cameraLost",
   microphone_missing: "microphoneMissing",
   microphone_busy: "microphoneBusy",
   microphone_denied: "microphoneDenied",
