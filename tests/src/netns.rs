@@ -173,6 +173,13 @@ impl Lab {
         Ok(lab)
     }
 
+    /// An address of the lab's block that no namespace gets (the last /30 is never handed
+    /// out), for a client that moves to another network ([`Netns::change_address`]).
+    pub fn spare_address(&self) -> Ipv4Addr {
+        let [a, b] = self.block;
+        Ipv4Addr::new(10, a, b, 253)
+    }
+
     /// A new namespace with a veth link to the root namespace, up and routed; `role` names
     /// it in errors and logs.
     pub fn namespace(&self, role: &str) -> Result<Netns> {
@@ -371,6 +378,39 @@ impl Netns {
         run("tc", widened_bucket(&self.root_if))
             .with_context(|| format!("downlink limit of the {} namespace", self.role))
             .map(drop)
+    }
+
+    /// Moves the client to `new` as a switch to another network does (Wi-Fi to cable): the
+    /// new address comes up with the default route through it, and the old one goes away,
+    /// with every connection made from it. The root namespace routes `new` to this link.
+    pub fn change_address(&mut self, new: Ipv4Addr) -> Result<()> {
+        let (gateway, new_ip, host) = (
+            self.gateway.to_string(),
+            new.to_string(),
+            format!("{new}/32"),
+        );
+        run(
+            "ip",
+            ["route", "add", host.as_str(), "dev", self.root_if.as_str()],
+        )?;
+        self.ip(["addr", "add", host.as_str(), "dev", self.ns_if.as_str()])?;
+        // `onlink`: the gateway stays reachable once the old /30 (and its prefix route) is gone.
+        self.ip([
+            "route",
+            "replace",
+            "default",
+            "via",
+            gateway.as_str(),
+            "dev",
+            self.ns_if.as_str(),
+            "src",
+            new_ip.as_str(),
+            "onlink",
+        ])?;
+        let old = format!("{}/30", self.addr);
+        self.ip(["addr", "del", &old, "dev", &self.ns_if])?;
+        self.addr = new;
+        Ok(())
     }
 
     /// Takes the client's link down: nothing goes in or out (the kernel also drops the

@@ -87,7 +87,7 @@ struct Call {
     server: Server,
     host_net: Netns,
     guest_net: Netns,
-    _lab: Lab,
+    lab: Lab,
     _dir: tempfile::TempDir,
 }
 
@@ -144,7 +144,7 @@ impl Call {
             server,
             host_net,
             guest_net,
-            _lab: lab,
+            lab,
             _dir: dir,
         }))
     }
@@ -640,6 +640,70 @@ async fn media_comes_back_after_a_10_s_outage_by_an_ice_restart() -> Result<()> 
 
 /// The ICE restarts `cli`'s connection went through (the figure is the connection's, repeated
 /// under every remote participant).
+/// The guest moves to another network: its address changes, as when a laptop goes from Wi-Fi
+/// to a cable. Every connection made from the old address is dead, though TCP would not say so
+/// for a long time. The client notices the new address within a second, resumes its seat
+/// over a new signalling connection and starts its media afresh from the new address:
+/// pictures and sound come back both ways within seconds, as the same participant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_comes_back_after_the_client_moves_to_another_network() -> Result<()> {
+    let Some(mut call) = Call::start(0, None).await? else {
+        return Ok(());
+    };
+    let (guest_id, host_id) = call.wait_for_pictures().await?;
+    call.wait_until_playing(guest_id, host_id, false).await?;
+
+    let old = call.guest_net.addr;
+    let new = call.lab.spare_address();
+    call.guest_net.change_address(new)?;
+    let moved = Instant::now();
+    eprintln!("the guest moved from {old} to {new}");
+    // A second of pictures (30) counts as back: a few in flight at the move do not.
+    let (h0, g0) = call.views(guest_id, host_id);
+    let mut back = [None, None];
+    while moved.elapsed() < Duration::from_secs(20) && back.iter().any(Option::is_none) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        call.host.still_running()?;
+        call.guest.still_running()?;
+        let (h, g) = call.views(guest_id, host_id);
+        for (i, (before, now)) in [(&h0, &h), (&g0, &g)].into_iter().enumerate() {
+            let grown = num(now, "frames_verified") - num(before, "frames_verified");
+            if back[i].is_none() && grown >= 30.0 {
+                back[i] = Some(moved.elapsed());
+            }
+        }
+    }
+    let (h, g) = call.views(guest_id, host_id);
+    eprintln!(
+        "after the move (pictures back after {back:?}):\n{}\n{}",
+        summary("Kari sees Ola", &h),
+        summary("Ola sees Kari", &g),
+    );
+    ensure!(
+        back.iter().all(Option::is_some),
+        "pictures did not come back within 20 s of the guest moving to another network (Kari sees Ola: {:?}, Ola sees Kari: {:?})\n---- guest ----\n{}",
+        back[0],
+        back[1],
+        tail(&call.guest.log())
+    );
+    for (who, cli, id) in [
+        ("Kari", &call.host, guest_id),
+        ("Ola", &call.guest, host_id),
+    ] {
+        let ids: Vec<u64> = cli.stats().into_keys().collect();
+        ensure!(
+            ids == vec![id],
+            "{who} sees participants {ids:?}, expected only {id} (no rejoin)"
+        );
+    }
+    let (h, g) = call.views(guest_id, host_id);
+    ensure!(
+        hears(&h, guest_id) && hears(&g, host_id),
+        "voices came back with the pictures"
+    );
+    Ok(())
+}
+
 fn ice_restarts(cli: &Cli) -> f64 {
     cli.stats()
         .values()

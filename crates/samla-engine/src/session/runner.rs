@@ -23,6 +23,11 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// reports an error by itself, e.g. after a laptop changes networks).
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 
+/// How often the connection checks that the network under it is still the one it was made
+/// on (see [`Socket::network_changed`]): after a switch it reconnects at once instead of
+/// waiting out [`SILENCE_LIMIT`].
+const NETWORK_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// How long to wait for the server's `closed` after we sent `leave`.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -109,6 +114,8 @@ impl Runner {
             }
         }
         let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        let mut network_check =
+            tokio::time::interval_at(Instant::now() + NETWORK_CHECK_EVERY, NETWORK_CHECK_EVERY);
         let mut last_heard = Instant::now();
         // Set once we sent `leave`: from then on a dropped socket just means we are out.
         let mut leave_deadline: Option<Instant> = None;
@@ -139,6 +146,12 @@ impl Runner {
                             return Down::Over;
                         }
                         self.queue.push_front(msg);
+                        return Down::Dropped;
+                    }
+                }
+                _ = network_check.tick(), if leave_deadline.is_none() => {
+                    if socket.network_changed() {
+                        tracing::info!("the network changed; reconnecting from the new address");
                         return Down::Dropped;
                     }
                 }

@@ -2,6 +2,8 @@
 //!
 //! It knows nothing about reconnecting; the runner opens a new one per attempt.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use futures_util::{SinkExt, StreamExt};
 use samla_protocol::{ClientMessage, ServerMessage, PROTOCOL_VERSION};
 use tokio::net::TcpStream;
@@ -124,6 +126,23 @@ impl Socket {
         self.write(Message::Ping(Default::default())).await
     }
 
+    /// Whether the network under this connection has changed: the address the kernel would
+    /// now send to the server from is not the one the connection was made from (a laptop
+    /// moved from Wi-Fi to a cable, or to another network). The connection is then dead
+    /// though TCP will not say so for a long time. `false` when there is no route at all (an
+    /// outage, which the connection may ride out) or the addresses cannot be read.
+    pub(crate) fn network_changed(&self) -> bool {
+        let tcp = match self.ws.get_ref() {
+            MaybeTlsStream::Plain(tcp) => tcp,
+            MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+            _ => return false,
+        };
+        let (Ok(local), Ok(server)) = (tcp.local_addr(), tcp.peer_addr()) else {
+            return false;
+        };
+        route_source(server).is_some_and(|now| now != local.ip())
+    }
+
     /// Closes politely; errors are irrelevant because we are done with the socket.
     pub(crate) async fn close(mut self) {
         let _ = self.ws.close(None).await;
@@ -135,6 +154,19 @@ impl Socket {
             .await
             .map_err(|e| connect_error(&self.url, e))
     }
+}
+
+/// The address the kernel would send to `server` from, or `None` without a route. A UDP
+/// socket's `connect` sends nothing; it only picks the route.
+fn route_source(server: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if server.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let probe = std::net::UdpSocket::bind(any).ok()?;
+    probe.connect(server).ok()?;
+    Some(probe.local_addr().ok()?.ip())
 }
 
 fn connect_error(url: &Url, err: tungstenite::Error) -> EngineError {
