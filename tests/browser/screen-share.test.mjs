@@ -13,7 +13,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import {
   CLI_BIN, JOIN, createMeeting, inboundStats, logDir, openBrowser, pictureDifference, readJson, samplePicture, screenshot,
@@ -44,6 +44,56 @@ async function movingPicture(tile, who) {
   return { first, later };
 }
 
+/** The luma of a binary PPM (P6) averaged into a 64x36 grid, as `samplePicture` samples a
+ * tile; null while the file is missing or half written. */
+async function ppmLuma(file) {
+  const bytes = await readFile(file).catch(() => null);
+  if (!bytes) return null;
+  const header = bytes.subarray(0, 32).toString("latin1").match(/^P6\s+(\d+)\s+(\d+)\s+255\s/);
+  if (!header) return null;
+  const [w, h] = [Number(header[1]), Number(header[2])];
+  const start = header[0].length;
+  if (bytes.length < start + w * h * 3) return null;
+  const [gw, gh] = [64, 36];
+  const sums = new Float64Array(gw * gh);
+  const counts = new Float64Array(gw * gh);
+  for (let y = 0; y < h; y++) {
+    const gy = Math.floor((y * gh) / h);
+    for (let x = 0; x < w; x++) {
+      const i = start + (y * w + x) * 3;
+      const cell = gy * gw + Math.floor((x * gw) / w);
+      sums[cell] += 0.299 * bytes[i] + 0.587 * bytes[i + 1] + 0.114 * bytes[i + 2];
+      counts[cell] += 1;
+    }
+  }
+  return { width: w, height: h, luma: [...sums].map((v, i) => v / counts[i]) };
+}
+
+/** What the sharer's page is capturing right now (the stream getDisplayMedia gave it),
+ * sampled like `samplePicture`. */
+function sampleSharedScreen(page) {
+  return page.evaluate(async () => {
+    const stream = window.__samlaShared;
+    if (!stream || !stream.active) return null;
+    const v = document.createElement("video");
+    v.muted = true;
+    v.srcObject = stream;
+    await v.play();
+    await new Promise((r) => v.requestVideoFrameCallback(() => r()));
+    const [w, h] = [64, 36];
+    const c = document.createElement("canvas");
+    c.width = w;
+    c.height = h;
+    const g = c.getContext("2d", { willReadFrequently: true });
+    g.drawImage(v, 0, 0, w, h);
+    v.srcObject = null;
+    const px = g.getImageData(0, 0, w, h).data;
+    const luma = [];
+    for (let i = 0; i < px.length; i += 4) luma.push(0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2]);
+    return { luma };
+  });
+}
+
 /** The robot's stats for the participant named `name` (null until it has any). */
 async function statsFor(file, name) {
   const all = await readJson(file, "the Robot").catch(() => null);
@@ -54,16 +104,27 @@ test("a screen shared from Chromium reaches samla-cli and is the main tile of an
   const meeting = await createMeeting({ topic: "Skjermdeling" });
   const statsFile = path.join(logDir, "screen-robot-stats.json");
   const eventsFile = path.join(logDir, "screen-robot-events.json");
+  const framesDir = path.join(logDir, "screen-robot-frames");
   await rm(statsFile, { force: true });
   await rm(eventsFile, { force: true });
+  await rm(framesDir, { recursive: true, force: true });
+  await mkdir(framesDir, { recursive: true });
   const robot = start("cli-screen-robot", CLI_BIN, [
     "join", meeting.join_url, "--name", "Robot", "--video", "synthetic:640x360@30", "--audio", "synthetic",
-    "--stats-json", statsFile, "--events-json", eventsFile, "--for", "150s",
+    "--stats-json", statsFile, "--events-json", eventsFile, "--save-frames", framesDir, "--for", "150s",
   ]);
 
   // The sharer joins with its camera off, and its microphone off so that the viewer's speaker
   // view shows the Robot (the only other camera) until the screen comes.
   const { page: sharer } = await openBrowser("screen-sharer");
+  // Keeps the stream the page gets from getDisplayMedia, to compare what was on the (fake)
+  // screen with what the Robot decodes.
+  await sharer.addInitScript(() => {
+    const devices = navigator.mediaDevices;
+    if (!devices?.getDisplayMedia) return;
+    const native = devices.getDisplayMedia.bind(devices);
+    devices.getDisplayMedia = async (...args) => (window.__samlaShared = await native(...args));
+  });
   await sharer.goto(`${server.base}/j/${meeting.id}?name=Deler&lang=nb`);
   await sharer.getByLabel("Kamera på").uncheck();
   await sharer.getByLabel("Mikrofon på").uncheck();
@@ -121,6 +182,34 @@ test("a screen shared from Chromium reaches samla-cli and is the main tile of an
   );
   t.diagnostic(`robot's stats for the sharer while sharing: ${JSON.stringify(during)}`);
   assert.equal(during.decode_errors, 0, "the Robot failed to decode some of the screen");
+
+  // What the Robot decodes is what was on the sharer's screen: its latest decoded picture
+  // (saved at most once a second) against the page's own capture at that moment, both
+  // averaged to 64x36. The fake screen moves (a turning wedge, a clock, blinking corners),
+  // so the closest of several pairs counts; the Robot's camera, a different picture, is
+  // the yardstick for "different".
+  const savedName = async () => (await readdir(framesDir)).find((f) => f.endsWith("-screen.ppm"));
+  await waitFor("the Robot to save a decoded screen picture", savedName, { timeoutMs: 10_000 });
+  const saved = path.join(framesDir, await savedName());
+  let closest = Infinity;
+  let decodedSize = null;
+  for (let i = 0; i < 8; i++) {
+    const [decoded, shown] = await Promise.all([ppmLuma(saved), sampleSharedScreen(sharer)]);
+    if (decoded && shown) {
+      decodedSize = `${decoded.width}x${decoded.height}`;
+      closest = Math.min(closest, pictureDifference(decoded, shown));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const robotCamera = await samplePicture(tileOf(viewer, "Robot"));
+  const sharedNow = await sampleSharedScreen(sharer);
+  const unlike = robotCamera && sharedNow ? pictureDifference(robotCamera, sharedNow) : NaN;
+  t.diagnostic(
+    `the Robot's decoded screen (${decodedSize}) against the sharer's capture: luma difference ${closest.toFixed(1)} / 255 at the closest; the Robot's camera against it: ${unlike.toFixed(1)}`,
+  );
+  assert.equal(decodedSize, "1280x720", "the Robot saved no screen picture of the screen's size");
+  assert.ok(closest < 8, `the Robot's decoded screen differs from what was shared by ${closest.toFixed(1)} / 255`);
+  assert.ok(unlike > 4 * closest, `a different picture (${unlike.toFixed(1)}) is not told apart from the shared one (${closest.toFixed(1)})`);
 
   // Stop sharing: the screen tile goes away and the main tile is a camera again.
   await sharer.getByRole("button", { name: "Stopp deling" }).click();
