@@ -70,7 +70,8 @@ impl PictureSender {
     }
 
     /// Packetises `picture` and queues its packets on the stream of `mid` (and `rid`) in
-    /// `rtc`, which paces them out. Returns false when that stream does not exist (yet).
+    /// `rtc`, which paces them out. Before negotiation has made that stream, the picture is
+    /// dropped (the SFU asks for a keyframe once it forwards the stream).
     pub fn send(
         &mut self,
         rtc: &mut Rtc,
@@ -79,10 +80,10 @@ impl PictureSender {
         rid: Option<Rid>,
         pt: Pt,
         picture: Picture<'_>,
-    ) -> bool {
+    ) {
         let mut api = rtc.direct_api();
         let Some(tx) = api.stream_tx_by_mid(mid, rid) else {
-            return false;
+            return;
         };
         let payloads = &mut self.payloads;
         payloads.clear();
@@ -107,7 +108,6 @@ impl PictureSender {
             );
             *seq += 1;
         }
-        true
     }
 }
 
@@ -123,7 +123,7 @@ const MARK_END: u32 = 0x4000_0000;
 const MARK_INDEPENDENT: u32 = 0x2000_0000;
 
 /// The frame marking value of packet `index` of `count` in a frame.
-pub fn frame_mark(index: usize, count: usize, keyframe: bool) -> u32 {
+fn frame_mark(index: usize, count: usize, keyframe: bool) -> u32 {
     let mut mark = 0;
     if index == 0 {
         mark |= MARK_START;
