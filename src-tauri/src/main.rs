@@ -15,6 +15,7 @@
 mod bench;
 mod camera;
 mod commands;
+mod devices;
 mod frames;
 mod host;
 mod media;
@@ -105,6 +106,7 @@ fn run(launch: Launch) -> Result<(), StartError> {
                 host: host::Host::new(data),
                 bench_start: std::sync::Mutex::new(None),
             });
+            devices::watch(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -39,6 +39,30 @@ class RecordingMedia extends NullMediaBackend {
   }
 }
 
+/** A backend whose cameras can be plugged in, telling the app as the real ones do. */
+class PluggableMedia extends NullMediaBackend {
+  cameras = [{ id: "cam-1", kind: "videoinput" as const, label: "Innebygd kamera" }];
+  private changedListeners = new Set<() => void>();
+  override async listDevices() {
+    return [...this.cameras];
+  }
+  onDevicesChanged(listener: () => void) {
+    this.changedListeners.add(listener);
+    return () => this.changedListeners.delete(listener);
+  }
+  plug(label: string) {
+    this.cameras.push({ id: `cam-${this.cameras.length + 1}`, kind: "videoinput", label });
+    for (const l of [...this.changedListeners]) l();
+  }
+  unplug(label: string) {
+    this.cameras = this.cameras.filter((c) => c.label !== label);
+    for (const l of [...this.changedListeners]) l();
+  }
+  get watched() {
+    return this.changedListeners.size;
+  }
+}
+
 let root: HTMLElement;
 beforeEach(() => {
   root = document.createElement("div");
@@ -60,6 +84,36 @@ const config: AppConfig = {
 
 const flush = () => act(async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
+});
+
+describe("app: device lists", () => {
+  it("follow a camera plugged in and out before joining", async () => {
+    const media = new PluggableMedia();
+    act(() => {
+      render(
+        <App
+          config={config}
+          deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
+        />,
+        root,
+      );
+    });
+    await flush();
+    const cameras = () => [...root.querySelectorAll<HTMLOptionElement>("#cam-device option")].map((o) => o.textContent);
+    expect(cameras()).toEqual(["Default", "Innebygd kamera"]);
+
+    media.plug("USB-kamera");
+    await flush();
+    expect(cameras()).toEqual(["Default", "Innebygd kamera", "USB-kamera"]);
+
+    media.unplug("Innebygd kamera");
+    await flush();
+    expect(cameras()).toEqual(["Default", "USB-kamera"]);
+
+    // Gone with the app: no listener is left behind.
+    act(() => render(null, root));
+    expect(media.watched).toBe(0);
+  });
 });
 
 describe("app: from the join link into the meeting", () => {

@@ -91,9 +91,13 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   const clientRef = useRef<SignallingClient | null>(null);
   const mediaRef = useRef<MediaBackend | null>(null);
 
+  /** Stops following the device lists of the current media backend. */
+  const unwatchDevices = useRef<(() => void) | null>(null);
   const teardown = useCallback(() => {
     devicesOpening.current = null;
     setPreview(null);
+    unwatchDevices.current?.();
+    unwatchDevices.current = null;
     mediaRef.current?.close();
     mediaRef.current = null;
     clientRef.current?.disconnect();
@@ -107,6 +111,11 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     const media = deps.makeMedia(client);
     clientRef.current = client;
     mediaRef.current = media;
+    // A camera or microphone plugged in or out: the pickers list what is there now.
+    unwatchDevices.current =
+      media.onDevicesChanged?.(() => {
+        void media.listDevices().then(setDevices).catch(() => {});
+      }) ?? null;
     client.onMessage((msg) => {
       switch (msg.type) {
         case "media_config":
@@ -140,6 +149,8 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         if (clientRef.current === client) {
           devicesOpening.current = null;
           setPreview(null);
+          unwatchDevices.current?.();
+          unwatchDevices.current = null;
           media.close();
           clientRef.current = null;
           mediaRef.current = null;

@@ -95,6 +95,9 @@ export interface MediaBackend {
   /** Opens microphone and camera (before or after joining). */
   openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void>;
   listDevices(): Promise<MediaDeviceOption[]>;
+  /** Calls `listener` when a camera or microphone is plugged in or out (list them again);
+   * returns the unsubscribe. */
+  onDevicesChanged?(listener: () => void): () => void;
 
   setMicMuted(muted: boolean): void;
   setCameraOn(on: boolean): void;

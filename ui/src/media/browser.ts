@@ -136,6 +136,14 @@ export class BrowserMediaBackend implements MediaBackend {
     return this.streamReady.then(() => undefined);
   }
 
+  /** The browser's own `devicechange`, fired when a camera or microphone comes or goes. */
+  onDevicesChanged(listener: () => void): () => void {
+    const md = globalThis.navigator?.mediaDevices;
+    if (!md?.addEventListener) return () => {};
+    md.addEventListener("devicechange", listener);
+    return () => md.removeEventListener("devicechange", listener);
+  }
+
   async listDevices(): Promise<MediaDeviceOption[]> {
     const md = globalThis.navigator?.mediaDevices;
     if (!md?.enumerateDevices) return [];
@@ -555,7 +563,7 @@ export class NullMediaBackend implements MediaBackend {
   async openDevices(opts: { mic: boolean; camera: boolean }) {
     this.changed({ micMuted: !opts.mic, cameraOn: opts.camera });
   }
-  async listDevices() {
+  async listDevices(): Promise<MediaDeviceOption[]> {
     return [];
   }
   setMicMuted(muted: boolean) {

@@ -255,6 +255,20 @@ export class DesktopMediaBackend implements MediaBackend {
     });
   }
 
+  /** The app lists its cameras and microphones every few seconds and says when they changed. */
+  onDevicesChanged(listener: () => void): () => void {
+    let unlisten: UnlistenFn | null = null;
+    let gone = false;
+    void listen("devices-changed", () => listener()).then((u: UnlistenFn) => {
+      if (gone) u();
+      else unlisten = u;
+    });
+    return () => {
+      gone = true;
+      unlisten?.();
+    };
+  }
+
   /** The cameras and microphones the app sees (the speaker is the system's default). */
   async listDevices(): Promise<MediaDeviceOption[]> {
     const list = async (command: string, kind: MediaDeviceOption["kind"]): Promise<MediaDeviceOption[]> => {
