@@ -3,9 +3,12 @@
 //! 20 ms and hands it to the session's one [`AudioSink`] (the speaker, which in the app is
 //! wrapped so the echo canceller hears what it plays).
 //!
-//! The thread keeps its own 20 ms clock rather than waiting for packets, so a remote that
-//! is late or silent never stalls the others; `AudioSink::play` does not block, and the
-//! sink bounds its own queue when the device runs slower than this clock.
+//! The thread never waits for packets, so a remote that is late or silent never stalls the
+//! others. Its clock is the sound card's where the sink has one (a speaker, which says how
+//! much it still holds): it keeps that queue topped up to [`LEAD_FRAMES`] frames as the
+//! device drains it, so a card running a little fast or slow against the system clock
+//! neither runs dry nor builds up delay over a long lecture. A sink without a device clock (a
+//! file) gets a frame every 20 ms of system time.
 
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,8 +25,12 @@ use super::receive::FrameSink;
 /// ahead, so the playout clock being a little late does not underrun it.
 const LEAD_FRAMES: usize = 2;
 /// When the thread wakes this late (the machine was suspended or starved), it starts its
-/// clock afresh instead of playing the missed frames in a burst.
+/// clock afresh instead of playing the missed frames in a burst. Also how long a device
+/// that stopped draining is waited for before frames go to it anyway (its queue is bounded,
+/// and playing is what reports a failed device).
 const RESYNC_AFTER: Duration = Duration::from_millis(200);
+/// How often a device-clocked sink's queue is looked at: well inside one frame.
+const DEVICE_POLL: Duration = Duration::from_millis(5);
 
 const FRAME: Duration = Duration::from_micros(AudioFrame::DURATION_US);
 
@@ -61,14 +68,29 @@ pub fn spawn_playout(
             // every frame.
             let mut failing = false;
             let mut due = Instant::now();
+            let mut played_at = Instant::now();
+            let lead = FRAME * LEAD_FRAMES as u32;
             while let Err(std_mpsc::TryRecvError::Empty) = stop_rx.try_recv() {
-                due += FRAME;
-                let now = Instant::now();
-                if due > now {
-                    thread::sleep(due - now);
-                } else if now - due > RESYNC_AFTER {
-                    due = now;
+                match sink.queued() {
+                    // The sound card's clock: top its queue up to the lead as it drains.
+                    Some(queued) => {
+                        if queued >= lead && played_at.elapsed() < RESYNC_AFTER {
+                            thread::sleep(DEVICE_POLL);
+                            continue;
+                        }
+                    }
+                    // No device clock: one frame every 20 ms of system time.
+                    None => {
+                        due += FRAME;
+                        let now = Instant::now();
+                        if due > now {
+                            thread::sleep(due - now);
+                        } else if now - due > RESYNC_AFTER {
+                            due = now;
+                        }
+                    }
                 }
+                played_at = Instant::now();
                 lock(&mixer).mix(&mut frame);
                 frame.timestamp_us += AudioFrame::DURATION_US;
                 match sink.play(&frame) {
@@ -101,6 +123,96 @@ mod tests {
         fn play(&mut self, frame: &AudioFrame) -> Result<(), CaptureError> {
             self.0.lock().unwrap().push(frame.clone());
             Ok(())
+        }
+    }
+
+    /// A sound card whose clock runs `rate` times as fast as the system's: it drains its
+    /// queue at that rate and counts how long it had nothing to play.
+    struct Device(Arc<Mutex<DeviceState>>);
+
+    struct DeviceState {
+        rate: f64,
+        queued_us: f64,
+        dry_us: f64,
+        most_us: f64,
+        frames: usize,
+        last: Instant,
+        started: bool,
+    }
+
+    impl DeviceState {
+        fn drain(&mut self) {
+            let now = Instant::now();
+            let drained = now.duration_since(self.last).as_micros() as f64 * self.rate;
+            self.last = now;
+            if self.started && drained > self.queued_us {
+                self.dry_us += drained - self.queued_us;
+            }
+            self.queued_us = (self.queued_us - drained).max(0.0);
+        }
+    }
+
+    impl AudioSink for Device {
+        fn play(&mut self, _frame: &AudioFrame) -> Result<(), CaptureError> {
+            let mut d = self.0.lock().unwrap();
+            d.drain();
+            d.queued_us += AudioFrame::DURATION_US as f64;
+            d.most_us = d.most_us.max(d.queued_us);
+            d.frames += 1;
+            // Counted from the first frame on, as a card starts with its first buffer.
+            d.started = true;
+            Ok(())
+        }
+
+        fn queued(&self) -> Option<Duration> {
+            let mut d = self.0.lock().unwrap();
+            d.drain();
+            Some(Duration::from_micros(d.queued_us as u64))
+        }
+    }
+
+    /// Plays into a device running at `rate` for `run`; its state afterwards.
+    fn play_on_device(rate: f64, run: Duration) -> (usize, f64, f64) {
+        let state = Arc::new(Mutex::new(DeviceState {
+            rate,
+            queued_us: 0.0,
+            dry_us: 0.0,
+            most_us: 0.0,
+            frames: 0,
+            last: Instant::now(),
+            started: false,
+        }));
+        let mixer = Arc::new(Mutex::new(Mixer::new()));
+        let stop = spawn_playout(mixer, Box::new(Device(state.clone()))).unwrap();
+        thread::sleep(run);
+        drop(stop);
+        let d = state.lock().unwrap();
+        (d.frames, d.dry_us, d.most_us)
+    }
+
+    /// The sound card's clock, not the system's, decides how much is played: a card 20 %
+    /// fast or slow (real ones differ by well under 0.1 %, which adds up over a lecture)
+    /// gets what it plays, without running dry or queueing more than the lead and a frame.
+    #[test]
+    fn playout_follows_the_sound_cards_clock() {
+        let run = Duration::from_secs(2);
+        let per_run = run.as_micros() as f64 / AudioFrame::DURATION_US as f64;
+        for rate in [1.2, 0.8] {
+            let (frames, dry_us, most_us) = play_on_device(rate, run);
+            // Within 8 % (a busy machine wakes the thread late now and then); paced by the
+            // system clock the fast card gets 17 % too little and the slow one 25 % too much.
+            let expected = per_run * rate;
+            assert!(
+                (frames as f64 - expected).abs() <= 0.08 * expected + LEAD_FRAMES as f64,
+                "a card at {rate}x got {frames} frames in {run:?}, it plays {expected}"
+            );
+            // Silence for a late wake-up now and then, not a sixth of the time.
+            assert!(
+                dry_us < 150_000.0,
+                "a card at {rate}x ran dry for {dry_us} µs"
+            );
+            let most = (LEAD_FRAMES + 1) as f64 * AudioFrame::DURATION_US as f64;
+            assert!(most_us <= most + 1.0, "a card at {rate}x held {most_us} µs");
         }
     }
 

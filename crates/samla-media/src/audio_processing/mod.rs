@@ -223,6 +223,10 @@ impl<S: AudioSink> AudioSink for ReferencedSink<S> {
         let _ = lock(&self.processor).process_render(frame);
         self.sink.play(frame)
     }
+
+    fn queued(&self) -> Option<std::time::Duration> {
+        self.sink.queued()
+    }
 }
 
 /// The echo path delay a call starts from: the speaker's queue (the engine keeps about

@@ -394,6 +394,13 @@ impl AudioSink for Speaker {
         ring.samples.extend(frame.samples.iter().copied());
         Ok(())
     }
+
+    fn queued(&self) -> Option<Duration> {
+        let queued = lock(&self.shared).samples.len() as u64;
+        Some(Duration::from_micros(
+            queued * 1_000_000 / u64::from(AUDIO_SAMPLE_RATE),
+        ))
+    }
 }
 
 #[cfg(test)]

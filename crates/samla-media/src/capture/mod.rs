@@ -31,7 +31,7 @@ mod screen;
 ))]
 mod slot;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
@@ -185,6 +185,16 @@ pub trait AudioSink: Send {
     /// Queues `frame` for playback. Does not block: when the device is
     /// behind, the oldest queued audio is dropped so latency stays bounded.
     fn play(&mut self, frame: &AudioFrame) -> Result<(), CaptureError>;
+
+    /// How much audio waits for the device, for a sink that plays on a device's
+    /// own clock (a speaker): whoever feeds it tops the queue up as the device
+    /// drains it, and so follows the sound card's clock rather than the
+    /// system's (the two drift apart by up to a few hundred ppm). `None` for a
+    /// sink that takes audio as fast as it comes (a file), which the caller
+    /// paces itself.
+    fn queued(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Microseconds from `epoch` to now, the timestamp every source stamps.
