@@ -211,6 +211,21 @@ impl Call {
     }
 
     /// (host's view of the guest, guest's view of the host).
+    /// Same participants, no rejoin: each still sees exactly the one other id it saw before.
+    fn same_participants(&self, guest_id: u64, host_id: u64) -> Result<()> {
+        for (who, cli, id) in [
+            ("Kari", &self.host, guest_id),
+            ("Ola", &self.guest, host_id),
+        ] {
+            let ids: Vec<u64> = cli.stats().into_keys().collect();
+            ensure!(
+                ids == vec![id],
+                "{who} sees participants {ids:?}, expected only {id} (no rejoin)"
+            );
+        }
+        Ok(())
+    }
+
     fn views(&self, guest_id: u64, host_id: u64) -> (Value, Value) {
         (
             self.host.stats().remove(&guest_id).unwrap_or(Value::Null),
@@ -591,17 +606,7 @@ async fn media_comes_back_after_a_10_s_outage_by_an_ice_restart() -> Result<()> 
         tail(&call.host.log()),
         tail(&call.guest.log())
     );
-    // Same participants, no rejoin: each still sees exactly the one other id it saw before.
-    for (who, cli, id) in [
-        ("Kari", &call.host, guest_id),
-        ("Ola", &call.guest, host_id),
-    ] {
-        let ids: Vec<u64> = cli.stats().into_keys().collect();
-        ensure!(
-            ids == vec![id],
-            "{who} sees participants {ids:?}, expected only {id}"
-        );
-    }
+    call.same_participants(guest_id, host_id)?;
     ensure!(
         hears(&h, guest_id) && hears(&g, host_id),
         "voices came back with the pictures"
@@ -686,16 +691,7 @@ async fn media_comes_back_after_the_client_moves_to_another_network() -> Result<
         back[1],
         tail(&call.guest.log())
     );
-    for (who, cli, id) in [
-        ("Kari", &call.host, guest_id),
-        ("Ola", &call.guest, host_id),
-    ] {
-        let ids: Vec<u64> = cli.stats().into_keys().collect();
-        ensure!(
-            ids == vec![id],
-            "{who} sees participants {ids:?}, expected only {id} (no rejoin)"
-        );
-    }
+    call.same_participants(guest_id, host_id)?;
     let (h, g) = call.views(guest_id, host_id);
     ensure!(
         hears(&h, guest_id) && hears(&g, host_id),
