@@ -119,6 +119,18 @@ async fn start_server_capped(binary: &PathBuf, max_video_height: Option<u32>) ->
 }
 
 impl Server {
+    /// A meeting with `topic` and no passcode or waiting room, created as `token`'s owner.
+    async fn create_meeting(&self, token: &str, topic: &str) -> samla_protocol::api::Meeting {
+        ApiClient::new(&self.base, token.to_owned())
+            .unwrap()
+            .create_meeting(&NewMeeting {
+                topic: topic.into(),
+                ..NewMeeting::default()
+            })
+            .await
+            .unwrap()
+    }
+
     /// The value of one counter on the server's `/metrics` page.
     async fn metric(&self, name: &str) -> u64 {
         let page = reqwest::get(self.base.join("/metrics").unwrap())
@@ -289,18 +301,7 @@ async fn two_sessions_see_and_hear_each_other_through_samla_server() {
     };
     let server = start_server(&binary).await;
     let token = server.token(&binary, "kari@uio.no");
-    let meeting = ApiClient::new(&server.base, token.clone())
-        .unwrap()
-        .create_meeting(&NewMeeting {
-            topic: "Media".into(),
-            passcode: None,
-            waiting_room: false,
-            signed_in_only: false,
-            start_time: None,
-            duration_minutes: None,
-        })
-        .await
-        .unwrap();
+    let meeting = server.create_meeting(&token, "Media").await;
 
     // Kari's signalling goes through a relay the test can cut.
     let relay = Relay::start(&server.base).await;
@@ -370,18 +371,7 @@ async fn an_organisations_360p_cap_holds_a_720p_publishers_video_to_360_lines() 
     };
     let server = start_server_capped(&binary, Some(360)).await;
     let token = server.token(&binary, "kari@uio.no");
-    let meeting = ApiClient::new(&server.base, token.clone())
-        .unwrap()
-        .create_meeting(&NewMeeting {
-            topic: "Thin link".into(),
-            passcode: None,
-            waiting_room: false,
-            signed_in_only: false,
-            start_time: None,
-            duration_minutes: None,
-        })
-        .await
-        .unwrap();
+    let meeting = server.create_meeting(&token, "Thin link").await;
     // Kari sends 720p simulcast (180/360/720); Ola draws her large, asking for 1080 lines.
     let (_ha, _a, a_id, _) = join_with(
         &server.base,
@@ -446,18 +436,7 @@ async fn an_admin_caps_the_video_of_a_running_meeting_and_lifts_the_cap_again() 
     );
     assert_eq!(admin.organisation_settings().await.unwrap(), settings(None));
 
-    let meeting = ApiClient::new(&server.base, teacher.clone())
-        .unwrap()
-        .create_meeting(&NewMeeting {
-            topic: "Lecture".into(),
-            passcode: None,
-            waiting_room: false,
-            signed_in_only: false,
-            start_time: None,
-            duration_minutes: None,
-        })
-        .await
-        .unwrap();
+    let meeting = server.create_meeting(&teacher, "Lecture").await;
     // Kari sends 720p simulcast (180/360/720); Ola draws her large.
     let (_ha, _a, a_id, _) = join_with(
         &server.base,
@@ -522,18 +501,7 @@ async fn a_screen_share_reaches_the_other_participant_stops_and_starts_again() {
     };
     let server = start_server(&binary).await;
     let token = server.token(&binary, "kari@uio.no");
-    let meeting = ApiClient::new(&server.base, token.clone())
-        .unwrap()
-        .create_meeting(&NewMeeting {
-            topic: "Screen".into(),
-            passcode: None,
-            waiting_room: false,
-            signed_in_only: false,
-            start_time: None,
-            duration_minutes: None,
-        })
-        .await
-        .unwrap();
+    let meeting = server.create_meeting(&token, "Screen").await;
     let camera = "synthetic:320x180@15";
     let (_ha, a, a_id, _) =
         join_with(&server.base, &meeting.id, "Kari", Some(&token), camera).await;
@@ -649,18 +617,7 @@ async fn each_hears_the_other_in_the_played_mix_and_mute_silences_it() {
     };
     let server = start_server(&binary).await;
     let token = server.token(&binary, "kari@uio.no");
-    let meeting = ApiClient::new(&server.base, token)
-        .unwrap()
-        .create_meeting(&NewMeeting {
-            topic: "Audio".into(),
-            passcode: None,
-            waiting_room: false,
-            signed_in_only: false,
-            start_time: None,
-            duration_minutes: None,
-        })
-        .await
-        .unwrap();
+    let meeting = server.create_meeting(&token, "Audio").await;
     let (kari_hears, ola_hears) = (Played::default(), Played::default());
     let (_ha, kari, kari_id) = join_listening(&server.base, &meeting.id, "Kari", &kari_hears).await;
     let (_hb, _ola, ola_id) = join_listening(&server.base, &meeting.id, "Ola", &ola_hears).await;
