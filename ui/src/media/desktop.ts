@@ -179,19 +179,13 @@ export class DesktopMediaBackend implements MediaBackend {
     private readonly serverHost: string,
     private readonly feed: FrameFeed,
   ) {
-    this.queue = listen<ClientMessage>("media-signal", (e) => this.client.send(e.payload)).then((unlisten: UnlistenFn) => {
-      if (this.closed) unlisten();
-      else this.unsubscribers.push(unlisten);
-    });
+    this.queue = this.listenUntilClosed<ClientMessage>("media-signal", (payload) => this.client.send(payload));
     // The camera stopped during the meeting (unplugged, or taken by another program): the
     // camera button goes off (the others are told) and the page says why. Switching it on
     // again opens the camera anew.
-    void listen<{ reason: string; detail: string }>("camera-lost", (e) => {
-      console.warn("samla: the camera stopped:", e.payload.detail);
+    void this.listenUntilClosed<{ reason: string; detail: string }>("camera-lost", (payload) => {
+      console.warn("samla: the camera stopped:", payload.detail);
       this.changed({ cameraOn: false, deviceError: "camera_lost" });
-    }).then((unlisten: UnlistenFn) => {
-      if (this.closed) unlisten();
-      else this.unsubscribers.push(unlisten);
     });
     this.unsubscribers.push(
       client.onMessage((msg: ServerMessage) => {
@@ -201,6 +195,14 @@ export class DesktopMediaBackend implements MediaBackend {
     );
     feed.reset();
     feed.connect();
+  }
+
+  /** Handles the app's `event` until this backend is closed. */
+  private listenUntilClosed<T>(event: string, handler: (payload: T) => void): Promise<void> {
+    return listen<T>(event, (e) => handler(e.payload)).then((unlisten: UnlistenFn) => {
+      if (this.closed) unlisten();
+      else this.unsubscribers.push(unlisten);
+    });
   }
 
   subscribe(listener: () => void): () => void {
