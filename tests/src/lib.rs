@@ -131,7 +131,11 @@ impl TestServer {
             .arg(self.data.path())
             .args(["--public-url", self.base.as_str().trim_end_matches('/')])
             .args(&self.extra_args)
-            .env("SAMLA_LOG", "info,samla_server=debug")
+            .env(
+                "SAMLA_LOG",
+                std::env::var("SAMLA_E2E_SERVER_LOG")
+                    .unwrap_or_else(|_| "info,samla_server=debug".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -428,6 +428,7 @@ async fn a_squeezed_sender_drops_to_a_lower_layer_and_comes_back_to_full_quality
     call.host_net.unlimit_uplink()?;
     call.guest_net.unlimit_uplink()?;
     let lifted = Instant::now();
+    eprintln!("squeeze lifted at {:?}", std::time::SystemTime::now());
     let (h_at_lift, g_at_lift) = call.views(guest_id, host_id);
     let mut back = [None, None];
     while lifted.elapsed() < Duration::from_secs(30) && back.iter().any(Option::is_none) {

@@ -61,6 +61,11 @@ const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 const QUEUE_HOLD: Duration = Duration::from_millis(250);
 const QUEUE_RELEASE: Duration = Duration::from_millis(100);
 
+/// How far behind its timer str0m is allowed to be caught up (see [`Conn::timer_time`]).
+/// A probe cluster lasts about 15 ms; a wake-up later than this is a stall, not timer
+/// granularity, and the clock then jumps to now.
+const TIMER_CATCH_UP: Duration = Duration::from_millis(25);
+
 /// How often the uplink is probed while a simulcast layer is off for lack of bandwidth.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long after stepping the desired rate down it is raised again to start a probe. str0m
@@ -72,8 +77,9 @@ const PROBE_RISE_AFTER: Duration = Duration::from_millis(100);
 /// with 200-400 ms round trips. str0m's own NACK deadline (five requests, then three round
 /// trips) bounds the wait on any path this count does not; 150 is five seconds at 30 fps.
 const REORDERING_FRAMES: usize = 150;
-/// How often str0m reports stats.
-const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// How often str0m reports stats. With them comes its bandwidth estimate as it stands,
+/// which the encoder follows (see [`Estimate`]); the round trip time comes with them too.
+const STATS_INTERVAL: Duration = Duration::from_millis(200);
 /// Largest datagram we read.
 const MAX_DATAGRAM: usize = 2000;
 /// Nothing at all from the SFU for this long means the media path is dead: while connected,
@@ -105,6 +111,8 @@ struct Conn {
     video_pt: Option<Pt>,
     screen_pt: Option<Pt>,
     next_timeout: Instant,
+    /// The last time handed to str0m: what it is given never goes back.
+    clock: Instant,
     /// When the last datagram arrived (or the connection opened, or an ICE restart finished).
     last_datagram: Instant,
     /// Whether the connection has been up: before that, silence is the setup, not a failure.
@@ -119,6 +127,53 @@ struct Conn {
     remote_fingerprint: Option<String>,
     /// Sends our camera and screen pictures packet by packet, with frame marking.
     pictures: PictureSender,
+}
+
+/// str0m's uplink bandwidth estimate, in kbit/s, as the encoder follows it.
+///
+/// str0m reports its estimate twice: as `EgressBitrateEstimate` events, which carry the
+/// average of the distinct values of the last three seconds, and in its stats (`bwe_tx`),
+/// as it stands. The average lags: when a probe found the uplink free again after a
+/// squeeze, the event climbed over three seconds while the estimate itself was already up,
+/// and the top layer came back that much later. The current value is followed once stats
+/// have brought one; the average only until then.
+#[derive(Debug, Clone, Copy)]
+enum Estimate {
+    Averaged(u32),
+    Current(u32),
+}
+
+impl Estimate {
+    fn kbps(self) -> u32 {
+        match self {
+            Estimate::Averaged(kbps) | Estimate::Current(kbps) => kbps,
+        }
+    }
+}
+
+/// `bitrate` in whole kbit/s.
+fn kbps(bitrate: Bitrate) -> u32 {
+    u32::try_from(bitrate.as_u64() / 1000).unwrap_or(u32::MAX)
+}
+
+impl Conn {
+    /// The time to hand str0m when its timer has fired, at `now`: the time it asked for, not
+    /// the time we woke. Wake-ups come a millisecond or more late (tokio's timer ticks in
+    /// milliseconds, a busy machine adds more), and str0m's pacer sends one probe burst per
+    /// timeout, stamped with the time it is given: handed `now`, a 15 ms probe cluster went
+    /// out over twice that and measured half its rate, so the estimate climbed back slowly
+    /// after congestion. Handed the time it asked for, it catches up burst by burst with the
+    /// send times the probe needs (the bursts leave together; what the receiver measures of
+    /// them is the path's real rate). Only small delays are caught up: after a stall the
+    /// clock jumps to now.
+    fn timer_time(&mut self, now: Instant) -> Instant {
+        self.clock = if now.saturating_duration_since(self.next_timeout) > TIMER_CATCH_UP {
+            now
+        } else {
+            self.next_timeout.clamp(self.clock, now)
+        };
+        self.clock
+    }
 }
 
 struct Peer {
@@ -156,7 +211,8 @@ struct Peer {
     layers_fit: [bool; 3],
     /// The organisation's cap on video height, from `media_config`.
     max_video_height: Option<u32>,
-    estimate_kbps: Option<u32>,
+    /// The uplink bandwidth estimate, once str0m has one.
+    estimate_kbps: Option<Estimate>,
     video_kbps: u32,
     /// Encoding is held because the send queue is backed up (see [`QUEUE_HOLD`]).
     held: bool,
@@ -321,7 +377,8 @@ pub(super) async fn run(
             }
             Wake::Timeout => {
                 if let Some(conn) = &mut peer.conn {
-                    let _ = conn.rtc.handle_input(Input::Timeout(Instant::now()));
+                    let at = conn.timer_time(Instant::now());
+                    let _ = conn.rtc.handle_input(Input::Timeout(at));
                 }
             }
         }
@@ -342,6 +399,10 @@ async fn recv_on(
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
+        // tokio's timer rounds a deadline up to its next millisecond tick, so one that has
+        // just passed would still wait for that tick: str0m's pacer, which asks for the next
+        // packet a microsecond after the last, would send one packet per millisecond.
+        Some(t) if t <= Instant::now() => {}
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
         None => std::future::pending().await,
     }
@@ -533,6 +594,7 @@ impl Peer {
             video_pt: None,
             screen_pt: None,
             next_timeout: Instant::now(),
+            clock: Instant::now(),
             last_datagram: Instant::now(),
             was_connected: false,
             last_restart: None,
@@ -977,8 +1039,9 @@ impl Peer {
             self.bad_datagrams += 1;
             return;
         };
+        conn.clock = Instant::now();
         let input = Input::Receive(
-            Instant::now(),
+            conn.clock,
             Receive {
                 proto: Protocol::Udp,
                 source,
@@ -1070,8 +1133,10 @@ impl Peer {
                 }
             }
             RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                self.estimate_kbps = Some((estimate.as_u64() / 1000) as u32);
-                self.apply_estimate(false);
+                if !matches!(self.estimate_kbps, Some(Estimate::Current(_))) {
+                    self.estimate_kbps = Some(Estimate::Averaged(kbps(estimate)));
+                    self.apply_estimate(false);
+                }
             }
             RtcEvent::MediaIngressStats(s) => {
                 if let Some((p, kind)) = self.tracks.lookup(&s.mid) {
@@ -1097,6 +1162,10 @@ impl Peer {
                 });
                 if let (Some(rtt), Ok(mut book)) = (rtt, self.stats.lock()) {
                     book.peer_rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+                }
+                if let Some(estimate) = s.bwe_tx {
+                    self.estimate_kbps = Some(Estimate::Current(kbps(estimate)));
+                    self.apply_estimate(false);
                 }
             }
             _ => {}
@@ -1203,7 +1272,9 @@ impl Peer {
 
     /// Passes the bandwidth estimate (less audio) to the video encoder when it moved enough.
     fn apply_estimate(&mut self, force: bool) {
-        let (Some(estimate), Some(spec)) = (self.estimate_kbps, self.opts.video) else {
+        let (Some(estimate), Some(spec)) =
+            (self.estimate_kbps.map(Estimate::kbps), self.opts.video)
+        else {
             return;
         };
         let ceiling = initial_video_kbps(spec.size());

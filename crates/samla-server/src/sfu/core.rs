@@ -68,6 +68,11 @@ pub const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 /// network, and the estimate brings it down within a second or two on a poor one.
 const INITIAL_DOWNLINK_KBPS: u64 = 2500;
 
+/// How far behind its timer a session is allowed to be caught up (see
+/// [`Peer::timer_time`]). A probe cluster lasts about 15 ms; a wake-up later than this is a
+/// stall, not timer granularity, and the clock then jumps to now.
+const TIMER_CATCH_UP: Duration = Duration::from_millis(25);
+
 /// How often the SFU probes the downlink of a subscriber that gets less than it wants.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 
@@ -218,6 +223,8 @@ struct Peer {
     out: Vec<OutTrack>,
     pending: Option<SdpPendingOffer>,
     next_timeout: Instant,
+    /// The last time handed to str0m: what it is given never goes back.
+    clock: Instant,
     /// Since when ICE has been disconnected.
     disconnected_since: Option<Instant>,
     /// When the outstanding server offer was sent.
@@ -453,6 +460,7 @@ impl SfuCore {
         }
         let peer = &mut self.rooms[r].peers[p];
         peer.dirty = true;
+        peer.clock = peer.clock.max(now);
         if let Err(err) = peer.rtc.handle_input(input) {
             tracing::debug!(participant = %peer.id, %err, "media input failed");
         }
@@ -471,7 +479,8 @@ impl SfuCore {
                 if peer.next_timeout <= now {
                     due = true;
                     peer.dirty = true;
-                    if let Err(err) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    let at = peer.timer_time(now);
+                    if let Err(err) = peer.rtc.handle_input(Input::Timeout(at)) {
                         tracing::debug!(participant = %peer.id, %err, "media timeout failed");
                         peer.dead = true;
                     }
@@ -572,6 +581,7 @@ impl SfuCore {
                             out: Vec::new(),
                             pending: None,
                             next_timeout: now,
+                            clock: now,
                             disconnected_since: None,
                             offered_at: None,
                             dirty: true,
@@ -931,6 +941,25 @@ impl Published {
 }
 
 impl Peer {
+    /// The time to hand str0m when this session's timer has fired, at `now`: the time it
+    /// asked for, not the time the SFU woke. Wake-ups come a millisecond or more late
+    /// (tokio's timer ticks in milliseconds, a busy server adds more), and str0m's pacer
+    /// sends one probe burst per timeout, stamped with the time it is given: handed `now`, a
+    /// 15 ms probe cluster went out over twice that and measured half its rate, and a
+    /// subscriber's downlink estimate took many seconds to climb back after congestion.
+    /// Handed the time it asked for, it catches up burst by burst with the send times the
+    /// probe needs (the bursts leave together; what the client measures of them is the
+    /// path's real rate). Only small delays are caught up: after a stall the clock jumps to
+    /// now.
+    fn timer_time(&mut self, now: Instant) -> Instant {
+        self.clock = if now.saturating_duration_since(self.next_timeout) > TIMER_CATCH_UP {
+            now
+        } else {
+            self.next_timeout.clamp(self.clock, now)
+        };
+        self.clock
+    }
+
     /// Tells the bandwidth estimator what this peer's wanted layers would take, so that it
     /// probes for that much: on a change of a tenth or more, and again every [`PROBE_EVERY`]
     /// while the peer gets less than it wants (`short`). str0m probes when the desired rate

@@ -313,12 +313,22 @@ async fn run(
                 Some(cmd) => core.handle_command(Instant::now(), cmd, &mut transmit),
                 None => break,
             },
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = sleep_until(deadline) => {
                 core.handle_timeout(Instant::now(), &mut transmit);
             }
         }
     }
     tracing::info!("SFU stopped");
+}
+
+/// Waits until `deadline`. tokio's timer rounds a deadline up to its next millisecond tick,
+/// so one that has just passed would still wait for that tick: str0m's pacer, which asks for
+/// the next packet a microsecond after the last, would send one packet per millisecond, and
+/// a downlink probe would measure about 1 Mbit/s whatever the link.
+async fn sleep_until(deadline: Instant) {
+    if deadline > Instant::now() {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
 }
 
 #[cfg(test)]
