@@ -66,6 +66,11 @@ const QUEUE_RELEASE: Duration = Duration::from_millis(100);
 /// granularity, and the clock then jumps to now.
 const TIMER_CATCH_UP: Duration = Duration::from_millis(25);
 
+/// How long an estimate must keep carrying more layers before they are turned on (see
+/// [`Peer::confirmed_fit`]): half a stats interval, so the next report after the one that
+/// first carried them decides.
+const UPGRADE_CONFIRM: Duration = STATS_INTERVAL.saturating_sub(Duration::from_millis(100));
+
 /// How often the uplink is probed while a simulcast layer is off for lack of bandwidth.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long after stepping the desired rate down it is raised again to start a probe. str0m
@@ -209,6 +214,9 @@ struct Peer {
     layers_on: [bool; 3],
     /// Layers the bandwidth estimate can carry (see [`layers::fitting_layers`]).
     layers_fit: [bool; 3],
+    /// More layers fitted the estimate at this report; they are taken once a later report,
+    /// [`UPGRADE_CONFIRM`] on, still fits them.
+    upgrade_seen: Option<([bool; 3], Instant)>,
     /// The organisation's cap on video height, from `media_config`.
     max_video_height: Option<u32>,
     /// The uplink bandwidth estimate, once str0m has one.
@@ -320,6 +328,7 @@ pub(super) async fn run(
         republish: false,
         layers_on: [true; 3],
         layers_fit: [true; 3],
+        upgrade_seen: None,
         max_video_height: None,
         estimate_kbps: None,
         video_kbps: 0,
@@ -862,6 +871,7 @@ impl Peer {
         self.last_seq.clear();
         self.estimate_kbps = None;
         self.layers_fit = [true; 3];
+        self.upgrade_seen = None;
         self.held = false;
     }
 
@@ -1270,6 +1280,31 @@ impl Peer {
             .set_bitrate(floor, Bitrate::kbps(desired * 9 / 10));
     }
 
+    /// The layers to take from `fits`, what the estimate carries now: fewer at once, more
+    /// only when a report [`UPGRADE_CONFIRM`] after the first one that fitted them still does.
+    /// A probe's result lifts the estimate for a moment even on a link that cannot carry it
+    /// (on a squeezed 300 kbit/s uplink it read 400 and fell back within 200 ms), and each
+    /// time a layer comes back on it starts with a keyframe the squeezed link can ill afford.
+    fn confirmed_fit(&mut self, fits: [bool; 3]) -> [bool; 3] {
+        let more = (0..3).any(|i| fits[i] && !self.layers_fit[i]);
+        if !more {
+            self.upgrade_seen = None;
+            return fits;
+        }
+        let now = Instant::now();
+        match self.upgrade_seen {
+            Some((seen, at)) if seen == fits && now.duration_since(at) >= UPGRADE_CONFIRM => {
+                self.upgrade_seen = None;
+                fits
+            }
+            Some((seen, _)) if seen == fits => self.layers_fit,
+            _ => {
+                self.upgrade_seen = Some((fits, now));
+                self.layers_fit
+            }
+        }
+    }
+
     /// Passes the bandwidth estimate (less audio) to the video encoder when it moved enough.
     fn apply_estimate(&mut self, force: bool) {
         let (Some(estimate), Some(spec)) =
@@ -1286,7 +1321,7 @@ impl Peer {
         if capture::is_simulcast(spec) {
             let (w, h) = spec.size();
             let nominal = layers::nominal_kbps(w, h, capture::MIN_LAYER_KBPS);
-            let fits = layers::fitting_layers(target, nominal, self.layers_fit);
+            let fits = self.confirmed_fit(layers::fitting_layers(target, nominal, self.layers_fit));
             if fits != self.layers_fit {
                 tracing::debug!(target, ?fits, "layers the uplink carries changed");
                 self.layers_fit = fits;

@@ -68,6 +68,10 @@ pub const RTX_RATIO_CAP: Option<f32> = Some(0.5);
 /// network, and the estimate brings it down within a second or two on a poor one.
 const INITIAL_DOWNLINK_KBPS: u64 = 2500;
 
+/// How often str0m reports a session's stats, which carry its current downlink estimate:
+/// as often as the layers are checked.
+const STATS_INTERVAL: Duration = LAYER_CHECK_EVERY;
+
 /// How far behind its timer a session is allowed to be caught up (see
 /// [`Peer::timer_time`]). A probe cluster lasts about 15 ms; a wake-up later than this is a
 /// stall, not timer granularity, and the clock then jumps to now.
@@ -214,6 +218,9 @@ struct Peer {
     sources: HashMap<Ssrc, (Mid, Option<Rid>)>,
     /// str0m's estimate of what can be sent to this peer (kbit/s).
     downlink_kbps: Option<u32>,
+    /// `downlink_kbps` comes from str0m's stats, as the estimate stands (see
+    /// [`Peer::set_downlink`]).
+    downlink_current: bool,
     /// The rate the estimator was last told to probe for (kbit/s).
     probing_for: u32,
     /// When the estimator was last asked to probe.
@@ -575,6 +582,7 @@ impl SfuCore {
                             published: Vec::new(),
                             sources: HashMap::new(),
                             downlink_kbps: None,
+                            downlink_current: false,
                             probing_for: 0,
                             probed_at: None,
                             probe_rise_pending: false,
@@ -843,18 +851,16 @@ impl SfuCore {
                                     }
                                 }
                             }
-                            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                                let kbps =
-                                    u32::try_from(estimate.as_u64() / 1000).unwrap_or(u32::MAX);
-                                // Logged on a change of a fifth or more: enough to follow a
-                                // squeeze in the log without a line per feedback report.
-                                if peer
-                                    .downlink_kbps
-                                    .is_none_or(|was| kbps.abs_diff(was) * 5 >= was)
-                                {
-                                    tracing::debug!(participant = %peer.id, kbps, "downlink estimate");
+                            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
+                                if !peer.downlink_current =>
+                            {
+                                peer.set_downlink(estimate);
+                            }
+                            Event::PeerStats(stats) => {
+                                if let Some(estimate) = stats.bwe_tx {
+                                    peer.downlink_current = true;
+                                    peer.set_downlink(estimate);
                                 }
-                                peer.downlink_kbps = Some(kbps);
                             }
                             Event::IceConnectionStateChange(state) => {
                                 tracing::debug!(participant = %peer.id, ?state, "ICE state");
@@ -941,6 +947,25 @@ impl Published {
 }
 
 impl Peer {
+    /// Takes str0m's downlink estimate. str0m reports it twice: as `EgressBitrateEstimate`
+    /// events, which carry the average of the distinct values of the last three seconds, and
+    /// in its stats (`bwe_tx`, every [`STATS_INTERVAL`]) as it stands. The average lags: a
+    /// subscriber whose link had widened again waited seconds for its full layer after the
+    /// probe had found the room. The stats' value is followed once one has come; the
+    /// average only until then.
+    fn set_downlink(&mut self, estimate: Bitrate) {
+        let kbps = u32::try_from(estimate.as_u64() / 1000).unwrap_or(u32::MAX);
+        // Logged on a change of a fifth or more: enough to follow a squeeze in the log
+        // without a line per feedback report.
+        if self
+            .downlink_kbps
+            .is_none_or(|was| kbps.abs_diff(was) * 5 >= was)
+        {
+            tracing::debug!(participant = %self.id, kbps, "downlink estimate");
+        }
+        self.downlink_kbps = Some(kbps);
+    }
+
     /// The time to hand str0m when this session's timer has fired, at `now`: the time it
     /// asked for, not the time the SFU woke. Wake-ups come a millisecond or more late
     /// (tokio's timer ticks in milliseconds, a busy server adds more), and str0m's pacer
@@ -1221,9 +1246,12 @@ impl Room {
             let chosen = sub.downlink_kbps.map(|estimate| {
                 downlink::fit(&fits, downlink::video_budget(estimate, audio_streams), now)
             });
-            let audio_kbps = downlink::AUDIO_KBPS * audio_streams as u32;
-            let preferred_kbps =
-                downlink::cost(&fits, fits.iter().map(|w| w.preferred)) + audio_kbps;
+            // Probes look for what the preferred layers need, headroom included: probing
+            // for their bare rate found an estimate just short of fitting them.
+            let preferred_kbps = downlink::estimate_needed(
+                downlink::cost(&fits, fits.iter().map(|w| w.preferred)),
+                audio_streams,
+            );
             let short = chosen
                 .as_ref()
                 .is_some_and(|c| c.iter().zip(&fits).any(|(&layer, w)| layer < w.preferred));
@@ -1605,6 +1633,7 @@ fn rtc_config() -> RtcConfig {
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .enable_bwe(Some(Bitrate::kbps(INITIAL_DOWNLINK_KBPS)))
+        .set_stats_interval(Some(STATS_INTERVAL))
         .clear_codecs()
         .enable_opus(true, false);
     for (id, extension) in keyframe::header_extensions() {

@@ -83,6 +83,13 @@ pub fn video_budget(estimate_kbps: u32, audio_streams: usize) -> u32 {
     video.saturating_sub(AUDIO_KBPS.saturating_mul(audio_streams as u32))
 }
 
+/// The downlink estimate whose [`video_budget`] covers `video_kbps` beside `audio_streams`
+/// forwarded audio streams: what to probe for when the preferred layers do not fit.
+pub fn estimate_needed(video_kbps: u32, audio_streams: usize) -> u32 {
+    let total = video_kbps.saturating_add(AUDIO_KBPS.saturating_mul(audio_streams as u32));
+    (f64::from(total) / VIDEO_SHARE).ceil() as u32
+}
+
 /// A layer's bitrate when it has not been measured yet (it is not flowing): the nominal
 /// rates of samla's encoders, 150, 500 and 1500 kbit/s at 180, 360 and 720 lines, straight
 /// lines in between and by pixel count above.
@@ -100,6 +107,22 @@ pub fn nominal_kbps(height: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_estimate_needed_gives_a_budget_that_covers_the_video() {
+        for (video, audio) in [(150, 0), (150, 1), (538, 1), (1650, 5), (4000, 24)] {
+            let needed = estimate_needed(video, audio);
+            assert!(
+                video_budget(needed, audio) >= video,
+                "{video} kbit/s, {audio} audio"
+            );
+            // And not much more.
+            assert!(
+                video_budget(needed - 2, audio) < video,
+                "{video} kbit/s, {audio} audio"
+            );
+        }
+    }
 
     fn camera(preferred: usize) -> Wanted {
         Wanted {
