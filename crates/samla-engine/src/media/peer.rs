@@ -1142,11 +1142,11 @@ impl Peer {
                     self.send_video(VideoControl::Keyframe(layer));
                 }
             }
-            RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                if !matches!(self.estimate_kbps, Some(Estimate::Current(_))) {
-                    self.estimate_kbps = Some(Estimate::Averaged(kbps(estimate)));
-                    self.apply_estimate(false);
-                }
+            RtcEvent::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
+                if !matches!(self.estimate_kbps, Some(Estimate::Current(_))) =>
+            {
+                self.estimate_kbps = Some(Estimate::Averaged(kbps(estimate)));
+                self.apply_estimate(false);
             }
             RtcEvent::MediaIngressStats(s) => {
                 if let Some((p, kind)) = self.tracks.lookup(&s.mid) {
