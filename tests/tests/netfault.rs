@@ -422,16 +422,16 @@ async fn a_squeezed_sender_drops_to_a_lower_layer_and_comes_back_to_full_quality
         "a squeezed sender is seen at a lower layer (Kari sees Ola, Ola sees Kari): {lower_seen:?}"
     );
 
-    // Squeeze over: full-size pictures again. The issue asks for 5 s; the window here is
-    // generous (CPU contention in CI) and the figure is printed. Stats files are rewritten
-    // every second, so the figure is good to about a second.
+    // Squeeze over: full-size pictures again. The issue asks for 5 s: 1.5-4.3 s here in 16
+    // of 16 cases (BENCHMARKS.md). The window is twice that, for CPU contention in CI, and
+    // the figure is printed. Stats files are rewritten every second, so the figure is good
+    // to about a second.
     call.host_net.unlimit_uplink()?;
     call.guest_net.unlimit_uplink()?;
     let lifted = Instant::now();
-    eprintln!("squeeze lifted at {:?}", std::time::SystemTime::now());
     let (h_at_lift, g_at_lift) = call.views(guest_id, host_id);
     let mut back = [None, None];
-    while lifted.elapsed() < Duration::from_secs(30) && back.iter().any(Option::is_none) {
+    while lifted.elapsed() < Duration::from_secs(10) && back.iter().any(Option::is_none) {
         tokio::time::sleep(Duration::from_millis(250)).await;
         call.host.still_running()?;
         call.guest.still_running()?;
@@ -453,7 +453,7 @@ async fn a_squeezed_sender_drops_to_a_lower_layer_and_comes_back_to_full_quality
     );
     ensure!(
         back.iter().all(Option::is_some),
-        "full-size pictures did not come back within 30 s of the squeeze ending: {back:?}"
+        "full-size pictures did not come back within 10 s of the squeeze ending: {back:?}"
     );
     Ok(())
 }

@@ -40,6 +40,13 @@ use crate::Event;
 
 /// Audio's share of the estimate, taken off before the rest goes to video.
 const AUDIO_KBPS: u32 = 40;
+/// Share of the uplink estimate that media may fill. An estimate is a guess, and a sender
+/// that fills all of it keeps a slow line's queue full: its tail drops keep str0m's loss
+/// controller in its decreasing state, which blocks probes, and the drops of the last
+/// queue-full still arrive in the feedback after a squeeze has ended. Sending at 85 %, a
+/// squeezed sender was back at full size 1.5-4.3 s after the squeeze in 16 of 16 cases,
+/// against 11 of 16 within 5 s (up to 6.5 s) sending at all of it.
+const VIDEO_SHARE: f64 = 0.85;
 /// Bitrate changes smaller than this fraction are not passed to the encoder.
 const BITRATE_HYSTERESIS: f64 = 0.1;
 /// At most one keyframe request per track this often.
@@ -1305,7 +1312,8 @@ impl Peer {
         }
     }
 
-    /// Passes the bandwidth estimate (less audio) to the video encoder when it moved enough.
+    /// Passes the bandwidth estimate (its [`VIDEO_SHARE`], less audio) to the video encoder when
+    /// it moved enough.
     fn apply_estimate(&mut self, force: bool) {
         let (Some(estimate), Some(spec)) =
             (self.estimate_kbps.map(Estimate::kbps), self.opts.video)
@@ -1313,7 +1321,7 @@ impl Peer {
             return;
         };
         let ceiling = initial_video_kbps(spec.size());
-        let target = estimate
+        let target = ((f64::from(estimate) * VIDEO_SHARE) as u32)
             .saturating_sub(AUDIO_KBPS)
             .clamp(capture::MIN_LAYER_KBPS, ceiling);
         let change = (f64::from(target) - f64::from(self.video_kbps)).abs()
