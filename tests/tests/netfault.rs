@@ -462,10 +462,10 @@ async fn a_squeezed_sender_drops_to_a_lower_layer_and_comes_back_to_full_quality
 /// uplink fine. The SFU's estimate of what reaches the guest must give the guest the host's
 /// lower layer instead of a picture that freezes behind a full queue (the host's 360p layer
 /// alone needs more than the link carries), and the guest gets full size back once the link
-/// widens (how soon depends on str0m's estimate growing back through probes: 5-13 s here,
-/// so the window is generous). The host keeps seeing the guest throughout. (Not necessarily at full size: the
-/// guest's own uplink estimate suffers too, as its congestion feedback comes in over the thin
-/// downlink.)
+/// widens (how soon depends on the SFU's probes of the guest's downlink: 3-5.5 s here, so
+/// a 20 s window is generous). The host keeps seeing the guest throughout. (Not necessarily
+/// at full size: the guest's own uplink estimate suffers too, as its congestion feedback
+/// comes in over the thin downlink.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_on_a_thin_downlink_gets_a_lower_layer_instead_of_freezing() -> Result<()> {
     let Some(mut call) = Call::start(0, None).await? else {
@@ -519,7 +519,7 @@ async fn a_subscriber_on_a_thin_downlink_gets_a_lower_layer_instead_of_freezing(
     let lifted = Instant::now();
     let at_lift = g;
     let mut back = None;
-    while lifted.elapsed() < Duration::from_secs(60) && back.is_none() {
+    while lifted.elapsed() < Duration::from_secs(20) && back.is_none() {
         tokio::time::sleep(Duration::from_millis(250)).await;
         call.guest.still_running()?;
         let (_, g) = call.views(guest_id, host_id);
@@ -534,7 +534,7 @@ async fn a_subscriber_on_a_thin_downlink_gets_a_lower_layer_instead_of_freezing(
     );
     ensure!(
         back.is_some(),
-        "full-size pictures did not come back within 60 s of the downlink widening"
+        "full-size pictures did not come back within 20 s of the downlink widening"
     );
     Ok(())
 }
