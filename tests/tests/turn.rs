@@ -10,7 +10,10 @@
 //! root namespace's 127.0.0.1. What is asserted is what a user would see: each side's
 //! picture is decoded and is the other's, and each hears the other's tone.
 //!
-//! The second test gives the clients a wrong TURN password: they say so clearly in their
+//! In the second the clients' networks also drop all UDP: the call goes over TCP to coturn
+//! (`?transport=tcp`), which relays it to the SFU over UDP.
+//!
+//! The third test gives the clients a wrong TURN password: they say so clearly in their
 //! log and the call works over the direct path.
 //!
 //! The tests need `turnserver` (coturn; `scripts/setup-debian` installs it), the first also
@@ -47,8 +50,9 @@ struct Coturn {
 }
 
 impl Coturn {
-    /// Starts coturn listening on `listen` and relaying from 127.0.0.1 (where the SFU is).
-    fn start(listen: IpAddr, dir: &Path) -> Result<Self> {
+    /// Starts coturn listening on `listen` (over UDP, and with `tcp` over TCP too, on the
+    /// same port) and relaying from 127.0.0.1 (where the SFU is).
+    fn start(listen: IpAddr, dir: &Path, tcp: bool) -> Result<Self> {
         let port = UdpSocket::bind((listen, 0))?.local_addr()?.port();
         let log = dir.join("turnserver.log");
         let child = Command::new(TURNSERVER)
@@ -56,7 +60,8 @@ impl Coturn {
             .args(["--realm", "samla.test", "--relay-ip", "127.0.0.1"])
             .args(["--listening-ip", &listen.to_string()])
             .args(["--listening-port", &port.to_string()])
-            .args(["--no-tls", "--no-dtls", "--no-tcp", "--no-cli"])
+            .args(["--no-tls", "--no-dtls", "--no-cli"])
+            .args((!tcp).then_some("--no-tcp"))
             // The SFU is on loopback: coturn refuses such peers unless told otherwise.
             .arg("--allow-loopback-peers")
             .arg("--pidfile")
@@ -116,13 +121,24 @@ fn no_coturn() -> Option<String> {
         .then(|| format!("no {TURNSERVER} (apt-get install coturn, or scripts/setup-debian)"))
 }
 
-/// A samla-server config naming `turn` with `password`.
-fn config_with_turn(dir: &Path, turn: SocketAddr, password: &str) -> Result<PathBuf> {
+/// A samla-server config naming `turn` with `password`, reached over each of `transports`
+/// (`udp`, `tcp`).
+fn config_with_turn(
+    dir: &Path,
+    turn: SocketAddr,
+    transports: &[&str],
+    password: &str,
+) -> Result<PathBuf> {
     let path = dir.join("samla.toml");
+    let urls = transports
+        .iter()
+        .map(|t| format!("\"turn:{turn}?transport={t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     std::fs::write(
         &path,
         format!(
-            "[[ice_servers]]\nurls = [\"turn:{turn}?transport=udp\"]\nusername = \"samla\"\ncredential = \"{password}\"\n"
+            "[[ice_servers]]\nurls = [{urls}]\nusername = \"samla\"\ncredential = \"{password}\"\n"
         ),
     )?;
     Ok(path)
@@ -213,8 +229,8 @@ async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> R
     let lab = Lab::new()?;
     let kari_net = lab.namespace("kari")?;
     let ola_net = lab.namespace("ola")?;
-    let turn = Coturn::start(lab.relay_ip.into(), dir.path())?;
-    let config = config_with_turn(dir.path(), turn.addr, "turn-secret")?;
+    let turn = Coturn::start(lab.relay_ip.into(), dir.path(), false)?;
+    let config = config_with_turn(dir.path(), turn.addr, &["udp"], "turn-secret")?;
     // HTTP on the lab address both namespaces reach; media on the root namespace's loopback,
     // announced as 127.0.0.1: out of the namespaces' reach but not of coturn's.
     let server = TestServer::start_on(
@@ -260,6 +276,77 @@ async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> R
     Ok(())
 }
 
+/// The clients' networks drop every UDP datagram, both ways: a firewall that lets only TCP
+/// out, as some guest networks do. The server names coturn both ways, as a site would
+/// (`?transport=udp` and `?transport=tcp`); the UDP allocation fails and says so, and the
+/// call goes over TCP to coturn, which relays it to the SFU over UDP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_flows_through_turn_over_tcp_when_udp_is_blocked() -> Result<()> {
+    if let Some(reason) = no_coturn().or_else(netns::unavailable) {
+        eprintln!("skipped: {reason}");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let lab = Lab::new()?;
+    let kari_net = lab.namespace("kari")?;
+    let ola_net = lab.namespace("ola")?;
+    for net in [&kari_net, &ola_net] {
+        net.set_loss(100)?;
+    }
+    let turn = Coturn::start(lab.relay_ip.into(), dir.path(), true)?;
+    let config = config_with_turn(dir.path(), turn.addr, &["udp", "tcp"], "turn-secret")?;
+    let server = TestServer::start_on(
+        lab.server_ip.into(),
+        &[
+            "--config".into(),
+            config.display().to_string(),
+            "--media-listen".into(),
+            "127.0.0.1:0".into(),
+        ],
+    )
+    .await?;
+    let (token, link) = meeting(&server).await?;
+    let cli = binary("samla-cli");
+    let mut kari = join(
+        kari_net.command(&cli),
+        &link,
+        "Kari",
+        Some(&token),
+        dir.path(),
+    )?;
+    let mut ola = join(ola_net.command(&cli), &link, "Ola", None, dir.path())?;
+    wait_for_call(&mut kari, &mut ola, || {
+        format!("---- coturn ----\n{}", turn.log())
+    })
+    .await?;
+    for cli in [&kari, &ola] {
+        let log = cli.log();
+        ensure!(
+            log.contains("TURN relay allocated over TCP"),
+            "{} did not say it got a relay over TCP:\n{log}",
+            cli.name
+        );
+        ensure!(
+            !log.contains("TURN relay allocated over UDP"),
+            "{} got a relay over UDP through a network that drops UDP:\n{log}",
+            cli.name
+        );
+    }
+    // UDP was tried and dropped, each way out of each namespace.
+    for (who, net) in [("Kari", &kari_net), ("Ola", &ola_net)] {
+        let dropped = net.dropped()?;
+        ensure!(dropped.up > 0, "{who}'s UDP was not dropped: {dropped:?}");
+    }
+    let binds = turn
+        .log()
+        .matches("CHANNEL_BIND processed, success")
+        .count();
+    ensure!(binds >= 2, "coturn bound {binds} channels:\n{}", turn.log());
+    drop((kari, ola));
+    drop((kari_net, ola_net));
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -> Result<()> {
     if let Some(reason) = no_coturn() {
@@ -267,8 +354,8 @@ async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
-    let turn = Coturn::start(IpAddr::V4(Ipv4Addr::LOCALHOST), dir.path())?;
-    let config = config_with_turn(dir.path(), turn.addr, "not-the-secret")?;
+    let turn = Coturn::start(IpAddr::V4(Ipv4Addr::LOCALHOST), dir.path(), false)?;
+    let config = config_with_turn(dir.path(), turn.addr, &["udp"], "not-the-secret")?;
     let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
     let (token, link) = meeting(&server).await?;
     let cli = binary("samla-cli");
@@ -281,7 +368,7 @@ async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -
     for cli in [&kari, &ola] {
         let log = cli.log();
         ensure!(
-            log.contains("TURN allocation failed")
+            log.contains("TURN allocation over UDP failed")
                 && log.contains("the TURN server rejected our credentials")
                 && log.contains("user \"samla\", realm \"samla.test\""),
             "{} did not say the TURN credentials were wrong:\n{log}",

@@ -1,4 +1,4 @@
-//! A sans-IO TURN client (RFC 8656, which RFC 5766 became) over UDP, for networks where the
+//! A sans-IO TURN client (RFC 8656, which RFC 5766 became), for networks where the
 //! only way out for media is the institution's TURN server. str0m, the engine's WebRTC
 //! stack, has no TURN client; this one is shaped like str0m so it can share its socket and
 //! clock: no sockets, no timers, just [`TurnClient::handle_input`],
@@ -12,9 +12,11 @@
 //! SASLprep, which the RFC asks for, changes nothing in an ASCII password, and non-ASCII
 //! TURN passwords are not supported.
 //!
-//! Only UDP to the TURN server (`turn:…?transport=udp`); not TCP or TLS (`turns:`).
+//! To the TURN server over UDP (`turn:…?transport=udp`) or TCP (`?transport=tcp`, framed by
+//! [`stream`]); not TLS (`turns:`). Either way the server relays to peers over UDP.
 
 mod client;
+pub mod stream;
 mod stun;
 
 pub use client::{Event, Incoming, Transmit, TurnClient, TurnConfig};

@@ -31,7 +31,7 @@ use super::mixer::Mixer;
 use super::packetize::{Picture, PictureSender, VideoStream, FRAME_MARKING_EXT_ID};
 use super::playout::{self, MixerFeed};
 use super::receive::{self, DecodeJob, KeyframeNeeded};
-use super::relay::{self, Relay, TurnServer};
+use super::relay::{self, Relay, RelayFrame, TurnServer};
 use super::spec::{AudioInput, VideoInput};
 use super::stats::StatsBook;
 use super::tracks::TrackMap;
@@ -108,9 +108,9 @@ const RESTART_GAP: Duration = Duration::from_secs(5);
 struct Conn {
     rtc: Rtc,
     socket: Arc<UdpSocket>,
-    /// Our TURN allocation on `socket`, when the server named a TURN server (see
-    /// [`relay`]).
-    relay: Option<Relay>,
+    /// Our TURN allocations, when the server named TURN servers (see [`relay`]): one over
+    /// UDP on `socket`, one over TCP, or both.
+    relays: Vec<Relay>,
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
     audio_mid: Option<Mid>,
@@ -245,6 +245,8 @@ struct Peer {
     ice_restart_wanted: bool,
     /// The TURN servers of the last `media_config`, used from the next connection on.
     turn_servers: Vec<TurnServer>,
+    /// Where TCP relays send what their TURN server sent (see [`Peer::on_relay_frame`]).
+    relay_frames: mpsc::UnboundedSender<RelayFrame>,
 }
 
 /// What an answer from the SFU turned out to be.
@@ -271,6 +273,7 @@ enum Wake {
     Datagram(std::io::Result<(usize, SocketAddr)>),
     Timeout,
     Keyframe(KeyframeNeeded),
+    RelayFrame(RelayFrame),
     StatsTick,
 }
 
@@ -287,6 +290,7 @@ pub(super) async fn run(
     install_crypto();
     let (encoded_tx, mut encoded_rx) = mpsc::unbounded_channel();
     let (keyframe_tx, mut keyframe_rx) = mpsc::unbounded_channel();
+    let (relay_frames, mut relay_frames_rx) = mpsc::unbounded_channel();
     let mut sinks = std::mem::take(&mut opts.sinks);
     let audio_input = opts.audio.take();
     let playout = match opts.audio_output.take() {
@@ -348,6 +352,7 @@ pub(super) async fn run(
         bad_datagrams: 0,
         ice_restart_wanted: false,
         turn_servers: Vec::new(),
+        relay_frames,
     };
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut stats_tick = tokio::time::interval(STATS_TICK);
@@ -360,6 +365,7 @@ pub(super) async fn run(
             Some(cmd) = commands.recv() => Wake::Command(cmd),
             Some(unit) = encoded_rx.recv() => Wake::Encoded(unit),
             Some(k) = keyframe_rx.recv() => Wake::Keyframe(k),
+            Some(frame) = relay_frames_rx.recv() => Wake::RelayFrame(frame),
             res = recv_on(socket.as_deref(), &mut buf) => Wake::Datagram(res),
             _ = sleep_until(deadline) => Wake::Timeout,
             _ = stats_tick.tick() => Wake::StatsTick,
@@ -380,6 +386,7 @@ pub(super) async fn run(
                 }
             }
             Wake::Datagram(Ok((n, source))) => peer.on_datagram(&buf[..n], source),
+            Wake::RelayFrame(frame) => peer.on_relay_frame(&frame),
             Wake::Datagram(Err(err)) => {
                 // ICMP port-unreachable and the like surface here; str0m's ICE copes.
                 tracing::debug!(%err, "media socket read failed");
@@ -595,11 +602,11 @@ impl Peer {
         tracing::debug!(%local, simulcast, "media socket open");
         let socket = Arc::new(socket);
         // The relay candidate joins the host one once allocated (see `drive`).
-        let relay = Relay::start(&self.turn_servers, socket.clone()).await;
+        let relays = Relay::start(&self.turn_servers, socket.clone(), &self.relay_frames).await;
         Ok(Conn {
             rtc,
             socket,
-            relay,
+            relays,
             local,
             pending: None,
             audio_mid: None,
@@ -1041,16 +1048,44 @@ impl Peer {
         let Some(conn) = &mut self.conn else { return };
         // TURN's own datagrams stop here; relayed ones reach str0m as sent by the peer to
         // our relay candidate.
-        let (data, source, destination) =
-            match conn.relay.as_mut().map(|r| r.on_datagram(source, data)) {
-                Some(Incoming::Consumed) => return,
-                Some(Incoming::Data {
-                    peer,
-                    relay,
-                    payload,
-                }) => (payload, peer, relay),
-                Some(Incoming::NotTurn) | None => (data, source, conn.local),
-            };
+        let incoming = conn
+            .relays
+            .iter_mut()
+            .filter(|r| r.is_udp())
+            .map(|r| r.on_message(source, data))
+            .find(|i| *i != Incoming::NotTurn);
+        let (data, source, destination) = match incoming {
+            Some(Incoming::Consumed) => return,
+            Some(Incoming::Data {
+                peer,
+                relay,
+                payload,
+            }) => (payload, peer, relay),
+            Some(Incoming::NotTurn) | None => (data, source, conn.local),
+        };
+        self.receive(data, source, destination);
+    }
+
+    /// A message from a TCP relay's TURN server: relayed media goes on to str0m.
+    fn on_relay_frame(&mut self, frame: &RelayFrame) {
+        let Some(conn) = &mut self.conn else { return };
+        let Some(relay) = conn.relays.iter_mut().find(|r| r.is_tcp_to(frame.server)) else {
+            return; // from a connection of an earlier media session
+        };
+        if let Incoming::Data {
+            peer,
+            relay,
+            payload,
+        } = relay.on_message(frame.server, &frame.message)
+        {
+            self.receive(payload, peer, relay);
+        }
+    }
+
+    /// A datagram for str0m: `source` sent it to our `destination` (the media socket's
+    /// address, or a relay's).
+    fn receive(&mut self, data: &[u8], source: SocketAddr, destination: SocketAddr) {
+        let Some(conn) = &mut self.conn else { return };
         conn.last_datagram = Instant::now();
         let Ok(contents) = DatagramRecv::try_from(data) else {
             self.bad_datagrams += 1;
@@ -1076,7 +1111,8 @@ impl Peer {
     fn drive(&mut self) {
         let mut events = std::mem::take(&mut self.rtc_events);
         while let Some(conn) = &mut self.conn {
-            if let Some(addr) = conn.relay.as_mut().and_then(|r| r.poll(Instant::now())) {
+            let now = Instant::now();
+            for addr in conn.relays.iter_mut().filter_map(|r| r.poll(now)) {
                 match Candidate::relayed(addr, conn.local, "udp") {
                     Ok(candidate) => {
                         conn.rtc.add_local_candidate(candidate);
@@ -1087,14 +1123,16 @@ impl Peer {
             loop {
                 match conn.rtc.poll_output() {
                     Ok(Output::Timeout(t)) => {
-                        let turn = conn.relay.as_ref().and_then(Relay::poll_timeout);
+                        let turn = conn.relays.iter().filter_map(Relay::poll_timeout).min();
                         conn.next_timeout = turn.map_or(t, |r| r.min(t));
                         break;
                     }
-                    Ok(Output::Transmit(t)) => match &mut conn.relay {
-                        Some(relay) if relay.address() == Some(t.source) => {
-                            relay.send(t.destination, &t.contents);
-                        }
+                    Ok(Output::Transmit(t)) => match conn
+                        .relays
+                        .iter_mut()
+                        .find(|r| r.address() == Some(t.source))
+                    {
+                        Some(relay) => relay.send(t.destination, &t.contents),
                         // UDP: a full socket buffer is a lost packet, as on the wire.
                         _ => {
                             let _ = conn.socket.try_send_to(&t.contents, t.destination);

@@ -1,32 +1,49 @@
-//! TURN on the media socket: for networks where UDP reaches only the institution's TURN
-//! server, not the SFU. The first usable `turn:` URL of the server's `[[ice_servers]]` gets
-//! an allocation made from the media socket itself ([`samla_turn::TurnClient`]); its relay
-//! address becomes a str0m relay candidate next to the host candidate, so ICE still prefers
-//! the direct path when that works. str0m's datagrams from the relay candidate are wrapped
-//! for the TURN server here, and what the server relays to us is unwrapped before str0m sees
-//! it.
+//! TURN for networks where UDP reaches only the institution's TURN server, or nothing at
+//! all. From the server's `[[ice_servers]]` the first usable UDP `turn:` URL gets an
+//! allocation made from the media socket itself, and the first `?transport=tcp` one an
+//! allocation over a TCP connection of its own ([`samla_turn::TurnClient`] either way;
+//! [`samla_turn::stream`] frames the TCP stream). Each relay address becomes a str0m relay
+//! candidate next to the host candidate, so ICE still prefers the direct path when that
+//! works, then UDP through TURN, then TCP. str0m's datagrams from a relay candidate are
+//! wrapped for the TURN server here, and what the server relays to us is unwrapped before
+//! str0m sees it.
 //!
-//! UDP to the TURN server only: `turns:` (TLS) and `?transport=tcp` URLs are skipped.
+//! TLS to the TURN server (`turns:`) is not supported; such URLs are skipped.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use samla_protocol::IceServer;
+use samla_turn::stream::{self, StreamFramer};
 use samla_turn::{Event, Incoming, TurnClient, TurnConfig};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+/// How long connecting to a TURN server over TCP may take before it is given up.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a TURN server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Transport {
+    Udp,
+    Tcp,
+}
 
 /// A `turn:` server from `media_config`, not yet resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct TurnServer {
     host: String,
     port: u16,
+    transport: Transport,
     username: String,
     credential: String,
 }
 
-/// The TURN servers among `ice_servers` we can use: `turn:host[:port][?transport=udp]` with
-/// a username and credential. Others are logged and left to browsers.
+/// The TURN servers among `ice_servers` we can use: `turn:host[:port]` with a username and
+/// credential, over UDP (the default, or `?transport=udp`) or TCP (`?transport=tcp`). Others
+/// are logged and left to browsers.
 pub(super) fn turn_servers(ice_servers: &[IceServer]) -> Vec<TurnServer> {
     let mut out = Vec::new();
     for server in ice_servers {
@@ -38,13 +55,17 @@ pub(super) fn turn_servers(ice_servers: &[IceServer]) -> Vec<TurnServer> {
                 continue;
             };
             let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
-            if query
+            let transport = match query
                 .split('&')
-                .any(|kv| kv.strip_prefix("transport=").is_some_and(|t| t != "udp"))
+                .find_map(|kv| kv.strip_prefix("transport="))
             {
-                tracing::debug!(%url, "TURN over TCP is not supported; skipped");
-                continue;
-            }
+                None | Some("udp") => Transport::Udp,
+                Some("tcp") => Transport::Tcp,
+                Some(other) => {
+                    tracing::debug!(%url, transport = other, "unknown TURN transport; skipped");
+                    continue;
+                }
+            };
             let (Some(username), Some(credential)) = (&server.username, &server.credential) else {
                 tracing::warn!(%url, "TURN server without username and credential; skipped");
                 continue;
@@ -56,6 +77,7 @@ pub(super) fn turn_servers(ice_servers: &[IceServer]) -> Vec<TurnServer> {
             out.push(TurnServer {
                 host,
                 port,
+                transport,
                 username: username.clone(),
                 credential: credential.clone(),
             });
@@ -83,42 +105,67 @@ fn split_host_port(s: &str) -> Option<(String, u16)> {
     }
 }
 
-/// One TURN allocation on the media socket.
+/// A message the TURN server sent over a TCP relay's connection, for the peer's loop to
+/// hand to [`Relay::on_message`] of the relay reached at `server`.
+pub(super) struct RelayFrame {
+    pub server: SocketAddr,
+    pub message: Vec<u8>,
+}
+
+/// One TURN allocation.
 pub(super) struct Relay {
     client: TurnClient,
-    socket: Arc<UdpSocket>,
+    link: Link,
+}
+
+/// How a relay's messages reach its TURN server.
+enum Link {
+    /// As datagrams on the media socket.
+    Udp(Arc<UdpSocket>),
+    /// Over a TCP connection of its own, which a task connects and writes (in order, from
+    /// `out`) and whose reads come back to the peer's loop as [`RelayFrame`]s. Dropping
+    /// `out` closes it, after what was queued has been written.
+    Tcp { out: mpsc::UnboundedSender<Vec<u8>> },
 }
 
 impl Relay {
-    /// Starts allocating on the first server that resolves to an address of the socket's
-    /// family; `None` when there is none.
-    pub(super) async fn start(servers: &[TurnServer], socket: Arc<UdpSocket>) -> Option<Self> {
-        let local = socket.local_addr().ok()?;
-        for server in servers {
-            let addrs = match tokio::net::lookup_host((server.host.as_str(), server.port)).await {
-                Ok(addrs) => addrs,
-                Err(err) => {
-                    tracing::warn!(host = %server.host, %err, "cannot resolve the TURN server");
+    /// Starts allocating: on the first UDP server that resolves to an address of the media
+    /// socket's family, and on the first TCP one. Messages read from a TCP connection come
+    /// back through `frames`.
+    pub(super) async fn start(
+        servers: &[TurnServer],
+        socket: Arc<UdpSocket>,
+        frames: &mpsc::UnboundedSender<RelayFrame>,
+    ) -> Vec<Self> {
+        let Ok(local) = socket.local_addr() else {
+            return Vec::new();
+        };
+        let mut relays = Vec::new();
+        for transport in [Transport::Udp, Transport::Tcp] {
+            for server in servers.iter().filter(|s| s.transport == transport) {
+                let Some(addr) = resolve(server, local).await else {
                     continue;
-                }
-            };
-            let Some(addr) = addrs.into_iter().find(|a| a.is_ipv4() == local.is_ipv4()) else {
-                continue;
-            };
-            tracing::debug!(%addr, "allocating on the TURN server");
-            let config = TurnConfig {
-                server: addr,
-                username: server.username.clone(),
-                password: server.credential.clone(),
-            };
-            let mut relay = Self {
-                client: TurnClient::new(config, Instant::now()),
-                socket,
-            };
-            relay.flush();
-            return Some(relay);
+                };
+                tracing::debug!(%addr, ?transport, "allocating on the TURN server");
+                let config = TurnConfig {
+                    server: addr,
+                    username: server.username.clone(),
+                    password: server.credential.clone(),
+                };
+                let link = match transport {
+                    Transport::Udp => Link::Udp(socket.clone()),
+                    Transport::Tcp => Link::tcp(addr, frames.clone()),
+                };
+                let mut relay = Self {
+                    client: TurnClient::new(config, Instant::now()),
+                    link,
+                };
+                relay.flush();
+                relays.push(relay);
+                break;
+            }
         }
-        None
+        relays
     }
 
     /// Our relay address (the relay candidate's), once allocated.
@@ -126,9 +173,20 @@ impl Relay {
         self.client.relay()
     }
 
-    /// Looks at a datagram from the media socket: TURN's own are handled here, relayed ones
-    /// come back unwrapped, everything else is for str0m as it is.
-    pub(super) fn on_datagram<'a>(&mut self, from: SocketAddr, data: &'a [u8]) -> Incoming<'a> {
+    /// Whether this relay talks to its server over TCP, reached at `server`.
+    pub(super) fn is_tcp_to(&self, server: SocketAddr) -> bool {
+        matches!(self.link, Link::Tcp { .. }) && self.client.server() == server
+    }
+
+    /// Whether this relay talks to its server in datagrams on the media socket.
+    pub(super) fn is_udp(&self) -> bool {
+        matches!(self.link, Link::Udp(_))
+    }
+
+    /// Looks at a message from `from` (a datagram on the media socket, or a message from a
+    /// TCP relay's connection): TURN's own are handled here, relayed ones come back
+    /// unwrapped, everything else is for str0m as it is.
+    pub(super) fn on_message<'a>(&mut self, from: SocketAddr, data: &'a [u8]) -> Incoming<'a> {
         let incoming = self.client.handle_input(Instant::now(), from, data);
         self.flush();
         incoming
@@ -138,8 +196,7 @@ impl Relay {
     /// server.
     pub(super) fn send(&mut self, destination: SocketAddr, contents: &[u8]) {
         if let Some(t) = self.client.wrap(Instant::now(), destination, contents) {
-            // UDP: a full socket buffer is a lost packet, as on the wire.
-            let _ = self.socket.try_send_to(&t.contents, t.destination);
+            self.link.send(t.destination, t.contents);
         }
         self.flush();
     }
@@ -153,16 +210,18 @@ impl Relay {
         self.flush();
         let mut allocated = None;
         while let Some(event) = self.client.poll_event() {
+            let server = self.client.server();
+            let over = if self.is_udp() { "UDP" } else { "TCP" };
             match event {
                 Event::Allocated { relay, mapped } => {
-                    tracing::info!(%relay, ?mapped, server = %self.client.server(), "TURN relay allocated");
+                    tracing::info!(%relay, ?mapped, %server, "TURN relay allocated over {over}");
                     allocated = Some(relay);
                 }
                 Event::Failed(err) => {
-                    tracing::warn!(server = %self.client.server(), %err, "TURN allocation failed; media goes direct only");
+                    tracing::warn!(%server, %err, "TURN allocation over {over} failed; media goes without this relay");
                 }
                 Event::PermissionFailed { peer, error } => {
-                    tracing::warn!(server = %self.client.server(), %peer, %error, "the TURN server will not relay to the SFU");
+                    tracing::warn!(%server, %peer, %error, "the TURN server will not relay to the SFU");
                 }
             }
         }
@@ -176,16 +235,112 @@ impl Relay {
 
     fn flush(&mut self) {
         while let Some(t) = self.client.poll_transmit() {
-            let _ = self.socket.try_send_to(&t.contents, t.destination);
+            self.link.send(t.destination, t.contents);
         }
     }
 }
 
 impl Drop for Relay {
-    /// Gives the allocation back so the server frees its relay port now.
+    /// Gives the allocation back so the server frees its relay port now (over TCP the
+    /// connection closes once that has been written).
     fn drop(&mut self) {
         self.client.close(Instant::now());
         self.flush();
+    }
+}
+
+impl Link {
+    /// Connects to `server` in the background; until it is connected what is sent waits,
+    /// and if it cannot connect the TURN client's requests go unanswered and it reports the
+    /// allocation failed.
+    fn tcp(server: SocketAddr, frames: mpsc::UnboundedSender<RelayFrame>) -> Self {
+        let (out, mut queued) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(server))
+                .await
+            {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(err)) => {
+                    tracing::warn!(%server, %err, "cannot connect to the TURN server over TCP");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(%server, "no TCP connection to the TURN server within {TCP_CONNECT_TIMEOUT:?}");
+                    return;
+                }
+            };
+            // Media: each message goes out as soon as it is written.
+            let _ = stream.set_nodelay(true);
+            let (mut reader, mut writer) = stream.into_split();
+            let read = async move {
+                let mut framer = StreamFramer::new();
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    match reader.read(&mut buf).await {
+                        Ok(0) => {
+                            tracing::warn!(%server, "the TURN server closed the TCP connection");
+                            return;
+                        }
+                        Ok(n) => framer.push(&buf[..n]),
+                        Err(err) => {
+                            tracing::warn!(%server, %err, "TCP connection to the TURN server failed");
+                            return;
+                        }
+                    }
+                    loop {
+                        match framer.next_message() {
+                            Ok(Some(message)) => {
+                                if frames.send(RelayFrame { server, message }).is_err() {
+                                    return; // the media session is gone
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(err) => {
+                                tracing::warn!(%server, %err, "closing the TURN connection");
+                                return;
+                            }
+                        }
+                    }
+                }
+            };
+            let write = async move {
+                while let Some(bytes) = queued.recv().await {
+                    if writer.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            // Either side ending ends the link: the TURN client then times out and says so.
+            tokio::select! {
+                () = read => {}
+                () = write => {}
+            }
+        });
+        Link::Tcp { out }
+    }
+
+    fn send(&self, destination: SocketAddr, contents: Vec<u8>) {
+        match self {
+            // UDP: a full socket buffer is a lost packet, as on the wire.
+            Link::Udp(socket) => {
+                let _ = socket.try_send_to(&contents, destination);
+            }
+            // The connection has one destination, the server.
+            Link::Tcp { out, .. } => {
+                let _ = out.send(stream::for_stream(contents));
+            }
+        }
+    }
+}
+
+/// `server`'s address of `local`'s family, if it resolves to one.
+async fn resolve(server: &TurnServer, local: SocketAddr) -> Option<SocketAddr> {
+    match tokio::net::lookup_host((server.host.as_str(), server.port)).await {
+        Ok(mut addrs) => addrs.find(|a| a.is_ipv4() == local.is_ipv4()),
+        Err(err) => {
+            tracing::warn!(host = %server.host, %err, "cannot resolve the TURN server");
+            None
+        }
     }
 }
 
@@ -202,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn only_udp_turn_urls_with_credentials_are_used() {
+    fn turn_urls_over_udp_and_tcp_with_credentials_are_used() {
         let servers = turn_servers(&[
             ice(&["stun:stun.example:3478"], false),
             ice(&["turn:nocreds.example"], false),
@@ -211,6 +366,7 @@ mod tests {
                     "turn:turn.example:3479?transport=udp",
                     "turn:turn.example:3478?transport=tcp",
                     "turns:turn.example:5349",
+                    "turn:turn.example:3478?transport=sctp",
                     "turn:[2001:db8::1]",
                     "turn:turn.example",
                     "turn::1",
@@ -218,13 +374,17 @@ mod tests {
                 true,
             ),
         ]);
-        let got: Vec<(&str, u16)> = servers.iter().map(|s| (s.host.as_str(), s.port)).collect();
+        let got: Vec<(&str, u16, Transport)> = servers
+            .iter()
+            .map(|s| (s.host.as_str(), s.port, s.transport))
+            .collect();
         assert_eq!(
             got,
             [
-                ("turn.example", 3479),
-                ("2001:db8::1", 3478),
-                ("turn.example", 3478)
+                ("turn.example", 3479, Transport::Udp),
+                ("turn.example", 3478, Transport::Tcp),
+                ("2001:db8::1", 3478, Transport::Udp),
+                ("turn.example", 3478, Transport::Udp)
             ]
         );
         assert!(servers
