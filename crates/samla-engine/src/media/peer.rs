@@ -168,6 +168,17 @@ fn kbps(bitrate: Bitrate) -> u32 {
     u32::try_from(bitrate.as_u64() / 1000).unwrap_or(u32::MAX)
 }
 
+/// The time to hand str0m when a timer it asked for at `asked` fires at `now`, when it was
+/// last handed `clock`: `asked`, unless the wake-up is more than [`TIMER_CATCH_UP`] late
+/// (then `now`), and never earlier than `clock` (str0m's time must not go back).
+fn timer_time(asked: Instant, clock: Instant, now: Instant) -> Instant {
+    if now.saturating_duration_since(asked) > TIMER_CATCH_UP {
+        now.max(clock)
+    } else {
+        asked.min(now).max(clock)
+    }
+}
+
 impl Conn {
     /// The time to hand str0m when its timer has fired, at `now`: the time it asked for, not
     /// the time we woke. Wake-ups come a millisecond or more late (tokio's timer ticks in
@@ -179,11 +190,7 @@ impl Conn {
     /// them is the path's real rate). Only small delays are caught up: after a stall the
     /// clock jumps to now.
     fn timer_time(&mut self, now: Instant) -> Instant {
-        self.clock = if now.saturating_duration_since(self.next_timeout) > TIMER_CATCH_UP {
-            now
-        } else {
-            self.next_timeout.clamp(self.clock, now)
-        };
+        self.clock = timer_time(self.next_timeout, self.clock, now);
         self.clock
     }
 }
@@ -1414,5 +1421,24 @@ fn initial_video_kbps((w, h): (u32, u32)) -> u32 {
         (2150.0 * scale).round() as u32
     } else {
         ((1500.0 * scale) as u32).max(100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_timer_is_handed_the_time_it_asked_for_and_time_never_goes_back() {
+        let base = Instant::now();
+        let at = |ms| base + Duration::from_millis(ms);
+        // Woken 3 ms late: str0m gets the time it asked for.
+        assert_eq!(timer_time(at(10), at(0), at(13)), at(10));
+        // Woken 90 ms late, a stall: it gets now.
+        assert_eq!(timer_time(at(10), at(0), at(100)), at(100));
+        // A datagram handed it a later time since it asked: that time, not earlier.
+        assert_eq!(timer_time(at(10), at(12), at(13)), at(12));
+        // Woken early: no time from the future.
+        assert_eq!(timer_time(at(30), at(0), at(25)), at(25));
     }
 }

@@ -946,6 +946,17 @@ impl Published {
     }
 }
 
+/// The time to hand str0m when a timer it asked for at `asked` fires at `now`, when it was
+/// last handed `clock`: `asked`, unless the wake-up is more than [`TIMER_CATCH_UP`] late
+/// (then `now`), and never earlier than `clock` (str0m's time must not go back).
+fn timer_time(asked: Instant, clock: Instant, now: Instant) -> Instant {
+    if now.saturating_duration_since(asked) > TIMER_CATCH_UP {
+        now.max(clock)
+    } else {
+        asked.min(now).max(clock)
+    }
+}
+
 impl Peer {
     /// Takes str0m's downlink estimate. str0m reports it twice: as `EgressBitrateEstimate`
     /// events, which carry the average of the distinct values of the last three seconds, and
@@ -977,11 +988,7 @@ impl Peer {
     /// path's real rate). Only small delays are caught up: after a stall the clock jumps to
     /// now.
     fn timer_time(&mut self, now: Instant) -> Instant {
-        self.clock = if now.saturating_duration_since(self.next_timeout) > TIMER_CATCH_UP {
-            now
-        } else {
-            self.next_timeout.clamp(self.clock, now)
-        };
+        self.clock = timer_time(self.next_timeout, self.clock, now);
         self.clock
     }
 
@@ -1651,6 +1658,24 @@ fn rtc_config() -> RtcConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_woken_late_catches_up_timeout_by_timeout() {
+        let base = Instant::now();
+        let at = |ms| base + Duration::from_millis(ms);
+        // The pacer asked for 10, 12 and 14 (probe bursts 2 ms apart); the SFU woke at 15 for
+        // the first and at once for the others: each gets the time it asked for.
+        let mut clock = base;
+        for asked in [10, 12, 14] {
+            clock = timer_time(at(asked), clock, at(15));
+            assert_eq!(clock, at(asked));
+        }
+        // A packet came in at 16; a timeout asked for 15 then gets 16, not an earlier time.
+        clock = at(16);
+        assert_eq!(timer_time(at(15), clock, at(17)), at(16));
+        // The server stalled: asked for 20, woken at 60. No catching up 40 ms; it gets 60.
+        assert_eq!(timer_time(at(20), clock, at(60)), at(60));
+    }
 
     fn ladder_720() -> Vec<layers::Layer> {
         [("q", 180), ("h", 360), ("f", 720)]
