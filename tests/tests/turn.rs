@@ -11,9 +11,11 @@
 //! picture is decoded and is the other's, and each hears the other's tone.
 //!
 //! In the second the clients' networks also drop all UDP: the call goes over TCP to coturn
-//! (`?transport=tcp`), which relays it to the SFU over UDP.
+//! (`?transport=tcp`), which relays it to the SFU over UDP. The third does the same over TLS
+//! (`turns:`), coturn's certificate signed by a CA of the test's own that the clients trust
+//! through `SSL_CERT_FILE`.
 //!
-//! The third test gives the clients a wrong TURN password: they say so clearly in their
+//! The last test gives the clients a wrong TURN password: they say so clearly in their
 //! log and the call works over the direct path.
 //!
 //! The tests need `turnserver` (coturn; `scripts/setup-debian` installs it), the first also
@@ -46,6 +48,8 @@ struct Coturn {
     child: Child,
     /// Where clients reach it.
     addr: SocketAddr,
+    /// Where clients reach it over TLS, when it listens for that.
+    tls_addr: Option<SocketAddr>,
     log: PathBuf,
 }
 
@@ -53,17 +57,47 @@ impl Coturn {
     /// Starts coturn listening on `listen` (over UDP, and with `tcp` over TCP too, on the
     /// same port) and relaying from 127.0.0.1 (where the SFU is).
     fn start(listen: IpAddr, dir: &Path, tcp: bool) -> Result<Self> {
+        Self::start_with(listen, dir, tcp, None)
+    }
+
+    /// As [`Coturn::start`], and with `tls` (certificate and key files) also over TLS, on a
+    /// port of its own.
+    fn start_with(
+        listen: IpAddr,
+        dir: &Path,
+        tcp: bool,
+        tls: Option<(&Path, &Path)>,
+    ) -> Result<Self> {
         let port = UdpSocket::bind((listen, 0))?.local_addr()?.port();
+        let tls_port = match tls {
+            Some(_) => Some(
+                std::net::TcpListener::bind((listen, 0))?
+                    .local_addr()?
+                    .port(),
+            ),
+            None => None,
+        };
         let log = dir.join("turnserver.log");
         let child = Command::new(TURNSERVER)
             .args(["-n", "--lt-cred-mech", "--user", "samla:turn-secret"])
             .args(["--realm", "samla.test", "--relay-ip", "127.0.0.1"])
             .args(["--listening-ip", &listen.to_string()])
             .args(["--listening-port", &port.to_string()])
-            .args(["--no-tls", "--no-dtls", "--no-cli"])
+            .args(["--no-dtls", "--no-cli"])
             .args((!tcp).then_some("--no-tcp"))
             // The SFU is on loopback: coturn refuses such peers unless told otherwise.
             .arg("--allow-loopback-peers")
+            .args(match (tls, tls_port) {
+                (Some((cert, key)), Some(tls_port)) => vec![
+                    "--cert".into(),
+                    cert.as_os_str().to_owned(),
+                    "--pkey".into(),
+                    key.as_os_str().to_owned(),
+                    "--tls-listening-port".into(),
+                    tls_port.to_string().into(),
+                ],
+                _ => vec!["--no-tls".into()],
+            })
             .arg("--pidfile")
             .arg(dir.join("turnserver.pid"))
             .arg("--userdb")
@@ -79,6 +113,7 @@ impl Coturn {
         let turn = Self {
             child,
             addr: SocketAddr::new(listen, port),
+            tls_addr: tls_port.map(|p| SocketAddr::new(listen, p)),
             log,
         };
         turn.wait_listening()?;
@@ -129,10 +164,19 @@ fn config_with_turn(
     transports: &[&str],
     password: &str,
 ) -> Result<PathBuf> {
-    let path = dir.join("samla.toml");
-    let urls = transports
+    let urls: Vec<String> = transports
         .iter()
-        .map(|t| format!("\"turn:{turn}?transport={t}\""))
+        .map(|t| format!("turn:{turn}?transport={t}"))
+        .collect();
+    config_with_turn_urls(dir, &urls, password)
+}
+
+/// A samla-server config naming one TURN server by `urls`, with `password`.
+fn config_with_turn_urls(dir: &Path, urls: &[String], password: &str) -> Result<PathBuf> {
+    let path = dir.join("samla.toml");
+    let urls = urls
+        .iter()
+        .map(|u| format!("\"{u}\""))
         .collect::<Vec<_>>()
         .join(", ");
     std::fs::write(
@@ -142,6 +186,30 @@ fn config_with_turn(
         ),
     )?;
     Ok(path)
+}
+
+/// A CA of the test's own and a certificate it signed for `ip`, written into `dir`: the CA's
+/// file (for the clients' `SSL_CERT_FILE`), the certificate's and its key's (for coturn).
+fn test_certificate(dir: &Path, ip: IpAddr) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Samla test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key)?;
+    let key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress(ip)];
+    let cert = params.signed_by(&key, &ca)?;
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("turn-cert.pem"),
+        dir.join("turn-key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem())?;
+    std::fs::write(&paths.1, cert.pem())?;
+    std::fs::write(&paths.2, key.serialize_pem())?;
+    Ok(paths)
 }
 
 /// A participant sending a small picture, logging whether it got a TURN relay.
@@ -282,6 +350,18 @@ async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> R
 /// call goes over TCP to coturn, which relays it to the SFU over UDP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_through_turn_over_tcp_when_udp_is_blocked() -> Result<()> {
+    call_through_turn_without_udp(false).await
+}
+
+/// As above, over TLS (`turns:`, the way out of networks that let only TLS through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_flows_through_turn_over_tls_when_udp_is_blocked() -> Result<()> {
+    call_through_turn_without_udp(true).await
+}
+
+/// Kari and Ola in namespaces that drop all UDP hold a call through coturn, over TLS with
+/// `tls`, else over TCP.
+async fn call_through_turn_without_udp(tls: bool) -> Result<()> {
     if let Some(reason) = no_coturn().or_else(netns::unavailable) {
         eprintln!("skipped: {reason}");
         return Ok(());
@@ -293,8 +373,21 @@ async fn media_flows_through_turn_over_tcp_when_udp_is_blocked() -> Result<()> {
     for net in [&kari_net, &ola_net] {
         net.set_loss(100)?;
     }
-    let turn = Coturn::start(lab.relay_ip.into(), dir.path(), true)?;
-    let config = config_with_turn(dir.path(), turn.addr, &["udp", "tcp"], "turn-secret")?;
+    let turn_ip: IpAddr = lab.relay_ip.into();
+    let (ca, cert, key) = test_certificate(dir.path(), turn_ip)?;
+    let turn = Coturn::start_with(turn_ip, dir.path(), !tls, tls.then_some((&*cert, &*key)))?;
+    let config = if let Some(tls_addr) = turn.tls_addr {
+        config_with_turn_urls(
+            dir.path(),
+            &[
+                format!("turn:{}?transport=udp", turn.addr),
+                format!("turns:{tls_addr}?transport=tcp"),
+            ],
+            "turn-secret",
+        )?
+    } else {
+        config_with_turn(dir.path(), turn.addr, &["udp", "tcp"], "turn-secret")?
+    };
     let server = TestServer::start_on(
         lab.server_ip.into(),
         &[
@@ -307,23 +400,23 @@ async fn media_flows_through_turn_over_tcp_when_udp_is_blocked() -> Result<()> {
     .await?;
     let (token, link) = meeting(&server).await?;
     let cli = binary("samla-cli");
-    let mut kari = join(
-        kari_net.command(&cli),
-        &link,
-        "Kari",
-        Some(&token),
-        dir.path(),
-    )?;
-    let mut ola = join(ola_net.command(&cli), &link, "Ola", None, dir.path())?;
+    let command = |net: &netns::Netns| {
+        let mut cmd = net.command(&cli);
+        cmd.env("SSL_CERT_FILE", &ca);
+        cmd
+    };
+    let mut kari = join(command(&kari_net), &link, "Kari", Some(&token), dir.path())?;
+    let mut ola = join(command(&ola_net), &link, "Ola", None, dir.path())?;
     wait_for_call(&mut kari, &mut ola, || {
         format!("---- coturn ----\n{}", turn.log())
     })
     .await?;
+    let over = if tls { "TLS" } else { "TCP" };
     for cli in [&kari, &ola] {
         let log = cli.log();
         ensure!(
-            log.contains("TURN relay allocated over TCP"),
-            "{} did not say it got a relay over TCP:\n{log}",
+            log.contains(&format!("TURN relay allocated over {over}")),
+            "{} did not say it got a relay over {over}:\n{log}",
             cli.name
         );
         ensure!(
@@ -377,6 +470,56 @@ async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -
         ensure!(
             !log.contains("TURN relay allocated"),
             "{} got a relay with a wrong password:\n{log}",
+            cli.name
+        );
+    }
+    Ok(())
+}
+
+/// A `turns:` server whose certificate the clients do not trust (signed by a CA they were
+/// not told of): they say so, and the call works over the direct path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_turn_certificate_is_reported_and_the_direct_path_still_works() -> Result<()> {
+    if let Some(reason) = no_coturn() {
+        eprintln!("skipped: {reason}");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let (_ca, cert, key) = test_certificate(dir.path(), loopback)?;
+    let turn = Coturn::start_with(loopback, dir.path(), false, Some((&*cert, &*key)))?;
+    let tls_addr = turn.tls_addr.context("coturn listens over TLS")?;
+    let config = config_with_turn_urls(
+        dir.path(),
+        &[format!("turns:{tls_addr}?transport=tcp")],
+        "turn-secret",
+    )?;
+    let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
+    let (token, link) = meeting(&server).await?;
+    let cli = binary("samla-cli");
+    let mut kari = join(Command::new(&cli), &link, "Kari", Some(&token), dir.path())?;
+    let mut ola = join(Command::new(&cli), &link, "Ola", None, dir.path())?;
+    wait_for_call(&mut kari, &mut ola, || {
+        format!("---- coturn ----\n{}", turn.log())
+    })
+    .await?;
+    for cli in [&kari, &ola] {
+        let said = |log: &str| {
+            log.contains("TLS with the TURN server failed") && log.contains("UnknownIssuer")
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !said(&cli.log()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = cli.log();
+        ensure!(
+            said(&log),
+            "{} did not say the TURN server's certificate is not trusted:\n{log}",
+            cli.name
+        );
+        ensure!(
+            !log.contains("TURN relay allocated"),
+            "{} got a relay from a server it should not trust:\n{log}",
             cli.name
         );
     }

@@ -12,8 +12,9 @@
 //! SASLprep, which the RFC asks for, changes nothing in an ASCII password, and non-ASCII
 //! TURN passwords are not supported.
 //!
-//! To the TURN server over UDP (`turn:…?transport=udp`) or TCP (`?transport=tcp`, framed by
-//! [`stream`]); not TLS (`turns:`). Either way the server relays to peers over UDP.
+//! To the TURN server over UDP (`turn:…?transport=udp`), or over a TCP or TLS connection
+//! (`?transport=tcp`, `turns:`) whose byte stream [`stream`] frames; the TLS itself is the
+//! caller's. Either way the server relays to peers over UDP.
 
 mod client;
 pub mod stream;

@@ -1,4 +1,4 @@
-//! TURN over TCP (RFC 8656 §12.5, `turn:…?transport=tcp`): the messages that go in
+//! TURN over TCP or TLS (RFC 8656 §12.5, `turn:…?transport=tcp`, `turns:`): the messages that go in
 //! datagrams over UDP follow each other in one byte stream, so the receiver finds where
 //! each ends from its header, and ChannelData is padded to a multiple of four bytes (over
 //! UDP the padding may be left out; over TCP it must be there, or the next message would

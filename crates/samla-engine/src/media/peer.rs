@@ -1073,10 +1073,14 @@ impl Peer {
         self.receive(data, source, destination);
     }
 
-    /// A message from a TCP relay's TURN server: relayed media goes on to str0m.
+    /// A message from the TURN server of a TCP or TLS relay: relayed media goes on to str0m.
     fn on_relay_frame(&mut self, frame: &RelayFrame) {
         let Some(conn) = &mut self.conn else { return };
-        let Some(relay) = conn.relays.iter_mut().find(|r| r.is_tcp_to(frame.server)) else {
+        let Some(relay) = conn
+            .relays
+            .iter_mut()
+            .find(|r| r.is_stream_to(frame.server))
+        else {
             return; // from a connection of an earlier media session
         };
         if let Incoming::Data {

@@ -1,27 +1,31 @@
 //! TURN for networks where UDP reaches only the institution's TURN server, or nothing at
 //! all. From the server's `[[ice_servers]]` the first usable UDP `turn:` URL gets an
-//! allocation made from the media socket itself, and the first `?transport=tcp` one an
-//! allocation over a TCP connection of its own ([`samla_turn::TurnClient`] either way;
-//! [`samla_turn::stream`] frames the TCP stream). Each relay address becomes a str0m relay
-//! candidate next to the host candidate, so ICE still prefers the direct path when that
-//! works, then UDP through TURN, then TCP. str0m's datagrams from a relay candidate are
-//! wrapped for the TURN server here, and what the server relays to us is unwrapped before
-//! str0m sees it.
+//! allocation made from the media socket itself, the first `?transport=tcp` one an
+//! allocation over a TCP connection of its own, and the first `turns:` one over TLS (often
+//! on port 443, the one way out of the strictest networks). [`samla_turn::TurnClient`] does
+//! the TURN either way; [`samla_turn::stream`] frames the TCP and TLS streams. Each relay
+//! address becomes a str0m relay candidate next to the host candidate, so ICE still prefers
+//! the direct path when that works. str0m's datagrams from a relay candidate are wrapped for
+//! the TURN server here, and what the server relays to us is unwrapped before str0m sees it.
 //!
-//! TLS to the TURN server (`turns:`) is not supported; such URLs are skipped.
+//! A `turns:` server's certificate is checked against the Mozilla roots (`webpki-roots`)
+//! and any certificates in the PEM file `SSL_CERT_FILE` names, for an institution's own CA.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 use samla_protocol::IceServer;
 use samla_turn::stream::{self, StreamFramer};
 use samla_turn::{Event, Incoming, TurnClient, TurnConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_rustls::rustls;
 
-/// How long connecting to a TURN server over TCP may take before it is given up.
+/// How long connecting to a TURN server over TCP (and TLS) may take before it is given up.
 const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a TURN server is reached.
@@ -29,6 +33,17 @@ const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) enum Transport {
     Udp,
     Tcp,
+    Tls,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
 }
 
 /// A `turn:` server from `media_config`, not yet resolved.
@@ -41,27 +56,31 @@ pub(super) struct TurnServer {
     credential: String,
 }
 
-/// The TURN servers among `ice_servers` we can use: `turn:host[:port]` with a username and
-/// credential, over UDP (the default, or `?transport=udp`) or TCP (`?transport=tcp`). Others
-/// are logged and left to browsers.
+/// The TURN servers among `ice_servers` we can use, with a username and credential:
+/// `turn:host[:port]` over UDP (the default, or `?transport=udp`) or TCP (`?transport=tcp`),
+/// and `turns:host[:port]` over TLS. Others are logged and left to browsers.
 pub(super) fn turn_servers(ice_servers: &[IceServer]) -> Vec<TurnServer> {
     let mut out = Vec::new();
     for server in ice_servers {
         for url in &server.urls {
-            let Some(rest) = url.strip_prefix("turn:") else {
-                if url.starts_with("turns:") {
-                    tracing::debug!(%url, "TURN over TLS is not supported; skipped");
-                }
+            let (tls, rest) = if let Some(rest) = url.strip_prefix("turn:") {
+                (false, rest)
+            } else if let Some(rest) = url.strip_prefix("turns:") {
+                (true, rest)
+            } else {
                 continue;
             };
             let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let transport = match query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("transport="))
-            {
-                None | Some("udp") => Transport::Udp,
-                Some("tcp") => Transport::Tcp,
-                Some(other) => {
+            let transport = match (
+                tls,
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("transport=")),
+            ) {
+                (false, None | Some("udp")) => Transport::Udp,
+                (false, Some("tcp")) => Transport::Tcp,
+                (true, None | Some("tcp")) => Transport::Tls,
+                (_, Some(other)) => {
                     tracing::debug!(%url, transport = other, "unknown TURN transport; skipped");
                     continue;
                 }
@@ -70,7 +89,8 @@ pub(super) fn turn_servers(ice_servers: &[IceServer]) -> Vec<TurnServer> {
                 tracing::warn!(%url, "TURN server without username and credential; skipped");
                 continue;
             };
-            let Some((host, port)) = split_host_port(hostport) else {
+            let default_port = if tls { TLS_PORT } else { PORT };
+            let Some((host, port)) = split_host_port(hostport, default_port) else {
                 tracing::warn!(%url, "unreadable TURN URL; skipped");
                 continue;
             };
@@ -86,21 +106,24 @@ pub(super) fn turn_servers(ice_servers: &[IceServer]) -> Vec<TurnServer> {
     out
 }
 
-/// `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to 3478 (RFC 7065).
-fn split_host_port(s: &str) -> Option<(String, u16)> {
-    const DEFAULT_PORT: u16 = 3478;
+/// The default ports of `turn:` and `turns:` URLs (RFC 7065).
+const PORT: u16 = 3478;
+const TLS_PORT: u16 = 5349;
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to `default_port`.
+fn split_host_port(s: &str, default_port: u16) -> Option<(String, u16)> {
     if let Some(v6) = s.strip_prefix('[') {
         let (host, rest) = v6.split_once(']')?;
         let port = match rest.strip_prefix(':') {
             Some(p) => p.parse().ok()?,
-            None if rest.is_empty() => DEFAULT_PORT,
+            None if rest.is_empty() => default_port,
             None => return None,
         };
         return Some((host.to_owned(), port));
     }
     match s.split_once(':') {
         Some((host, port)) if !host.is_empty() => Some((host.to_owned(), port.parse().ok()?)),
-        None if !s.is_empty() => Some((s.to_owned(), DEFAULT_PORT)),
+        None if !s.is_empty() => Some((s.to_owned(), default_port)),
         _ => None,
     }
 }
@@ -116,22 +139,23 @@ pub(super) struct RelayFrame {
 pub(super) struct Relay {
     client: TurnClient,
     link: Link,
+    transport: Transport,
 }
 
 /// How a relay's messages reach its TURN server.
 enum Link {
     /// As datagrams on the media socket.
     Udp(Arc<UdpSocket>),
-    /// Over a TCP connection of its own, which a task connects and writes (in order, from
-    /// `out`) and whose reads come back to the peer's loop as [`RelayFrame`]s. Dropping
-    /// `out` closes it, after what was queued has been written.
-    Tcp { out: mpsc::UnboundedSender<Vec<u8>> },
+    /// Over a TCP (or TLS) connection of its own, which a task connects and writes (in
+    /// order, from `out`) and whose reads come back to the peer's loop as [`RelayFrame`]s.
+    /// Dropping `out` closes it, after what was queued has been written.
+    Stream { out: mpsc::UnboundedSender<Vec<u8>> },
 }
 
 impl Relay {
     /// Starts allocating: on the first UDP server that resolves to an address of the media
-    /// socket's family, and on the first TCP one. Messages read from a TCP connection come
-    /// back through `frames`.
+    /// socket's family, on the first TCP one and on the first TLS one. Messages read from a
+    /// TCP or TLS connection come back through `frames`.
     pub(super) async fn start(
         servers: &[TurnServer],
         socket: Arc<UdpSocket>,
@@ -141,7 +165,7 @@ impl Relay {
             return Vec::new();
         };
         let mut relays = Vec::new();
-        for transport in [Transport::Udp, Transport::Tcp] {
+        for transport in [Transport::Udp, Transport::Tcp, Transport::Tls] {
             for server in servers.iter().filter(|s| s.transport == transport) {
                 let Some(addr) = resolve(server, local).await else {
                     continue;
@@ -154,11 +178,18 @@ impl Relay {
                 };
                 let link = match transport {
                     Transport::Udp => Link::Udp(socket.clone()),
-                    Transport::Tcp => Link::tcp(addr, frames.clone()),
+                    Transport::Tcp => Link::stream(addr, None, frames.clone()),
+                    Transport::Tls => {
+                        let Some(name) = tls_name(&server.host) else {
+                            continue;
+                        };
+                        Link::stream(addr, Some(name), frames.clone())
+                    }
                 };
                 let mut relay = Self {
                     client: TurnClient::new(config, Instant::now()),
                     link,
+                    transport,
                 };
                 relay.flush();
                 relays.push(relay);
@@ -173,9 +204,10 @@ impl Relay {
         self.client.relay()
     }
 
-    /// Whether this relay talks to its server over TCP, reached at `server`.
-    pub(super) fn is_tcp_to(&self, server: SocketAddr) -> bool {
-        matches!(self.link, Link::Tcp { .. }) && self.client.server() == server
+    /// Whether this relay talks to its server over a TCP or TLS connection, reached at
+    /// `server`.
+    pub(super) fn is_stream_to(&self, server: SocketAddr) -> bool {
+        matches!(self.link, Link::Stream { .. }) && self.client.server() == server
     }
 
     /// Whether this relay talks to its server in datagrams on the media socket.
@@ -211,7 +243,7 @@ impl Relay {
         let mut allocated = None;
         while let Some(event) = self.client.poll_event() {
             let server = self.client.server();
-            let over = if self.is_udp() { "UDP" } else { "TCP" };
+            let over = self.transport.name();
             match event {
                 Event::Allocated { relay, mapped } => {
                     tracing::info!(%relay, ?mapped, %server, "TURN relay allocated over {over}");
@@ -241,8 +273,8 @@ impl Relay {
 }
 
 impl Drop for Relay {
-    /// Gives the allocation back so the server frees its relay port now (over TCP the
-    /// connection closes once that has been written).
+    /// Gives the allocation back so the server frees its relay port now (over TCP and TLS
+    /// the connection closes once that has been written).
     fn drop(&mut self) {
         self.client.close(Instant::now());
         self.flush();
@@ -250,16 +282,25 @@ impl Drop for Relay {
 }
 
 impl Link {
-    /// Connects to `server` in the background; until it is connected what is sent waits,
-    /// and if it cannot connect the TURN client's requests go unanswered and it reports the
-    /// allocation failed.
-    fn tcp(server: SocketAddr, frames: mpsc::UnboundedSender<RelayFrame>) -> Self {
-        let (out, mut queued) = mpsc::unbounded_channel::<Vec<u8>>();
+    /// Connects to `server` in the background, over TLS when it has a `tls` name to check
+    /// its certificate against; until it is connected what is sent waits, and if it cannot
+    /// connect the TURN client's requests go unanswered and it reports the allocation
+    /// failed.
+    fn stream(
+        server: SocketAddr,
+        tls: Option<ServerName<'static>>,
+        frames: mpsc::UnboundedSender<RelayFrame>,
+    ) -> Self {
+        let (out, queued) = mpsc::unbounded_channel::<Vec<u8>>();
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(server))
-                .await
-            {
-                Ok(Ok(stream)) => stream,
+            let connect = async {
+                let tcp = TcpStream::connect(server).await?;
+                // Media: each message goes out as soon as it is written.
+                tcp.set_nodelay(true)?;
+                Ok::<_, std::io::Error>(tcp)
+            };
+            let tcp = match tokio::time::timeout(TCP_CONNECT_TIMEOUT, connect).await {
+                Ok(Ok(tcp)) => tcp,
                 Ok(Err(err)) => {
                     tracing::warn!(%server, %err, "cannot connect to the TURN server over TCP");
                     return;
@@ -269,54 +310,24 @@ impl Link {
                     return;
                 }
             };
-            // Media: each message goes out as soon as it is written.
-            let _ = stream.set_nodelay(true);
-            let (mut reader, mut writer) = stream.into_split();
-            let read = async move {
-                let mut framer = StreamFramer::new();
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    match reader.read(&mut buf).await {
-                        Ok(0) => {
-                            tracing::warn!(%server, "the TURN server closed the TCP connection");
-                            return;
-                        }
-                        Ok(n) => framer.push(&buf[..n]),
-                        Err(err) => {
-                            tracing::warn!(%server, %err, "TCP connection to the TURN server failed");
-                            return;
-                        }
-                    }
-                    loop {
-                        match framer.next_message() {
-                            Ok(Some(message)) => {
-                                if frames.send(RelayFrame { server, message }).is_err() {
-                                    return; // the media session is gone
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(err) => {
-                                tracing::warn!(%server, %err, "closing the TURN connection");
-                                return;
-                            }
-                        }
-                    }
-                }
+            let Some(name) = tls else {
+                return pump(tcp, server, queued, frames).await;
             };
-            let write = async move {
-                while let Some(bytes) = queued.recv().await {
-                    if writer.write_all(&bytes).await.is_err() {
-                        return;
-                    }
-                }
+            let Some(config) = tls_config() else {
+                return;
             };
-            // Either side ending ends the link: the TURN client then times out and says so.
-            tokio::select! {
-                () = read => {}
-                () = write => {}
+            let connector = tokio_rustls::TlsConnector::from(config);
+            match tokio::time::timeout(TCP_CONNECT_TIMEOUT, connector.connect(name, tcp)).await {
+                Ok(Ok(stream)) => pump(stream, server, queued, frames).await,
+                Ok(Err(err)) => {
+                    tracing::warn!(%server, %err, "TLS with the TURN server failed");
+                }
+                Err(_) => {
+                    tracing::warn!(%server, "no TLS handshake with the TURN server within {TCP_CONNECT_TIMEOUT:?}");
+                }
             }
         });
-        Link::Tcp { out }
+        Link::Stream { out }
     }
 
     fn send(&self, destination: SocketAddr, contents: Vec<u8>) {
@@ -326,11 +337,114 @@ impl Link {
                 let _ = socket.try_send_to(&contents, destination);
             }
             // The connection has one destination, the server.
-            Link::Tcp { out, .. } => {
+            Link::Stream { out } => {
                 let _ = out.send(stream::for_stream(contents));
             }
         }
     }
+}
+
+/// Carries messages both ways on a connected `stream` to the TURN server at `server`: what is
+/// `queued` is written in order, what is read goes to `frames` one message at a time. Either
+/// side ending ends it: the TURN client then times out and says so.
+async fn pump<S: AsyncRead + AsyncWrite>(
+    stream: S,
+    server: SocketAddr,
+    mut queued: mpsc::UnboundedReceiver<Vec<u8>>,
+    frames: mpsc::UnboundedSender<RelayFrame>,
+) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let read = async move {
+        let mut framer = StreamFramer::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => {
+                    tracing::warn!(%server, "the TURN server closed the connection");
+                    return;
+                }
+                Ok(n) => framer.push(&buf[..n]),
+                Err(err) => {
+                    tracing::warn!(%server, %err, "the connection to the TURN server failed");
+                    return;
+                }
+            }
+            loop {
+                match framer.next_message() {
+                    Ok(Some(message)) => {
+                        if frames.send(RelayFrame { server, message }).is_err() {
+                            return; // the media session is gone
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        tracing::warn!(%server, %err, "closing the TURN connection");
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let write = async move {
+        while let Some(bytes) = queued.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        // Flush a TLS record still held, then say goodbye.
+        let _ = writer.shutdown().await;
+    };
+    tokio::select! {
+        () = read => {}
+        () = write => {}
+    }
+}
+
+/// The name a `turns:` server's certificate must carry: its host name or IP address.
+fn tls_name(host: &str) -> Option<ServerName<'static>> {
+    match ServerName::try_from(host.to_owned()) {
+        Ok(name) => Some(name),
+        Err(err) => {
+            tracing::warn!(%host, %err, "not a name a TLS certificate can carry; skipped");
+            None
+        }
+    }
+}
+
+/// TLS for `turns:` servers, made once: the Mozilla roots, and the certificates of the PEM
+/// file `SSL_CERT_FILE` names (an institution's own CA), as OpenSSL-based tools do.
+fn tls_config() -> Option<Arc<rustls::ClientConfig>> {
+    static CONFIG: std::sync::OnceLock<Option<Arc<rustls::ClientConfig>>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            if let Some(path) = std::env::var_os("SSL_CERT_FILE") {
+                match CertificateDer::pem_file_iter(&path) {
+                    Ok(certs) => {
+                        let (added, ignored) =
+                            roots.add_parsable_certificates(certs.filter_map(Result::ok));
+                        tracing::debug!(?path, added, ignored, "extra TLS roots");
+                    }
+                    Err(err) => tracing::warn!(?path, %err, "cannot read SSL_CERT_FILE"),
+                }
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            match rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+            {
+                Ok(builder) => Some(Arc::new(
+                    builder.with_root_certificates(roots).with_no_client_auth(),
+                )),
+                Err(err) => {
+                    tracing::warn!(%err, "no TLS for TURN");
+                    None
+                }
+            }
+        })
+        .clone()
 }
 
 /// `server`'s address of `local`'s family, if it resolves to one.
@@ -357,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn turn_urls_over_udp_and_tcp_with_credentials_are_used() {
+    fn turn_urls_over_udp_tcp_and_tls_with_credentials_are_used() {
         let servers = turn_servers(&[
             ice(&["stun:stun.example:3478"], false),
             ice(&["turn:nocreds.example"], false),
@@ -365,7 +479,9 @@ mod tests {
                 &[
                     "turn:turn.example:3479?transport=udp",
                     "turn:turn.example:3478?transport=tcp",
-                    "turns:turn.example:5349",
+                    "turns:turn.example:443?transport=tcp",
+                    "turns:turn.example",
+                    "turns:turn.example?transport=udp",
                     "turn:turn.example:3478?transport=sctp",
                     "turn:[2001:db8::1]",
                     "turn:turn.example",
@@ -383,6 +499,8 @@ mod tests {
             [
                 ("turn.example", 3479, Transport::Udp),
                 ("turn.example", 3478, Transport::Tcp),
+                ("turn.example", 443, Transport::Tls),
+                ("turn.example", 5349, Transport::Tls),
                 ("2001:db8::1", 3478, Transport::Udp),
                 ("turn.example", 3478, Transport::Udp)
             ]
