@@ -212,11 +212,11 @@ impl Relay {
 
     /// Whether this relay talks to its server in datagrams on the media socket.
     pub(super) fn is_udp(&self) -> bool {
-        matches!(self.link, Link::Udp(_))
+        self.transport == Transport::Udp
     }
 
     /// Looks at a message from `from` (a datagram on the media socket, or a message from a
-    /// TCP relay's connection): TURN's own are handled here, relayed ones come back
+    /// TCP or TLS relay's connection): TURN's own are handled here, relayed ones come back
     /// unwrapped, everything else is for str0m as it is.
     pub(super) fn on_message<'a>(&mut self, from: SocketAddr, data: &'a [u8]) -> Incoming<'a> {
         let incoming = self.client.handle_input(Instant::now(), from, data);
