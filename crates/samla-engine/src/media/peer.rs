@@ -108,8 +108,8 @@ const RESTART_GAP: Duration = Duration::from_secs(5);
 struct Conn {
     rtc: Rtc,
     socket: Arc<UdpSocket>,
-    /// Our TURN allocations, when the server named TURN servers (see [`relay`]): one over
-    /// UDP on `socket`, one over TCP, or both.
+    /// Our TURN allocations, when the server named TURN servers (see [`relay`]): at most
+    /// one each over UDP (on `socket`), TCP and TLS.
     relays: Vec<Relay>,
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
