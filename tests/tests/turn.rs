@@ -46,6 +46,8 @@ fn tone_of(sender: u64) -> f64 {
 /// A coturn child process with a static user `samla`, killed when dropped.
 struct Coturn {
     child: Child,
+    /// How it was started, to start it again (see [`Coturn::restart`]).
+    command: Command,
     /// Where clients reach it.
     addr: SocketAddr,
     /// Where clients reach it over TLS, when it listens for that.
@@ -78,7 +80,8 @@ impl Coturn {
             None => None,
         };
         let log = dir.join("turnserver.log");
-        let child = Command::new(TURNSERVER)
+        let mut command = Command::new(TURNSERVER);
+        command
             .args(["-n", "--lt-cred-mech", "--user", "samla:turn-secret"])
             .args(["--realm", "samla.test", "--relay-ip", "127.0.0.1"])
             .args(["--listening-ip", &listen.to_string()])
@@ -107,17 +110,26 @@ impl Coturn {
             .arg("--simple-log")
             .arg("--verbose")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting turnserver")?;
+            .stderr(Stdio::null());
+        let child = command.spawn().context("starting turnserver")?;
         let turn = Self {
             child,
+            command,
             addr: SocketAddr::new(listen, port),
             tls_addr: tls_port.map(|p| SocketAddr::new(listen, p)),
             log,
         };
         turn.wait_listening()?;
         Ok(turn)
+    }
+
+    /// Stops coturn and starts it again on the same ports: every connection to it ends and
+    /// every allocation is gone.
+    fn restart(&mut self) -> Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = self.command.spawn().context("starting turnserver again")?;
+        self.wait_listening()
     }
 
     /// Waits until coturn answers a STUN Binding request.
@@ -350,18 +362,27 @@ async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> R
 /// call goes over TCP to coturn, which relays it to the SFU over UDP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_through_turn_over_tcp_when_udp_is_blocked() -> Result<()> {
-    call_through_turn_without_udp(false).await
+    call_through_turn_without_udp(false, false).await
 }
 
 /// As above, over TLS (`turns:`, the way out of networks that let only TLS through).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_flows_through_turn_over_tls_when_udp_is_blocked() -> Result<()> {
-    call_through_turn_without_udp(true).await
+    call_through_turn_without_udp(true, false).await
+}
+
+/// As the TCP test, and then coturn restarts: the clients' TCP connections end and their
+/// allocations are gone. Each notices the silence, connects and allocates again and
+/// restarts ICE through the new relay: the call comes back without a rejoin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_over_turn_tcp_comes_back_after_the_turn_server_restarts() -> Result<()> {
+    call_through_turn_without_udp(false, true).await
 }
 
 /// Kari and Ola in namespaces that drop all UDP hold a call through coturn, over TLS with
-/// `tls`, else over TCP.
-async fn call_through_turn_without_udp(tls: bool) -> Result<()> {
+/// `tls`, else over TCP; with `restart`, coturn restarts in the call and the call must come
+/// back.
+async fn call_through_turn_without_udp(tls: bool, restart: bool) -> Result<()> {
     if let Some(reason) = no_coturn().or_else(netns::unavailable) {
         eprintln!("skipped: {reason}");
         return Ok(());
@@ -375,7 +396,7 @@ async fn call_through_turn_without_udp(tls: bool) -> Result<()> {
     }
     let turn_ip: IpAddr = lab.relay_ip.into();
     let (ca, cert, key) = test_certificate(dir.path(), turn_ip)?;
-    let turn = Coturn::start_with(turn_ip, dir.path(), !tls, tls.then_some((&*cert, &*key)))?;
+    let mut turn = Coturn::start_with(turn_ip, dir.path(), !tls, tls.then_some((&*cert, &*key)))?;
     let config = if let Some(tls_addr) = turn.tls_addr {
         config_with_turn_urls(
             dir.path(),
@@ -435,6 +456,44 @@ async fn call_through_turn_without_udp(tls: bool) -> Result<()> {
         .matches("CHANNEL_BIND processed, success")
         .count();
     ensure!(binds >= 2, "coturn bound {binds} channels:\n{}", turn.log());
+    if restart {
+        let verified =
+            |cli: &Cli| verified_other(cli).map_or(0.0, |(_, v)| num(&v, "frames_verified"));
+        let before = [verified(&kari), verified(&ola)];
+        turn.restart()?;
+        eprintln!("coturn restarted");
+        let restarted = Instant::now();
+        loop {
+            kari.still_running()?;
+            ola.still_running()?;
+            let now = [verified(&kari), verified(&ola)];
+            // Well past what was in flight: pictures made after the restart.
+            if now[0] > before[0] + 60.0 && now[1] > before[1] + 60.0 {
+                eprintln!(
+                    "pictures back both ways {:?} after the restart",
+                    restarted.elapsed()
+                );
+                break;
+            }
+            ensure!(
+                restarted.elapsed() < Duration::from_secs(40),
+                "no new pictures within 40 s of coturn restarting ({before:?} -> {now:?})\n---- Kari ----\n{}\n---- Ola ----\n{}\n---- coturn ----\n{}",
+                kari.log(),
+                ola.log(),
+                turn.log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for cli in [&kari, &ola] {
+            let log = cli.log();
+            ensure!(
+                log.contains("the TURN connection was cut off; connecting again")
+                    && log.matches("TURN relay allocated over TCP").count() >= 2,
+                "{} did not allocate again after coturn restarted:\n{log}",
+                cli.name
+            );
+        }
+    }
     drop((kari, ola));
     drop((kari_net, ola_net));
     Ok(())

@@ -919,6 +919,19 @@ impl Peer {
         tracing::info!(?silent, "nothing from the SFU; restarting ICE");
         if let Some(conn) = &mut self.conn {
             conn.last_restart = Some(now);
+            // A TCP or TLS relay whose connection has ended is made again, so that the
+            // restart's checks can go through it; its old candidate is given up.
+            for relay in conn.relays.iter_mut().filter(|r| r.is_cut_off()) {
+                let Some(fresh) = relay.reconnect() else {
+                    continue;
+                };
+                if let Some(old) = relay.address() {
+                    if let Ok(candidate) = Candidate::relayed(old, conn.local, "udp") {
+                        conn.rtc.direct_api().invalidate_candidate(&candidate);
+                    }
+                }
+                *relay = fresh;
+            }
         }
         self.ice_restart_wanted = true;
         if let Err(err) = self.publish() {

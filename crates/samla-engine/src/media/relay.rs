@@ -140,6 +140,10 @@ pub(super) struct Relay {
     client: TurnClient,
     link: Link,
     transport: Transport,
+    /// Where and who we are, to allocate again over a new connection (see
+    /// [`Relay::reconnect`]).
+    server: TurnServer,
+    frames: mpsc::UnboundedSender<RelayFrame>,
 }
 
 /// How a relay's messages reach its TURN server.
@@ -167,36 +171,71 @@ impl Relay {
         let mut relays = Vec::new();
         for transport in [Transport::Udp, Transport::Tcp, Transport::Tls] {
             for server in servers.iter().filter(|s| s.transport == transport) {
-                let Some(addr) = resolve(server, local).await else {
-                    continue;
-                };
-                tracing::debug!(%addr, ?transport, "allocating on the TURN server");
-                let config = TurnConfig {
-                    server: addr,
-                    username: server.username.clone(),
-                    password: server.credential.clone(),
-                };
-                let link = match transport {
-                    Transport::Udp => Link::Udp(socket.clone()),
-                    Transport::Tcp => Link::stream(addr, None, frames.clone()),
-                    Transport::Tls => {
-                        let Some(name) = tls_name(&server.host) else {
-                            continue;
-                        };
-                        Link::stream(addr, Some(name), frames.clone())
-                    }
-                };
-                let mut relay = Self {
-                    client: TurnClient::new(config, Instant::now()),
-                    link,
-                    transport,
-                };
-                relay.flush();
-                relays.push(relay);
-                break;
+                if let Some(relay) = Self::allocate(server, local, &socket, frames).await {
+                    relays.push(relay);
+                    break;
+                }
             }
         }
         relays
+    }
+
+    /// Starts allocating on `server`, if it resolves to an address of `local`'s family (and,
+    /// for TLS, its host is a name a certificate can carry).
+    async fn allocate(
+        server: &TurnServer,
+        local: SocketAddr,
+        socket: &Arc<UdpSocket>,
+        frames: &mpsc::UnboundedSender<RelayFrame>,
+    ) -> Option<Self> {
+        let addr = resolve(server, local).await?;
+        let link = match server.transport {
+            Transport::Udp => Link::Udp(socket.clone()),
+            Transport::Tcp | Transport::Tls => Link::to_server(server, addr, frames)?,
+        };
+        Some(Self::new(server, addr, link, frames))
+    }
+
+    /// A relay on `server`, reached at `addr` over `link`, with its first request sent.
+    fn new(
+        server: &TurnServer,
+        addr: SocketAddr,
+        link: Link,
+        frames: &mpsc::UnboundedSender<RelayFrame>,
+    ) -> Self {
+        tracing::debug!(%addr, transport = ?server.transport, "allocating on the TURN server");
+        let config = TurnConfig {
+            server: addr,
+            username: server.username.clone(),
+            password: server.credential.clone(),
+        };
+        let mut relay = Self {
+            client: TurnClient::new(config, Instant::now()),
+            link,
+            transport: server.transport,
+            server: server.clone(),
+            frames: frames.clone(),
+        };
+        relay.flush();
+        relay
+    }
+
+    /// Whether this relay's TCP or TLS connection has ended (the server went away, or the
+    /// network dropped it): its allocation is of no use any more.
+    pub(super) fn is_cut_off(&self) -> bool {
+        matches!(&self.link, Link::Stream { out } if out.is_closed())
+    }
+
+    /// A relay like this TCP or TLS one over a new connection, allocating afresh; `None`
+    /// for a UDP relay.
+    pub(super) fn reconnect(&self) -> Option<Self> {
+        let Link::Stream { .. } = self.link else {
+            return None;
+        };
+        let addr = self.client.server();
+        tracing::info!(server = %addr, "the TURN connection was cut off; connecting again");
+        let link = Link::to_server(&self.server, addr, &self.frames)?;
+        Some(Self::new(&self.server, addr, link, &self.frames))
     }
 
     /// Our relay address (the relay candidate's), once allocated.
@@ -282,6 +321,21 @@ impl Drop for Relay {
 }
 
 impl Link {
+    /// A TCP or TLS connection to `server` at `addr` (see [`Link::stream`]); `None` for UDP,
+    /// or for a TLS server whose host no certificate can name.
+    fn to_server(
+        server: &TurnServer,
+        addr: SocketAddr,
+        frames: &mpsc::UnboundedSender<RelayFrame>,
+    ) -> Option<Self> {
+        let tls = match server.transport {
+            Transport::Udp => return None,
+            Transport::Tcp => None,
+            Transport::Tls => Some(tls_name(&server.host)?),
+        };
+        Some(Link::stream(addr, tls, frames.clone()))
+    }
+
     /// Connects to `server` in the background, over TLS when it has a `tls` name to check
     /// its certificate against; until it is connected what is sent waits, and if it cannot
     /// connect the TURN client's requests go unanswered and it reports the allocation
