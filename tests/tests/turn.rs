@@ -457,16 +457,25 @@ async fn call_through_turn_without_udp(tls: bool, restart: bool) -> Result<()> {
         .count();
     ensure!(binds >= 2, "coturn bound {binds} channels:\n{}", turn.log());
     if restart {
-        let verified =
-            |cli: &Cli| verified_other(cli).map_or(0.0, |(_, v)| num(&v, "frames_verified"));
-        let before = [verified(&kari), verified(&ola)];
+        // The same participants as before, each seen by the other: no rejoin.
+        let (ola_id, kari_id) = match (verified_other(&kari), verified_other(&ola)) {
+            (Some((o, _)), Some((k, _))) => (o, k),
+            _ => bail!("the call was up a moment ago"),
+        };
+        let verified = |cli: &Cli, id: u64| {
+            cli.stats()
+                .into_iter()
+                .find(|(i, _)| *i == id)
+                .map_or(0.0, |(_, v)| num(&v, "frames_verified"))
+        };
+        let before = [verified(&kari, ola_id), verified(&ola, kari_id)];
         turn.restart()?;
         eprintln!("coturn restarted");
         let restarted = Instant::now();
         loop {
             kari.still_running()?;
             ola.still_running()?;
-            let now = [verified(&kari), verified(&ola)];
+            let now = [verified(&kari, ola_id), verified(&ola, kari_id)];
             // Well past what was in flight: pictures made after the restart.
             if now[0] > before[0] + 60.0 && now[1] > before[1] + 60.0 {
                 eprintln!(
