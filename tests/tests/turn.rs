@@ -284,6 +284,22 @@ async fn wait_for_call(kari: &mut Cli, ola: &mut Cli, extra: impl Fn() -> String
     }
 }
 
+/// A samla-server with `config`, its HTTP on the lab address both namespaces reach and its
+/// media on the root namespace's loopback, announced as 127.0.0.1: out of the namespaces'
+/// reach but not of coturn's.
+async fn server_out_of_reach(lab: &Lab, config: &Path) -> Result<TestServer> {
+    TestServer::start_on(
+        lab.server_ip.into(),
+        &[
+            "--config".into(),
+            config.display().to_string(),
+            "--media-listen".into(),
+            "127.0.0.1:0".into(),
+        ],
+    )
+    .await
+}
+
 /// Makes a meeting on `server`; returns (host token, join link).
 async fn meeting(server: &TestServer) -> Result<(String, String)> {
     let token = server.token("kari@uio.no")?;
@@ -311,18 +327,7 @@ async fn media_flows_through_turn_when_the_sfu_cannot_be_reached_directly() -> R
     let ola_net = lab.namespace("ola")?;
     let turn = Coturn::start(lab.relay_ip.into(), dir.path(), false)?;
     let config = config_with_turn(dir.path(), turn.addr, &["udp"], "turn-secret")?;
-    // HTTP on the lab address both namespaces reach; media on the root namespace's loopback,
-    // announced as 127.0.0.1: out of the namespaces' reach but not of coturn's.
-    let server = TestServer::start_on(
-        lab.server_ip.into(),
-        &[
-            "--config".into(),
-            config.display().to_string(),
-            "--media-listen".into(),
-            "127.0.0.1:0".into(),
-        ],
-    )
-    .await?;
+    let server = server_out_of_reach(&lab, &config).await?;
     let (token, link) = meeting(&server).await?;
     let cli = binary("samla-cli");
     let mut kari = join(
@@ -409,16 +414,7 @@ async fn call_through_turn_without_udp(tls: bool, restart: bool) -> Result<()> {
     } else {
         config_with_turn(dir.path(), turn.addr, &["udp", "tcp"], "turn-secret")?
     };
-    let server = TestServer::start_on(
-        lab.server_ip.into(),
-        &[
-            "--config".into(),
-            config.display().to_string(),
-            "--media-listen".into(),
-            "127.0.0.1:0".into(),
-        ],
-    )
-    .await?;
+    let server = server_out_of_reach(&lab, &config).await?;
     let (token, link) = meeting(&server).await?;
     let cli = binary("samla-cli");
     let command = |net: &netns::Netns| {
