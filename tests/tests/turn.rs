@@ -300,6 +300,21 @@ async fn server_out_of_reach(lab: &Lab, config: &Path) -> Result<TestServer> {
     .await
 }
 
+/// A samla-server with `config` on loopback, reached directly, and Kari and Ola in a call
+/// through it (waited for); coturn's log goes with a failure.
+async fn direct_call(config: &Path, turn: &Coturn, dir: &Path) -> Result<(TestServer, Cli, Cli)> {
+    let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
+    let (token, link) = meeting(&server).await?;
+    let cli = binary("samla-cli");
+    let mut kari = join(Command::new(&cli), &link, "Kari", Some(&token), dir)?;
+    let mut ola = join(Command::new(&cli), &link, "Ola", None, dir)?;
+    wait_for_call(&mut kari, &mut ola, || {
+        format!("---- coturn ----\n{}", turn.log())
+    })
+    .await?;
+    Ok((server, kari, ola))
+}
+
 /// Makes a meeting on `server`; returns (host token, join link).
 async fn meeting(server: &TestServer) -> Result<(String, String)> {
     let token = server.token("kari@uio.no")?;
@@ -513,15 +528,7 @@ async fn wrong_turn_credentials_are_reported_and_the_direct_path_still_works() -
     let dir = tempfile::tempdir()?;
     let turn = Coturn::start(IpAddr::V4(Ipv4Addr::LOCALHOST), dir.path(), false)?;
     let config = config_with_turn(dir.path(), turn.addr, &["udp"], "not-the-secret")?;
-    let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
-    let (token, link) = meeting(&server).await?;
-    let cli = binary("samla-cli");
-    let mut kari = join(Command::new(&cli), &link, "Kari", Some(&token), dir.path())?;
-    let mut ola = join(Command::new(&cli), &link, "Ola", None, dir.path())?;
-    wait_for_call(&mut kari, &mut ola, || {
-        format!("---- coturn ----\n{}", turn.log())
-    })
-    .await?;
+    let (_server, kari, ola) = direct_call(&config, &turn, dir.path()).await?;
     for cli in [&kari, &ola] {
         let log = cli.log();
         ensure!(
@@ -558,15 +565,7 @@ async fn an_untrusted_turn_certificate_is_reported_and_the_direct_path_still_wor
         &[format!("turns:{tls_addr}?transport=tcp")],
         "turn-secret",
     )?;
-    let server = TestServer::start_with(&["--config".into(), config.display().to_string()]).await?;
-    let (token, link) = meeting(&server).await?;
-    let cli = binary("samla-cli");
-    let mut kari = join(Command::new(&cli), &link, "Kari", Some(&token), dir.path())?;
-    let mut ola = join(Command::new(&cli), &link, "Ola", None, dir.path())?;
-    wait_for_call(&mut kari, &mut ola, || {
-        format!("---- coturn ----\n{}", turn.log())
-    })
-    .await?;
+    let (_server, kari, ola) = direct_call(&config, &turn, dir.path()).await?;
     for cli in [&kari, &ola] {
         let said = |log: &str| {
             log.contains("TLS with the TURN server failed") && log.contains("UnknownIssuer")
