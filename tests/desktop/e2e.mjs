@@ -16,7 +16,8 @@
 // initials) and admits a guest (samla-cli) from the waiting room. A screenshot of the screen is
 // kept after each step.
 //
-// Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), OUT_DIR (screenshots, logs),
+// Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), SAMLA_APP (the app to drive, default
+// SAMLA_BIN_DIR/samla; scripts/test gives the AppImage), OUT_DIR (screenshots, logs),
 // WEBDRIVER_PORT (tauri-driver's port, default 4444).
 
 import { spawn, execFileSync } from "node:child_process";
@@ -28,6 +29,7 @@ const bin = process.env.SAMLA_BIN_DIR;
 const out = process.env.OUT_DIR ?? "tests/desktop/out";
 const driverUrl = `http://127.0.0.1:${process.env.WEBDRIVER_PORT ?? "4444"}`;
 if (!bin) throw new Error("SAMLA_BIN_DIR is not set");
+const app = process.env.SAMLA_APP ?? join(bin, "samla");
 mkdirSync(out, { recursive: true });
 
 const children = [];
@@ -123,7 +125,7 @@ session = (
     capabilities: {
       alwaysMatch: {
         browserName: "wry",
-        "tauri:options": { application: join(bin, "samla"), args: [link, "--name", "Kari", "--fake-media"] },
+        "tauri:options": { application: app, args: [link, "--name", "Kari", "--fake-media"] },
       },
     },
   })
@@ -375,7 +377,7 @@ await wd("DELETE", `/session/${session}`);
 session = (
   await wd("POST", "/session", {
     capabilities: {
-      alwaysMatch: { browserName: "wry", "tauri:options": { application: join(bin, "samla"), args: ["--name", "Kari"] } },
+      alwaysMatch: { browserName: "wry", "tauri:options": { application: app, args: ["--name", "Kari"] } },
     },
   })
 ).sessionId;
