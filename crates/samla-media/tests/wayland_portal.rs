@@ -10,6 +10,8 @@
 //! the portal library keeps its first D-Bus connection for the process.
 #![cfg(target_os = "linux")]
 
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/sway.rs"]
 mod sway;
 
@@ -134,7 +136,7 @@ fn the_portal_shares_what_the_wayland_screen_shows_and_a_closed_dialog_is_denied
     let mut source = open_in_time(&target, &desktop).unwrap_or_else(|e| {
         panic!(
             "opening the portal capture failed: {e}; logs in {}",
-            desktop.dir.display()
+            desktop.processes.dir.display()
         )
     });
     let mut frame = VideoFrame::new(0, 0);
@@ -152,7 +154,7 @@ fn the_portal_shares_what_the_wayland_screen_shows_and_a_closed_dialog_is_denied
         assert!(
             Instant::now() < deadline,
             "the capture never showed the screen's picture: {problem}; logs in {}",
-            desktop.dir.display()
+            desktop.processes.dir.display()
         );
     }
     let _ = std::fs::remove_file(&scene);
@@ -173,7 +175,7 @@ fn open_in_time(
         .unwrap_or_else(|_| {
             panic!(
                 "the portal never answered; logs in {}",
-                desktop.dir.display()
+                desktop.processes.dir.display()
             )
         })
 }
