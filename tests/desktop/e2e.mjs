@@ -13,7 +13,9 @@
 // (an xmessage) chosen in the share picker: a second viewer's picture must be that window's
 // size and match a screenshot of the window. Then a second app, with the machine's own devices,
 // hosts a meeting on its embedded server (on a machine without a camera it says so and shows our
-// initials) and admits a guest (samla-cli) from the waiting room. A screenshot of the screen is
+// initials) and admits a guest (samla-cli) from the waiting room. The sound devices are PipeWire's
+// virtual ones (tests/desktop/sound-session): the guest must hear the tone spoken into the app's
+// microphone, and the app's speakers must play the guest's tone. A screenshot of the screen is
 // kept after each step.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), SAMLA_APP (the app to drive, default
@@ -24,6 +26,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, existsSync, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
+import { readWav, recordSpeakers, speakInto, strongestPitch, writeTone } from "./sound.mjs";
 
 const bin = process.env.SAMLA_BIN_DIR;
 const out = process.env.OUT_DIR ?? "tests/desktop/out";
@@ -99,6 +102,12 @@ const exec = (script, ...args) => wd("POST", `/session/${session}/execute/sync`,
 
 // ---- the scenario ---------------------------------------------------------------------------
 
+// Someone speaks into the machine's (virtual) microphone for the whole test.
+const SPOKEN_HZ = 660;
+const spoken = join(out, "spoken.wav");
+writeTone(spoken, SPOKEN_HZ, 600);
+await speakInto(start, spoken);
+
 const port = await freePort();
 const server = `http://127.0.0.1:${port}`;
 const data = join(out, "server-data");
@@ -115,7 +124,7 @@ const link = execFileSync(join(bin, "samla-cli"), ["meeting", "create", "--serve
 console.log(`meeting ${link}`);
 
 const perEvents = join(out, "per-events.json");
-start("per", join(bin, "samla-cli"), [
+const per = start("per", join(bin, "samla-cli"), [
   "join", link, "--name", "Per", "--video", "synthetic:640x360@30", "--audio", "synthetic", "--for", "60s",
   "--events-json", perEvents,
 ]);
@@ -365,7 +374,6 @@ await waitFor("the share button back", () =>
 xmessage.kill("SIGTERM");
 
 // Per writes its events when it leaves; stop it now instead of waiting out --for.
-const per = children[1];
 per.kill("SIGINT");
 await waitFor("Per's events", () => existsSync(perEvents), 15_000);
 const perSaw = readFileSync(perEvents, "utf8");
@@ -413,7 +421,14 @@ await screenshot("hosting");
 
 console.log("step: admit a guest from the waiting room");
 const guestEvents = join(out, "guest-events.json");
-start("guest", join(bin, "samla-cli"), ["join", hostedLink, "--name", "Gjest", "--for", "8s", "--events-json", guestEvents]);
+const guestHeard = join(out, "guest-heard.wav");
+const speakersPlayed = join(out, "speakers-played.wav");
+const speakers = recordSpeakers(start, speakersPlayed);
+// The guest sends its synthetic tone (its pitch says who it is) and keeps what it hears.
+start("guest", join(bin, "samla-cli"), [
+  "join", hostedLink, "--name", "Gjest", "--for", "12s", "--events-json", guestEvents,
+  "--audio", "synthetic", "--audio-out", `wav:${guestHeard}`,
+]);
 await exec(`
   const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim().startsWith('Participants'));
   b.click();`);
@@ -426,7 +441,24 @@ await waitFor("the guest in the meeting", () =>
 await screenshot("guest-admitted");
 await waitFor("the guest's events", () => existsSync(guestEvents), 20_000);
 const guestSaw = JSON.parse(readFileSync(guestEvents, "utf8"));
-if (!guestSaw.some((e) => e.event.type === "joined")) throw new Error("the guest was not admitted");
+const guestJoined = guestSaw.find((e) => e.event.type === "joined");
+if (!guestJoined) throw new Error("the guest was not admitted");
+
+console.log("step: talk and listen through the machine's sound devices");
+// This app uses the machine's microphone and speakers: here PipeWire's virtual ones
+// (tests/desktop/sound-session), with someone speaking a 660 Hz tone into the microphone.
+speakers.kill("SIGINT");
+await sleep(500);
+const pitches = [SPOKEN_HZ];
+for (let n = 0; n < 32; n++) pitches.push(300 + 100 * n);
+const heard = strongestPitch(readWav(guestHeard, 1), pitches);
+console.log(`  the guest heard ${heard.hz} Hz at RMS ${heard.rms.toFixed(0)} (the app's microphone had ${SPOKEN_HZ} Hz)`);
+if (heard.hz !== SPOKEN_HZ || heard.rms < 100) throw new Error("the guest did not hear what was said into the app's microphone");
+const loud = readWav(speakersPlayed, 2).filter((x) => Math.abs(x) > 0);
+const guestPitch = 300 + 100 * (guestJoined.event.you % 32);
+const played = strongestPitch(loud, pitches);
+console.log(`  the app's speakers played ${played.hz} Hz at RMS ${played.rms.toFixed(0)} (the guest's tone is ${guestPitch} Hz)`);
+if (played.hz !== guestPitch || played.rms < 100) throw new Error("the app's speakers did not play the guest");
 
 console.log("step: leave");
 await wd("DELETE", `/session/${session}`);
