@@ -11,7 +11,8 @@ use tauri::{AppHandle, State};
 use crate::bench::{self, CpuTime, PageReport};
 use crate::camera::CameraError;
 use crate::host::{Host, HostError, HostedMeeting};
-use crate::media::{AudioDevices, LocalSources, Media, ShareError, ShareTarget};
+use crate::media::{AudioDevices, DeviceProblem, LocalSources, Media, ShareError, ShareTarget};
+use crate::sound_check;
 use crate::Launch;
 
 /// Everything the commands share.
@@ -182,6 +183,29 @@ pub async fn microphone_list() -> Vec<MicrophoneOption> {
         }
         Err(_) => Vec::new(),
     }
+}
+
+/// How loud the microphone is right now (RMS, 0 to 1 of full scale), for the pre-join meter;
+/// 0 without a microphone.
+#[tauri::command]
+pub fn microphone_level(shell: State<'_, Shell>) -> f32 {
+    shell.media.mic_level.get()
+}
+
+/// Plays the test tone on `device` (`None`: the system's default speaker) and returns when it
+/// has played, or why it could not.
+#[tauri::command]
+pub async fn speaker_test(device: Option<String>) -> Result<(), DeviceProblem> {
+    let played = tauri::async_runtime::spawn_blocking(move || {
+        sound_check::play_test_tone(device.as_deref()).map_err(|err| DeviceProblem::from(&err))
+    })
+    .await;
+    played.unwrap_or_else(|_| {
+        Err(DeviceProblem {
+            reason: "failed",
+            detail: "the test tone's thread ended early".into(),
+        })
+    })
 }
 
 /// Mutes (`on: false`) or unmutes the microphone; the track stays, sending silence.

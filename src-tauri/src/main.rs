@@ -19,6 +19,7 @@ mod devices;
 mod frames;
 mod host;
 mod media;
+mod sound_check;
 
 use std::process::ExitCode;
 
@@ -113,6 +114,8 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::desktop_config,
             commands::media_start,
             commands::media_signal,
+            commands::microphone_level,
+            commands::speaker_test,
             commands::media_stop,
             commands::microphone_set,
             commands::microphone_list,

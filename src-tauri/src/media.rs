@@ -24,6 +24,7 @@ use tauri::{AppHandle, Emitter};
 
 use crate::camera::{CameraError, CameraFeed, OpenSource};
 use crate::frames::{FrameHub, PageSink};
+use crate::sound_check::MicLevel;
 
 /// The event the page listens to for messages to send on its signalling socket.
 pub const SIGNAL_EVENT: &str = "media-signal";
@@ -230,6 +231,8 @@ impl SignalSink for PageSignal {
 pub struct Media {
     fake_media: bool,
     hub: FrameHub,
+    /// The microphone's loudness, for the pre-join meter.
+    pub mic_level: MicLevel,
     session: Mutex<Option<MediaSession>>,
     /// The camera track's picture while a session runs and a camera was asked for.
     camera: Mutex<Option<CameraFeed>>,
@@ -240,6 +243,7 @@ impl Media {
         Self {
             fake_media,
             hub,
+            mic_level: MicLevel::default(),
             session: Mutex::new(None),
             camera: Mutex::new(None),
         }
@@ -342,6 +346,7 @@ impl Media {
             }
             (true, false) => match call.microphone(devices.microphone.as_deref(), UNIX_EPOCH) {
                 Ok(mic) => {
+                    self.mic_level.set(Some(mic.source().level_meter()));
                     opts.audio = Some(AudioInput::Source(Box::new(mic)));
                     Ok(true)
                 }
@@ -438,6 +443,7 @@ impl Media {
         if let Ok(mut slot) = self.session.lock() {
             slot.take();
         }
+        self.mic_level.set(None);
         if let Some(feed) = self.camera.lock().ok().and_then(|mut slot| slot.take()) {
             feed.close();
         }

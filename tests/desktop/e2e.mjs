@@ -26,7 +26,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, existsSync, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
-import { readWav, recordSpeakers, speakInto, strongestPitch, writeTone } from "./sound.mjs";
+import { loudSpan, readWav, recordSpeakers, speakInto, strongestPitch, writeTone } from "./sound.mjs";
 
 const bin = process.env.SAMLA_BIN_DIR;
 const out = process.env.OUT_DIR ?? "tests/desktop/out";
@@ -400,6 +400,33 @@ console.log(`  hosted ${hostedLink}`);
 const page = await fetch(hostedLink);
 if (!page.ok || !(await page.text()).includes("samla-meeting")) throw new Error("the embedded server does not serve the join page");
 await waitFor("the join screen", () => exec("return !!document.querySelector('#join')"));
+
+console.log("step: check the microphone and speakers before joining");
+// The meter reads the (virtual) microphone, into which a tone is being spoken.
+const meter = await waitFor("the microphone meter moving", () =>
+  exec("const m = document.querySelector('[role=meter]'); const v = m ? Number(m.getAttribute('aria-valuenow')) : 0; return v > 20 ? v : null;"),
+);
+console.log(`  the microphone meter reads ${meter} %`);
+const testTone = join(out, "test-tone.wav");
+const toneRecorder = recordSpeakers(start, testTone);
+await sleep(300);
+await exec("document.querySelector('#test-speaker').click()");
+const toneSaid = await waitFor("the test tone played", () =>
+  exec("const s = document.querySelector('.speaker-test').textContent; return s.includes('Did you hear') || s.includes('Could not') ? s : null;"),
+);
+if (toneSaid.includes("Could not")) throw new Error(`the app could not play the test tone: ${toneSaid}`);
+await screenshot("sound-checked");
+toneRecorder.kill("SIGINT");
+await sleep(300);
+// Two notes, as the browser plays them: A5 (880 Hz), then E5 (659 Hz).
+const toneLoud = loudSpan(readWav(testTone, 2), 500);
+const notes = [880, 659.25, 440, 1000];
+const third = Math.floor(toneLoud.length / 3);
+const firstNote = strongestPitch(toneLoud.subarray(0, third), notes).hz;
+const secondNote = strongestPitch(toneLoud.subarray(2 * third), notes).hz;
+console.log(`  the speakers played ${firstNote} Hz then ${secondNote} Hz over ${(toneLoud.length / 48).toFixed(0)} ms; the page says ${JSON.stringify(toneSaid.replace("Test speaker", "").trim())}`);
+if (firstNote !== 880 || secondNote !== 659.25) throw new Error("the speakers did not play the test tone");
+
 await exec("document.querySelector('#join').click()");
 await waitFor("the hosted meeting", () => exec("return !!document.querySelector('figure.tile')"));
 // This app has no --fake-media: it opens the machine's camera, or says there is none.
@@ -454,7 +481,7 @@ for (let n = 0; n < 32; n++) pitches.push(300 + 100 * n);
 const heard = strongestPitch(readWav(guestHeard, 1), pitches);
 console.log(`  the guest heard ${heard.hz} Hz at RMS ${heard.rms.toFixed(0)} (the app's microphone had ${SPOKEN_HZ} Hz)`);
 if (heard.hz !== SPOKEN_HZ || heard.rms < 100) throw new Error("the guest did not hear what was said into the app's microphone");
-const loud = readWav(speakersPlayed, 2).filter((x) => Math.abs(x) > 0);
+const loud = loudSpan(readWav(speakersPlayed, 2), 500);
 const guestPitch = 300 + 100 * (guestJoined.event.you % 32);
 const played = strongestPitch(loud, pitches);
 console.log(`  the app's speakers played ${played.hz} Hz at RMS ${played.rms.toFixed(0)} (the guest's tone is ${guestPitch} Hz)`);

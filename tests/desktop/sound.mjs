@@ -60,6 +60,20 @@ export function readWav(path, channels) {
   return samples;
 }
 
+/** `samples` from the first to the last one louder than `threshold`: the stretch something
+ * was played in (kept whole, so the waveform is intact for the pitch). */
+export function loudSpan(samples, threshold) {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < samples.length; i++) {
+    if (Math.abs(samples[i]) > threshold) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  }
+  return first < 0 ? samples.subarray(0, 0) : samples.subarray(first, last + 1);
+}
+
 /** The strongest of `candidates` (Hz) in `samples` (Goertzel), and how loud the samples are. */
 export function strongestPitch(samples, candidates) {
   let best = { hz: null, power: 0 };

@@ -40,7 +40,7 @@ pub use capture::{
 ))]
 pub use capture::{Camera, CameraRequest};
 #[cfg(feature = "devices")]
-pub use capture::{Microphone, Speaker};
+pub use capture::{LevelMeter, Microphone, Speaker};
 #[cfg(feature = "codec")]
 pub use codec::h264::{
     EncodedVideo, H264Decoder, H264Encoder, H264EncoderConfig, Simulcast, SimulcastLayerConfig,

@@ -171,6 +171,17 @@ fn the_microphone_hears_and_the_speakers_play_through_alsa_and_pipewire() {
             .then_some(())
     });
     let mut mic = Microphone::open(None, UNIX_EPOCH).unwrap();
+    // The level meter follows the device before anything reads the microphone (the app's
+    // pre-join meter): the tone is a sine of amplitude 8000, RMS 8000/√2 of full scale.
+    let meter = mic.level_meter();
+    let spoken_rms = 8000.0 / std::f32::consts::SQRT_2 / f32::from(i16::MAX);
+    processes.wait_for("the level meter to read the tone", || {
+        ((meter.get() - spoken_rms).abs() < 0.02).then_some(())
+    });
+    println!(
+        "the level meter read {:.3} (the tone's RMS is {spoken_rms:.3})",
+        meter.get()
+    );
     let mut frame = AudioFrame::silent();
     let mut heard = Vec::new();
     // One second of what the microphone hears, after the first sound (the link takes a moment).

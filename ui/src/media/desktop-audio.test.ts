@@ -55,4 +55,29 @@ describe("the app's microphone and speaker", () => {
     const media = backend(base, [{ id: "hw:1,0", name: "USB Headset" }]);
     expect(await media.listDevices()).toContainEqual({ id: "hw:1,0", kind: "audioinput", label: "USB Headset" });
   });
+
+  it("reads the microphone's level from the app for the meter, and nothing without a microphone", async () => {
+    const media = backend({ ...base, microphone: true });
+    invoke.mockImplementation((cmd: string) =>
+      Promise.resolve(cmd === "media_start" ? { ...base, microphone: true } : cmd === "microphone_level" ? 0.1 : undefined),
+    );
+    await media.openDevices({ mic: true, camera: false });
+    media.micLevel();
+    // -20 dBFS on a meter from -60 to 0 dBFS.
+    await vi.waitFor(() => expect(media.micLevel()).toBeCloseTo(2 / 3, 5));
+    const without = backend({ ...base, microphone_error: { reason: "missing", detail: "no microphone found" } });
+    await without.openDevices({ mic: true, camera: false });
+    expect(without.micLevel()).toBe(0);
+  });
+
+  it("plays the test tone in the app, and says so when the speaker refuses", async () => {
+    const media = backend(base);
+    await media.playTestSound();
+    expect(invoke).toHaveBeenCalledWith("speaker_test", { device: null });
+    invoke.mockImplementation((cmd: string) =>
+      cmd === "speaker_test" ? Promise.reject({ reason: "busy", detail: "speaker busy" }) : Promise.resolve(undefined),
+    );
+    await expect(media.playTestSound("hw:2,0")).rejects.toMatchObject({ reason: "busy" });
+    expect(invoke).toHaveBeenCalledWith("speaker_test", { device: "hw:2,0" });
+  });
 });

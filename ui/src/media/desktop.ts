@@ -20,6 +20,7 @@ import {
   type VideoSource,
 } from "./backend";
 import { I420Renderer, parseFrame, type SocketFrame } from "./i420-gl";
+import { levelFromRms } from "./level";
 
 /** What the app tells the page at start (src-tauri/src/commands.rs `DesktopConfig`). */
 export interface DesktopConfig {
@@ -171,6 +172,9 @@ export class DesktopMediaBackend implements MediaBackend {
   private queue: Promise<unknown>;
   private started = false;
   private closed = false;
+  /** The microphone meter's last reading (0..1), and whether a newer one is on its way. */
+  private level = 0;
+  private levelAsked = false;
   private remote: RemoteTrack[] = [];
   private readonly unsubscribers: (() => void)[] = [];
 
@@ -385,6 +389,30 @@ export class DesktopMediaBackend implements MediaBackend {
       stop();
       canvas.remove();
     };
+  }
+
+  // ---- the pre-join checks -------------------------------------------------------------------
+
+  /** The last level the app measured on the microphone; each call asks for a newer one. */
+  micLevel(): number {
+    if (!this.levelAsked) {
+      this.levelAsked = true;
+      invoke<number>("microphone_level").then(
+        (rms) => {
+          this.level = levelFromRms(rms);
+          this.levelAsked = false;
+        },
+        () => {
+          this.levelAsked = false;
+        },
+      );
+    }
+    return this.local.hasMic ? this.level : 0;
+  }
+
+  /** The app plays the test tone on the speaker; a refusal carries the app's `DeviceProblem`. */
+  async playTestSound(outputId?: string): Promise<void> {
+    await invoke("speaker_test", { device: outputId ?? null });
   }
 
   close(): void {

@@ -12,8 +12,12 @@ export function levelFromSamples(samples: ArrayLike<number>): number {
     const s = samples[i]!;
     sq += s * s;
   }
-  const rms = Math.sqrt(sq / samples.length);
-  if (rms <= 0) return 0;
+  return levelFromRms(Math.sqrt(sq / samples.length));
+}
+
+/** An RMS loudness (0..1 of full scale) as a meter level 0..1. */
+export function levelFromRms(rms: number): number {
+  if (!(rms > 0)) return 0;
   const db = 20 * Math.log10(rms);
   return Math.min(1, Math.max(0, (db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB));
 }

@@ -193,6 +193,11 @@ impl<S: AudioSource> ProcessedSource<S> {
     pub fn new(source: S, processor: SharedProcessor) -> Self {
         Self { source, processor }
     }
+
+    /// The source before processing (a microphone, for its level meter).
+    pub fn source(&self) -> &S {
+        &self.source
+    }
 }
 
 impl<S: AudioSource> AudioSource for ProcessedSource<S> {

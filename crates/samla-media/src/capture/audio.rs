@@ -10,6 +10,7 @@
 //! signal is copied to every channel on playback.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -212,9 +213,27 @@ impl ToI16 for i16 {
     }
 }
 
+/// How loud a microphone is, as its device delivers: the RMS of the device's latest buffer
+/// (0 silence, 1 full scale). It moves whether or not anyone reads the microphone's frames,
+/// so a "say something" meter works before joining, when nothing is sent yet.
+#[derive(Clone, Debug, Default)]
+pub struct LevelMeter(Arc<AtomicU32>);
+
+impl LevelMeter {
+    /// The level of the latest buffer.
+    pub fn get(&self) -> f32 {
+        f32::from_bits(self.0.load(Ordering::Relaxed))
+    }
+
+    fn set(&self, rms: f32) {
+        self.0.store(rms.to_bits(), Ordering::Relaxed);
+    }
+}
+
 /// A microphone delivering 20 ms mono frames at 48 kHz.
 pub struct Microphone {
     shared: Shared,
+    level: LevelMeter,
     name: String,
     epoch: SystemTime,
     // Dropping the stream stops capture; held only for that.
@@ -238,18 +257,19 @@ impl Microphone {
         let name = device_name(&dev);
         let (config, format) = pick_config(kind, &name, dev.supported_input_configs())?;
         let shared = new_shared(MIC_RING_SAMPLES);
+        let level = LevelMeter::default();
         let channels = usize::from(config.channels.max(1));
         let on_error = on_stream_error(kind, name.clone(), shared.clone());
         let stream = match format {
             SampleFormat::F32 => dev.build_input_stream(
                 config,
-                capture_callback::<f32>(shared.clone(), channels),
+                capture_callback::<f32>(shared.clone(), level.clone(), channels),
                 on_error,
                 None,
             ),
             _ => dev.build_input_stream(
                 config,
-                capture_callback::<i16>(shared.clone(), channels),
+                capture_callback::<i16>(shared.clone(), level.clone(), channels),
                 on_error,
                 None,
             ),
@@ -258,28 +278,43 @@ impl Microphone {
         stream.play().map_err(|e| cpal_error(kind, &name, &e))?;
         Ok(Self {
             shared,
+            level,
             name,
             epoch,
             _stream: stream,
         })
     }
+
+    /// The meter of this microphone's level, for showing before anything is sent.
+    pub fn level_meter(&self) -> LevelMeter {
+        self.level.clone()
+    }
 }
 
-/// The device callback: mix each interleaved frame to mono into the ring.
+/// The device callback: mix each interleaved frame to mono into the ring, and measure it.
 fn capture_callback<T: ToI16 + cpal::SizedSample>(
     shared: Shared,
+    level: LevelMeter,
     channels: usize,
 ) -> impl FnMut(&[T], &cpal::InputCallbackInfo) + Send + 'static {
     move |data, _| {
         let mut ring = lock(&shared);
+        let mut squares = 0.0f64;
+        let mut count = 0usize;
         for frame in data.chunks_exact(channels) {
             let sum: i32 = frame.iter().map(|s| i32::from(s.to_i16())).sum();
             if ring.samples.len() == MIC_RING_SAMPLES {
                 ring.samples.pop_front();
             }
-            ring.samples.push_back((sum / channels as i32) as i16);
+            let mono = (sum / channels as i32) as i16;
+            ring.samples.push_back(mono);
+            squares += f64::from(mono) * f64::from(mono);
+            count += 1;
         }
         drop(ring);
+        if count > 0 {
+            level.set(((squares / count as f64).sqrt() / f64::from(i16::MAX)) as f32);
+        }
         shared.1.notify_one();
     }
 }

@@ -38,7 +38,7 @@ use thiserror::Error;
 use crate::frame::{AudioFrame, VideoFrame};
 
 #[cfg(feature = "devices")]
-pub use audio::{Microphone, Speaker};
+pub use audio::{LevelMeter, Microphone, Speaker};
 #[cfg(all(
     feature = "devices",
     any(target_os = "linux", windows, target_os = "macos")
