@@ -125,64 +125,51 @@ pub async fn media_start(
         .start(&app, host, camera, camera_device, microphone, audio))
 }
 
-/// One camera for the page's picker.
+/// One device for the page's pickers: `id` goes back in `media_start` (`camera_device`,
+/// `audio_devices`) or `speaker_test`.
 #[derive(Debug, Serialize)]
-pub struct CameraOption {
+pub struct DeviceOption {
     id: String,
     name: String,
 }
 
-/// The cameras the system has (none when it cannot list them: the picker is then empty and
-/// opening the camera says why).
-#[tauri::command]
-pub async fn camera_list() -> Vec<CameraOption> {
+/// The devices of `kind` the system has; none when it cannot list them (the picker is then
+/// empty, and opening the default says why it is missing).
+async fn device_options(kind: DeviceKind) -> Vec<DeviceOption> {
     let listed =
-        tauri::async_runtime::spawn_blocking(|| samla_media::list_devices(DeviceKind::Camera))
-            .await;
+        tauri::async_runtime::spawn_blocking(move || samla_media::list_devices(kind)).await;
     match listed {
-        Ok(Ok(cameras)) => cameras
+        Ok(Ok(devices)) => devices
             .into_iter()
-            .map(|c| CameraOption {
-                id: c.id,
-                name: c.name,
+            .map(|d| DeviceOption {
+                id: d.id,
+                name: d.name,
             })
             .collect(),
         Ok(Err(err)) => {
-            tracing::info!(%err, "cannot list cameras");
+            tracing::info!(%err, "cannot list {kind}s");
             Vec::new()
         }
         Err(_) => Vec::new(),
     }
 }
 
-/// One microphone for the page's picker: `id` goes back in `media_start`'s `audio_devices`.
-#[derive(Debug, Serialize)]
-pub struct MicrophoneOption {
-    id: String,
-    name: String,
+/// The cameras, for the page's picker.
+#[tauri::command]
+pub async fn camera_list() -> Vec<DeviceOption> {
+    device_options(DeviceKind::Camera).await
 }
 
-/// The microphones the system has (none when it cannot list them: the picker is then empty
-/// and the default is opened, or its absence explained).
+/// The microphones, for the page's picker.
 #[tauri::command]
-pub async fn microphone_list() -> Vec<MicrophoneOption> {
-    let listed =
-        tauri::async_runtime::spawn_blocking(|| samla_media::list_devices(DeviceKind::Microphone))
-            .await;
-    match listed {
-        Ok(Ok(microphones)) => microphones
-            .into_iter()
-            .map(|m| MicrophoneOption {
-                id: m.id,
-                name: m.name,
-            })
-            .collect(),
-        Ok(Err(err)) => {
-            tracing::info!(%err, "cannot list microphones");
-            Vec::new()
-        }
-        Err(_) => Vec::new(),
-    }
+pub async fn microphone_list() -> Vec<DeviceOption> {
+    device_options(DeviceKind::Microphone).await
+}
+
+/// The speakers, for the page's picker.
+#[tauri::command]
+pub async fn speaker_list() -> Vec<DeviceOption> {
+    device_options(DeviceKind::Speaker).await
 }
 
 /// How loud the microphone is right now (RMS, 0 to 1 of full scale), for the pre-join meter;

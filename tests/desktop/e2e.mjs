@@ -407,6 +407,17 @@ const meter = await waitFor("the microphone meter moving", () =>
   exec("const m = document.querySelector('[role=meter]'); const v = m ? Number(m.getAttribute('aria-valuenow')) : 0; return v > 20 ? v : null;"),
 );
 console.log(`  the microphone meter reads ${meter} %`);
+// The speaker picker lists the app's speakers; the test tone goes to the one picked (ALSA's
+// "pipewire" device, which plays on the same virtual speakers as the default).
+await exec("document.querySelector('details.devices').open = true");
+const speakerPicked = await waitFor("the speaker picker", () =>
+  exec(`const s = document.querySelector('#speaker-device');
+    const o = s && [...s.options].find((o) => o.value === 'alsa:pipewire');
+    if (!o) return null;
+    s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));
+    return o.textContent + ' of ' + [...s.options].map((o) => o.textContent).join(', ');`),
+);
+console.log(`  picked the speaker ${speakerPicked}`);
 const testTone = join(out, "test-tone.wav");
 const toneRecorder = recordSpeakers(start, testTone);
 await sleep(300);

@@ -172,6 +172,10 @@ export class DesktopMediaBackend implements MediaBackend {
   private queue: Promise<unknown>;
   private started = false;
   private closed = false;
+  /** The speaker the others are played on ("" for the system's default). */
+  private outputId = "";
+  /** What the page last asked to open, to open again with another speaker. */
+  private opened: { mic: boolean; camera: boolean; devices?: DeviceChoice } | undefined;
   /** The microphone meter's last reading (0..1), and whether a newer one is on its way. */
   private level = 0;
   private levelAsked = false;
@@ -231,8 +235,7 @@ export class DesktopMediaBackend implements MediaBackend {
   /** Starts the app's media session once, with what the user chose to send. */
   private start(mic: boolean, camera: boolean, devices?: DeviceChoice): Promise<LocalSources | undefined> {
     this.started = true;
-    // The speaker is the system's default: the page has no output picker for the app yet.
-    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: null };
+    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: this.outputId || null };
     const cameraDevice = devices?.videoInput || null;
     return this.enqueue(() =>
       invoke<LocalSources>("media_start", { serverHost: this.serverHost, camera, cameraDevice, microphone: mic, audioDevices }),
@@ -247,6 +250,7 @@ export class DesktopMediaBackend implements MediaBackend {
   // ---- devices ---------------------------------------------------------------------------
 
   async openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void> {
+    this.opened = opts;
     const sources = await this.start(opts.mic, opts.camera, opts.devices);
     if (!sources) return;
     const wanted = opts.mic || opts.camera;
@@ -275,7 +279,7 @@ export class DesktopMediaBackend implements MediaBackend {
     };
   }
 
-  /** The cameras and microphones the app sees (the speaker is the system's default). */
+  /** The cameras, microphones and speakers the app sees. */
   async listDevices(): Promise<MediaDeviceOption[]> {
     const list = async (command: string, kind: MediaDeviceOption["kind"]): Promise<MediaDeviceOption[]> => {
       try {
@@ -286,7 +290,11 @@ export class DesktopMediaBackend implements MediaBackend {
         return [];
       }
     };
-    return [...(await list("camera_list", "videoinput")), ...(await list("microphone_list", "audioinput"))];
+    return [
+      ...(await list("camera_list", "videoinput")),
+      ...(await list("microphone_list", "audioinput")),
+      ...(await list("speaker_list", "audiooutput")),
+    ];
   }
 
   /** The app keeps the microphone open while muted and sends silence (the track stays). */
@@ -411,8 +419,19 @@ export class DesktopMediaBackend implements MediaBackend {
   }
 
   /** The app plays the test tone on the speaker; a refusal carries the app's `DeviceProblem`. */
-  async playTestSound(outputId?: string): Promise<void> {
-    await invoke("speaker_test", { device: outputId ?? null });
+  async playTestSound(outputId: string = this.outputId): Promise<void> {
+    await invoke("speaker_test", { device: outputId || null });
+  }
+
+  canChooseOutput(): boolean {
+    return true;
+  }
+
+  /** Plays the others on `outputId` ("" for the default): before joining, the devices are
+   * opened again with it. */
+  async setOutputDevice(outputId: string): Promise<void> {
+    this.outputId = outputId;
+    if (this.opened) await this.openDevices(this.opened);
   }
 
   close(): void {
