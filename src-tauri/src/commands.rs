@@ -126,7 +126,7 @@ pub async fn media_start(
 }
 
 /// One device for the page's pickers: `id` goes back in `media_start` (`camera_device`,
-/// `audio_devices`) or `speaker_test`.
+/// `audio_devices`).
 #[derive(Debug, Serialize)]
 pub struct DeviceOption {
     id: String,
@@ -164,12 +164,6 @@ pub async fn camera_list() -> Vec<DeviceOption> {
 #[tauri::command]
 pub async fn microphone_list() -> Vec<DeviceOption> {
     device_options(DeviceKind::Microphone).await
-}
-
-/// The speakers, for the page's picker.
-#[tauri::command]
-pub async fn speaker_list() -> Vec<DeviceOption> {
-    device_options(DeviceKind::Speaker).await
 }
 
 /// How loud the microphone is right now (RMS, 0 to 1 of full scale), for the pre-join meter;

@@ -116,7 +116,6 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::media_signal,
             commands::microphone_level,
             commands::speaker_test,
-            commands::speaker_list,
             commands::media_stop,
             commands::microphone_set,
             commands::microphone_list,

@@ -51,7 +51,7 @@ test("before joining, the microphone meter moves and the speaker test plays", as
     assert.deepEqual((await picker.locator("option").allTextContents()).slice(1), outputs);
     await picker.selectOption({ label: outputs.at(-1) });
   } else {
-    await page.getByText("Nettleseren spiller av lyd på standardhøyttaleren.").waitFor();
+    await page.getByText("Lyden spilles av på systemets standardhøyttaler.").waitFor();
   }
 
   // The speaker test plays its tone (through the chosen output) to the end and asks whether

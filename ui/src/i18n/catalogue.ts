@@ -103,9 +103,9 @@ export const messages = {
   },
   testSoundFailed: { nb: "Kunne ikke spille av testtonen.", nn: "Kunne ikkje spele av testtonen.", en: "Could not play the test tone." },
   outputFixed: {
-    nb: "Nettleseren spiller av lyd på standardhøyttaleren.",
-    nn: "Nettlesaren spelar av lyd på standardhøgtalaren.",
-    en: "The browser plays sound through the default speaker.",
+    nb: "Lyden spilles av på systemets standardhøyttaler.",
+    nn: "Lyden vert spelt av på standardhøgtalaren til systemet.",
+    en: "Sound plays through the system's default speaker.",
   },
 
   // ---- waiting ----

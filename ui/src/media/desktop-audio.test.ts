@@ -70,25 +70,6 @@ describe("the app's microphone and speaker", () => {
     expect(without.micLevel()).toBe(0);
   });
 
-  it("offers the app's speakers, and opens the devices again with the one picked", async () => {
-    const media = backend({ ...base, microphone: true });
-    invoke.mockImplementation((cmd: string) =>
-      Promise.resolve(
-        cmd === "media_start" ? { ...base, microphone: true } : cmd === "speaker_list" ? [{ id: "pipewire", name: "PipeWire" }] : cmd.endsWith("_list") ? [] : undefined,
-      ),
-    );
-    expect(await media.listDevices()).toContainEqual({ id: "pipewire", kind: "audiooutput", label: "PipeWire" });
-    expect(media.canChooseOutput()).toBe(true);
-    await media.openDevices({ mic: true, camera: false });
-    await media.setOutputDevice("pipewire");
-    expect(invoke).toHaveBeenLastCalledWith(
-      "media_start",
-      expect.objectContaining({ microphone: true, audioDevices: { microphone: null, speaker: "pipewire" } }),
-    );
-    await media.playTestSound();
-    expect(invoke).toHaveBeenCalledWith("speaker_test", { device: "pipewire" });
-  });
-
   it("plays the test tone in the app, and says so when the speaker refuses", async () => {
     const media = backend(base);
     await media.playTestSound();

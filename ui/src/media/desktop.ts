@@ -172,10 +172,6 @@ export class DesktopMediaBackend implements MediaBackend {
   private queue: Promise<unknown>;
   private started = false;
   private closed = false;
-  /** The speaker the others are played on ("" for the system's default). */
-  private outputId = "";
-  /** What the page last asked to open, to open again with another speaker. */
-  private opened: { mic: boolean; camera: boolean; devices?: DeviceChoice } | undefined;
   /** The microphone meter's last reading (0..1), and whether a newer one is on its way. */
   private level = 0;
   private levelAsked = false;
@@ -235,7 +231,9 @@ export class DesktopMediaBackend implements MediaBackend {
   /** Starts the app's media session once, with what the user chose to send. */
   private start(mic: boolean, camera: boolean, devices?: DeviceChoice): Promise<LocalSources | undefined> {
     this.started = true;
-    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: this.outputId || null };
+    // The speaker is the system's default: the app has no speaker picker yet (switching the
+    // output needs the media session to take a new sink without starting over).
+    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: null };
     const cameraDevice = devices?.videoInput || null;
     return this.enqueue(() =>
       invoke<LocalSources>("media_start", { serverHost: this.serverHost, camera, cameraDevice, microphone: mic, audioDevices }),
@@ -250,7 +248,6 @@ export class DesktopMediaBackend implements MediaBackend {
   // ---- devices ---------------------------------------------------------------------------
 
   async openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void> {
-    this.opened = opts;
     const sources = await this.start(opts.mic, opts.camera, opts.devices);
     if (!sources) return;
     const wanted = opts.mic || opts.camera;
@@ -279,7 +276,7 @@ export class DesktopMediaBackend implements MediaBackend {
     };
   }
 
-  /** The cameras, microphones and speakers the app sees. */
+  /** The cameras and microphones the app sees (the speaker is the system's default). */
   async listDevices(): Promise<MediaDeviceOption[]> {
     const list = async (command: string, kind: MediaDeviceOption["kind"]): Promise<MediaDeviceOption[]> => {
       try {
@@ -290,11 +287,7 @@ export class DesktopMediaBackend implements MediaBackend {
         return [];
       }
     };
-    return [
-      ...(await list("camera_list", "videoinput")),
-      ...(await list("microphone_list", "audioinput")),
-      ...(await list("speaker_list", "audiooutput")),
-    ];
+    return [...(await list("camera_list", "videoinput")), ...(await list("microphone_list", "audioinput"))];
   }
 
   /** The app keeps the microphone open while muted and sends silence (the track stays). */
@@ -419,20 +412,11 @@ export class DesktopMediaBackend implements MediaBackend {
   }
 
   /** The app plays the test tone on the speaker; a refusal carries the app's `DeviceProblem`. */
-  async playTestSound(outputId: string = this.outputId): Promise<void> {
+  async playTestSound(outputId?: string): Promise<void> {
     await invoke("speaker_test", { device: outputId || null });
   }
 
-  canChooseOutput(): boolean {
-    return true;
-  }
 
-  /** Plays the others on `outputId` ("" for the default): before joining, the devices are
-   * opened again with it. */
-  async setOutputDevice(outputId: string): Promise<void> {
-    this.outputId = outputId;
-    if (this.opened) await this.openDevices(this.opened);
-  }
 
   close(): void {
     void this.enqueue(() => invoke("media_stop"));

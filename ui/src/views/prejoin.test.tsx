@@ -171,11 +171,11 @@ describe("pre-join checks", () => {
     media.canChooseOutput.mockReturnValue(false);
     prejoin(media, "nn");
     expect(root.querySelector("#speaker-device")).toBeNull();
-    expect(root.textContent).toContain("Nettlesaren spelar av lyd på standardhøgtalaren.");
+    expect(root.textContent).toContain("Lyden vert spelt av på standardhøgtalaren til systemet.");
     expect(root.querySelector("#test-speaker")?.textContent).toBe("Test høgtalaren");
   });
 
-  it("a backend without the checks (the desktop app's, for now) shows neither", () => {
+  it("a backend without the checks shows neither", () => {
     prejoin(new NullMediaBackend(), "en");
     expect(root.querySelector('[role="meter"]')).toBeNull();
     expect(root.querySelector("#test-speaker")).toBeNull();
