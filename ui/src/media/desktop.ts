@@ -416,8 +416,6 @@ export class DesktopMediaBackend implements MediaBackend {
     await invoke("speaker_test", { device: outputId || null });
   }
 
-
-
   close(): void {
     void this.enqueue(() => invoke("media_stop"));
     this.closed = true;
