@@ -578,12 +578,13 @@ impl Played {
     }
 }
 
-/// Joins sending the synthetic tone only and playing what arrives into `played`.
+/// Joins sending the synthetic tone only and playing what arrives into `played` (nowhere
+/// with `None`: no speaker opened).
 async fn join_listening(
     server: &Url,
     meeting: &str,
     name: &str,
-    played: &Played,
+    played: Option<&Played>,
 ) -> (SessionHandle, Arc<MediaSession>, ParticipantId) {
     let opts = JoinOptions::new(server.clone(), meeting.parse().unwrap(), name);
     let (handle, mut events) = Session::join(opts).await.unwrap();
@@ -591,7 +592,7 @@ async fn join_listening(
         handle.clone(),
         MediaOptions {
             audio: Some(AudioInput::Synthetic),
-            audio_output: Some(Box::new(played.clone())),
+            audio_output: played.map(|p| Box::new(p.clone()) as Box<dyn AudioSink>),
             ..MediaOptions::new(server.host_str().unwrap())
         },
     ));
@@ -619,8 +620,10 @@ async fn each_hears_the_other_in_the_played_mix_and_mute_silences_it() {
     let token = server.token(&binary, "kari@uio.no");
     let meeting = server.create_meeting(&token, "Audio").await;
     let (kari_hears, ola_hears) = (Played::default(), Played::default());
-    let (_ha, kari, kari_id) = join_listening(&server.base, &meeting.id, "Kari", &kari_hears).await;
-    let (_hb, _ola, ola_id) = join_listening(&server.base, &meeting.id, "Ola", &ola_hears).await;
+    let (_ha, kari, kari_id) =
+        join_listening(&server.base, &meeting.id, "Kari", Some(&kari_hears)).await;
+    let (_hb, _ola, ola_id) =
+        join_listening(&server.base, &meeting.id, "Ola", Some(&ola_hears)).await;
     let (kari_tone, ola_tone) = (
         Tone::sender_frequency(kari_id.0),
         Tone::sender_frequency(ola_id.0),
@@ -640,4 +643,38 @@ async fn each_hears_the_other_in_the_played_mix_and_mute_silences_it() {
     ola_hears
         .wait_until("Ola hears Kari again", is(kari_tone))
         .await;
+}
+
+/// A user who joined without a speaker (none plugged in) plugs in a headset and picks it, then
+/// switches to another: the others are heard on the speaker picked, from then on, without
+/// rejoining; the one left behind hears nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_picked_in_the_meeting_plays_the_others() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(binary) = server_binary() else {
+        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+        return;
+    };
+    let server = start_server(&binary).await;
+    let token = server.token(&binary, "kari@uio.no");
+    let meeting = server.create_meeting(&token, "Speakers").await;
+    let (_ha, kari, _kari_id) = join_listening(&server.base, &meeting.id, "Kari", None).await;
+    let (_hb, _ola, ola_id) = join_listening(&server.base, &meeting.id, "Ola", None).await;
+    let ola_tone = Tone::sender_frequency(ola_id.0);
+    let is_ola = move |f: f32, _| (f - ola_tone).abs() < 15.0;
+
+    let headset = Played::default();
+    kari.set_audio_output(Box::new(headset.clone())).unwrap();
+    headset.wait_until("Kari hears Ola on her headset", is_ola).await;
+
+    let speakers = Played::default();
+    kari.set_audio_output(Box::new(speakers.clone())).unwrap();
+    speakers.wait_until("Kari hears Ola on her speakers", is_ola).await;
+    let left_behind = headset.0.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        headset.0.lock().unwrap().len(),
+        left_behind,
+        "the headset was still played after switching to the speakers"
+    );
 }

@@ -12,7 +12,8 @@
 //! share from any samla-media `VideoSource`, started and stopped with
 //! [`MediaSession::share_screen`]); decoding runs on one decoder thread, which queues
 //! decoded audio in a [`Mixer`] that a playout thread plays into the one
-//! [`MediaOptions::audio_output`] every 20 ms; the tokio task only moves packets between the
+//! [`MediaOptions::audio_output`] (or the one given later to
+//! [`MediaSession::set_audio_output`]) every 20 ms; the tokio task only moves packets between the
 //! UDP socket and str0m.
 
 mod capture;
@@ -191,6 +192,15 @@ impl MediaSession {
     pub fn set_audio_muted(&self, muted: bool) -> Result<(), EngineError> {
         self.commands
             .send(peer::Command::MuteAudio(muted))
+            .map_err(|_| EngineError::SessionEnded)
+    }
+
+    /// Plays the others into `sink` from now on, in place of [`MediaOptions::audio_output`]
+    /// (another speaker picked, before joining or in the meeting). The connection, the
+    /// mixer's queues and our own tracks go on as they were; the old sink is dropped.
+    pub fn set_audio_output(&self, sink: Box<dyn AudioSink>) -> Result<(), EngineError> {
+        self.commands
+            .send(peer::Command::SetAudioOutput(sink))
             .map_err(|_| EngineError::SessionEnded)
     }
 

@@ -29,13 +29,13 @@ use super::capture::{self, AudioControl, Encoded, VideoControl};
 use super::layers::{self, RIDS};
 use super::mixer::Mixer;
 use super::packetize::{Picture, PictureSender, VideoStream, FRAME_MARKING_EXT_ID};
-use super::playout::{self, MixerFeed};
+use super::playout::{self, MixerFeed, Playout};
 use super::receive::{self, DecodeJob, KeyframeNeeded};
 use super::relay::{self, Relay, RelayFrame, TurnServer};
 use super::spec::{AudioInput, VideoInput};
 use super::stats::StatsBook;
 use super::tracks::TrackMap;
-use super::{MediaError, MediaOptions, SignalSink};
+use super::{AudioSink, MediaError, MediaOptions, SignalSink};
 use crate::Event;
 
 /// Audio's share of the estimate, taken off before the rest goes to video.
@@ -215,8 +215,10 @@ struct Peer {
     /// microphone stays open and the track goes on on the new connection.
     audio_ctrl: Option<std_mpsc::Sender<AudioControl>>,
     audio_muted: bool,
-    /// Held to keep the playout thread running; it stops when the task ends.
-    _playout: Option<std_mpsc::Sender<()>>,
+    /// Where the decoder queues the others' audio (when decoding), for the playout thread.
+    mixer: Option<Arc<Mutex<Mixer>>>,
+    /// The playout thread, once there is a sink to play into; it stops when the task ends.
+    playout: Option<Playout>,
     /// A screen share asked for whose thread starts once the SFU has answered our offer.
     screen_input: Option<VideoInput>,
     /// The running screen-share thread. It outlives a reconnect: the share goes on on the
@@ -270,6 +272,7 @@ enum Answered {
 pub(super) enum Command {
     ShareScreen(Option<VideoInput>),
     MuteAudio(bool),
+    SetAudioOutput(Box<dyn AudioSink>),
 }
 
 /// What woke the loop.
@@ -287,6 +290,14 @@ enum Wake {
 /// How often counters are sampled for fps and bitrate.
 const STATS_TICK: Duration = Duration::from_millis(500);
 
+/// Starts playing the mixer into `sink`; a thread that cannot start is logged, and the
+/// meeting goes on unheard rather than not at all.
+fn start_playout(mixer: &Arc<Mutex<Mixer>>, sink: Box<dyn AudioSink>) -> Option<Playout> {
+    playout::spawn_playout(mixer.clone(), sink)
+        .inspect_err(|err| tracing::error!(%err, "cannot start the playout thread"))
+        .ok()
+}
+
 pub(super) async fn run(
     signal: Arc<dyn SignalSink>,
     mut opts: MediaOptions,
@@ -300,18 +311,15 @@ pub(super) async fn run(
     let (relay_frames, mut relay_frames_rx) = mpsc::unbounded_channel();
     let mut sinks = std::mem::take(&mut opts.sinks);
     let audio_input = opts.audio.take();
-    let playout = match opts.audio_output.take() {
-        Some(sink) if !opts.no_decode => {
-            let mixer = Arc::new(Mutex::new(Mixer::new()));
-            sinks.push(Box::new(MixerFeed(mixer.clone())));
-            match playout::spawn_playout(mixer, sink) {
-                Ok(stop) => Some(stop),
-                Err(err) => {
-                    tracing::error!(%err, "cannot start the playout thread");
-                    None
-                }
-            }
-        }
+    // The mixer is there whenever we decode, so a speaker given later (none opened at the
+    // start, then one plugged in) plays what the others say from then on.
+    let mixer = (!opts.no_decode).then(|| {
+        let mixer = Arc::new(Mutex::new(Mixer::new()));
+        sinks.push(Box::new(MixerFeed(mixer.clone())));
+        mixer
+    });
+    let playout = match (&mixer, opts.audio_output.take()) {
+        (Some(mixer), Some(sink)) => start_playout(mixer, sink),
         _ => None,
     };
     let decoder = if opts.no_decode {
@@ -340,7 +348,8 @@ pub(super) async fn run(
         audio_input,
         audio_ctrl: None,
         audio_muted: false,
-        _playout: playout,
+        mixer,
+        playout,
         screen_input: None,
         screen_ctrl: None,
         republish: false,
@@ -386,6 +395,7 @@ pub(super) async fn run(
             }
             Wake::Command(Command::ShareScreen(input)) => peer.share_screen(input),
             Wake::Command(Command::MuteAudio(muted)) => peer.mute_audio(muted),
+            Wake::Command(Command::SetAudioOutput(sink)) => peer.set_audio_output(sink),
             Wake::Encoded(unit) => peer.on_encoded(unit),
             Wake::Keyframe(KeyframeNeeded(p, kind)) => {
                 if let Some(mid) = peer.tracks.mid_of(p, kind).map(Mid::from) {
@@ -879,6 +889,23 @@ impl Peer {
         if let Some(ctrl) = &self.audio_ctrl {
             let _ = ctrl.send(AudioControl::Mute(muted));
         }
+    }
+
+    /// Plays the others into `sink` from now on (another speaker picked). Without a running
+    /// playout (no speaker at the start) one starts; without decoding nothing is played.
+    fn set_audio_output(&mut self, sink: Box<dyn AudioSink>) {
+        let Some(mixer) = &self.mixer else {
+            tracing::debug!("not decoding: a speaker has nothing to play");
+            return;
+        };
+        let sink = match &self.playout {
+            Some(playout) => match playout.set_sink(sink) {
+                Ok(()) => return,
+                Err(sink) => sink,
+            },
+            None => sink,
+        };
+        self.playout = start_playout(mixer, sink);
     }
 
     /// Drops the connection and stops the video thread (dropping its channel ends it). The

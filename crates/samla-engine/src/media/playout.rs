@@ -9,6 +9,10 @@
 //! device drains it, so a card running a little fast or slow against the system clock
 //! neither runs dry nor builds up delay over a long lecture. A sink without a device clock (a
 //! file) gets a frame every 20 ms of system time.
+//!
+//! The sink can be replaced while the thread runs ([`Playout::set_sink`]): a user who plugs
+//! in a headset mid-lecture, or picks another speaker before joining, switches without the
+//! connection, the mixer or the echo canceller starting over.
 
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,63 +55,97 @@ impl FrameSink for MixerFeed {
     }
 }
 
-/// Starts the playout thread. It ends when the returned sender is dropped.
-pub fn spawn_playout(
-    mixer: Arc<Mutex<Mixer>>,
-    mut sink: Box<dyn AudioSink>,
-) -> std::io::Result<std_mpsc::Sender<()>> {
-    let (stop_tx, stop_rx) = std_mpsc::channel::<()>();
+/// The running playout thread. Dropping it stops the thread.
+pub struct Playout {
+    sinks: std_mpsc::Sender<Box<dyn AudioSink>>,
+}
+
+impl Playout {
+    /// Plays into `sink` from the next frame on (the old sink is dropped, which closes its
+    /// device). Gives `sink` back when the thread has ended.
+    pub fn set_sink(&self, sink: Box<dyn AudioSink>) -> Result<(), Box<dyn AudioSink>> {
+        self.sinks.send(sink).map_err(|returned| returned.0)
+    }
+}
+
+/// Starts the playout thread, playing into `sink`.
+pub fn spawn_playout(mixer: Arc<Mutex<Mixer>>, sink: Box<dyn AudioSink>) -> std::io::Result<Playout> {
+    let (sinks_tx, sinks_rx) = std_mpsc::channel::<Box<dyn AudioSink>>();
     thread::Builder::new()
         .name("samla-playout".into())
-        .spawn(move || {
-            let mut frame = AudioFrame::silent();
-            for _ in 0..LEAD_FRAMES {
-                let _ = sink.play(&frame);
-            }
-            // Only a change between working and failing is logged: a lost device fails
-            // every frame.
-            let mut failing = false;
-            let mut due = Instant::now();
-            let mut played_at = Instant::now();
-            let lead = FRAME * LEAD_FRAMES as u32;
-            while let Err(std_mpsc::TryRecvError::Empty) = stop_rx.try_recv() {
-                match sink.queued() {
-                    // The sound card's clock: top its queue up to the lead as it drains.
-                    Some(queued) => {
-                        if queued >= lead && played_at.elapsed() < RESYNC_AFTER {
-                            thread::sleep(DEVICE_POLL);
-                            continue;
-                        }
-                    }
-                    // No device clock: one frame every 20 ms of system time.
-                    None => {
-                        due += FRAME;
-                        let now = Instant::now();
-                        if due > now {
-                            thread::sleep(due - now);
-                        } else if now - due > RESYNC_AFTER {
-                            due = now;
-                        }
-                    }
-                }
+        .spawn(move || play(&mixer, sink, &sinks_rx))?;
+    Ok(Playout { sinks: sinks_tx })
+}
+
+/// The playout loop: until the [`Playout`] is dropped, one mixed frame per frame the
+/// sink's clock (or the system's) asks for.
+fn play(
+    mixer: &Mutex<Mixer>,
+    mut sink: Box<dyn AudioSink>,
+    sinks: &std_mpsc::Receiver<Box<dyn AudioSink>>,
+) {
+    let mut frame = AudioFrame::silent();
+    let lead = FRAME * LEAD_FRAMES as u32;
+    // A new device starts with its own lead of silence, so it does not underrun.
+    let start = |sink: &mut Box<dyn AudioSink>| {
+        let silence = AudioFrame::silent();
+        for _ in 0..LEAD_FRAMES {
+            let _ = sink.play(&silence);
+        }
+    };
+    start(&mut sink);
+    // Only a change between working and failing is logged: a lost device fails every frame.
+    let mut failing = false;
+    let mut due = Instant::now();
+    let mut played_at = Instant::now();
+    loop {
+        match sinks.try_recv() {
+            Ok(next) => {
+                sink = next;
+                start(&mut sink);
+                failing = false;
+                due = Instant::now();
                 played_at = Instant::now();
-                lock(&mixer).mix(&mut frame);
-                frame.timestamp_us += AudioFrame::DURATION_US;
-                match sink.play(&frame) {
-                    Ok(()) if failing => {
-                        tracing::info!("audio playback works again");
-                        failing = false;
-                    }
-                    Ok(()) => {}
-                    Err(err) if !failing => {
-                        tracing::warn!(%err, "audio playback failed");
-                        failing = true;
-                    }
-                    Err(_) => {}
+                tracing::info!("audio now plays on another device");
+            }
+            Err(std_mpsc::TryRecvError::Empty) => {}
+            Err(std_mpsc::TryRecvError::Disconnected) => return,
+        }
+        match sink.queued() {
+            // The sound card's clock: top its queue up to the lead as it drains.
+            Some(queued) => {
+                if queued >= lead && played_at.elapsed() < RESYNC_AFTER {
+                    thread::sleep(DEVICE_POLL);
+                    continue;
                 }
             }
-        })?;
-    Ok(stop_tx)
+            // No device clock: one frame every 20 ms of system time.
+            None => {
+                due += FRAME;
+                let now = Instant::now();
+                if due > now {
+                    thread::sleep(due - now);
+                } else if now - due > RESYNC_AFTER {
+                    due = now;
+                }
+            }
+        }
+        played_at = Instant::now();
+        lock(mixer).mix(&mut frame);
+        frame.timestamp_us += AudioFrame::DURATION_US;
+        match sink.play(&frame) {
+            Ok(()) if failing => {
+                tracing::info!("audio playback works again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(err) if !failing => {
+                tracing::warn!(%err, "audio playback failed");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -246,5 +284,40 @@ mod tests {
             .iter()
             .all(|f| f.samples.iter().all(|&s| s == 0)));
         assert_eq!(heard(&played), 3, "each queued frame plays once");
+    }
+
+    /// Another speaker picked mid-call: what is mixed from then on plays on it, starting
+    /// with its own lead of silence, and the old one gets nothing more.
+    #[test]
+    fn a_new_sink_takes_over_the_playout() {
+        let mixer = Arc::new(Mutex::new(Mixer::new()));
+        let mut feed = MixerFeed(mixer.clone());
+        let first = Arc::new(Mutex::new(Vec::new()));
+        let second = Arc::new(Mutex::new(Vec::new()));
+        let playout = spawn_playout(mixer, Box::new(Recorder(first.clone()))).unwrap();
+        while first.lock().unwrap().len() < LEAD_FRAMES + 2 {
+            thread::sleep(FRAME);
+        }
+        assert!(playout.set_sink(Box::new(Recorder(second.clone()))).is_ok());
+        while second.lock().unwrap().len() < LEAD_FRAMES {
+            thread::sleep(FRAME);
+        }
+        let first_after_switch = first.lock().unwrap().len();
+        let mut loud = AudioFrame::silent();
+        loud.samples.fill(777);
+        for _ in 0..3 {
+            feed.audio(ParticipantId(3), &loud);
+        }
+        let heard = |played: &[AudioFrame]| played.iter().filter(|f| f.samples[0] == 777).count();
+        while heard(&second.lock().unwrap()) < 3 {
+            thread::sleep(FRAME);
+        }
+        drop(playout);
+        assert_eq!(first.lock().unwrap().len(), first_after_switch, "the old speaker got more after the switch");
+        let second = second.lock().unwrap();
+        assert!(second[..LEAD_FRAMES]
+            .iter()
+            .all(|f| f.samples.iter().all(|&s| s == 0)));
+        assert_eq!(heard(&second), 3);
     }
 }
