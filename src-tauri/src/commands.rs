@@ -122,11 +122,12 @@ pub async fn media_start(
         .map_or(server_host.as_str(), |(h, _)| h);
     Ok(shell
         .media
-        .start(&app, host, camera, camera_device, microphone, audio))
+        .start(&app, host, camera, camera_device, microphone, audio)
+        .await)
 }
 
 /// One device for the page's pickers: `id` goes back in `media_start` (`camera_device`,
-/// `audio_devices`).
+/// `audio_devices`), `speaker_set` or `speaker_test`.
 #[derive(Debug, Serialize)]
 pub struct DeviceOption {
     id: String,
@@ -164,6 +165,25 @@ pub async fn camera_list() -> Vec<DeviceOption> {
 #[tauri::command]
 pub async fn microphone_list() -> Vec<DeviceOption> {
     device_options(DeviceKind::Microphone).await
+}
+
+/// The speakers, for the page's picker.
+#[tauri::command]
+pub async fn speaker_list() -> Vec<DeviceOption> {
+    device_options(DeviceKind::Speaker).await
+}
+
+/// Plays the others on the speaker `device` (`None`: the system's default) from now on,
+/// before joining or in the meeting; or why it did not open (the old one goes on then).
+#[tauri::command]
+pub async fn speaker_set(
+    shell: State<'_, Shell>,
+    device: Option<String>,
+) -> Result<(), DeviceProblem> {
+    shell.media.set_speaker(device.as_deref()).map_err(|err| {
+        tracing::warn!(%err, "the speaker picked did not open");
+        DeviceProblem::from(&err)
+    })
 }
 
 /// How loud the microphone is right now (RMS, 0 to 1 of full scale), for the pre-join meter;
@@ -238,8 +258,9 @@ pub fn screen_share_stop(shell: State<'_, Shell>) {
 }
 
 #[tauri::command]
-pub fn media_stop(shell: State<'_, Shell>) {
-    shell.media.stop();
+pub async fn media_stop(shell: State<'_, Shell>) -> Result<(), CommandError> {
+    shell.media.stop().await;
+    Ok(())
 }
 
 /// Creates a meeting on the embedded server (started on first use) and returns its link.

@@ -116,6 +116,8 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::media_signal,
             commands::microphone_level,
             commands::speaker_test,
+            commands::speaker_list,
+            commands::speaker_set,
             commands::media_stop,
             commands::microphone_set,
             commands::microphone_list,
@@ -132,8 +134,10 @@ fn run(launch: Launch) -> Result<(), StartError> {
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
                 let shell = app.state::<commands::Shell>();
-                shell.media.stop();
-                tauri::async_runtime::block_on(shell.host.stop());
+                tauri::async_runtime::block_on(async {
+                    shell.media.stop().await;
+                    shell.host.stop().await;
+                });
             }
         });
     Ok(())

@@ -234,6 +234,8 @@ pub struct Media {
     /// The microphone's loudness, for the pre-join meter.
     pub mic_level: MicLevel,
     session: Mutex<Option<MediaSession>>,
+    /// The session's echo canceller, which a speaker picked later must feed too.
+    call: Mutex<Option<CallAudio>>,
     /// The camera track's picture while a session runs and a camera was asked for.
     camera: Mutex<Option<CameraFeed>>,
 }
@@ -245,14 +247,16 @@ impl Media {
             hub,
             mic_level: MicLevel::default(),
             session: Mutex::new(None),
+            call: Mutex::new(None),
             camera: Mutex::new(None),
         }
     }
 
-    /// Starts a media session for a meeting on `server_host`, replacing any earlier one,
-    /// with the camera `camera_device` (`None`: the first) when `camera` is asked for.
-    /// Must run inside the async runtime (the session is a task).
-    pub fn start(
+    /// Starts a media session for a meeting on `server_host`, replacing any earlier one
+    /// (closed first: see [`Media::stop`]), with the camera `camera_device` (`None`: the
+    /// first) when `camera` is asked for. Must run inside the async runtime (the session is a
+    /// task).
+    pub async fn start(
         &self,
         app: &AppHandle,
         server_host: &str,
@@ -261,7 +265,7 @@ impl Media {
         microphone: bool,
         audio_devices: AudioDevices,
     ) -> LocalSources {
-        self.stop();
+        self.stop().await;
         let mut opts = MediaOptions::new(server_host);
         let feed = camera.then(|| {
             let page = app.clone();
@@ -328,6 +332,9 @@ impl Media {
         devices: AudioDevices,
     ) -> (Result<bool, DeviceProblem>, Option<DeviceProblem>) {
         let call = CallAudio::new();
+        if let Ok(mut slot) = self.call.lock() {
+            *slot = Some(call.clone());
+        }
         let speaker = match call.speaker(devices.speaker.as_deref()) {
             Ok(speaker) => {
                 opts.audio_output = Some(Box::new(speaker));
@@ -366,6 +373,28 @@ impl Media {
         slot.as_ref()
             .ok_or(EngineError::SessionEnded)?
             .set_audio_muted(!on)
+    }
+
+    /// Plays the others on `device` (`None`: the system's default) from now on, before
+    /// joining or in the meeting, without opening anything else again; the echo canceller
+    /// hears the new speaker. Without a session there is nothing to switch: the page passes
+    /// its choice to the next [`Media::start`].
+    pub fn set_speaker(&self, device: Option<&str>) -> Result<(), CaptureError> {
+        let Some(call) = self.call.lock().ok().and_then(|slot| slot.clone()) else {
+            return Ok(());
+        };
+        let speaker = call.speaker(device)?;
+        if let Some(session) = self
+            .session
+            .lock()
+            .ok()
+            .as_ref()
+            .and_then(|slot| slot.as_ref())
+        {
+            // A session that ended meanwhile has nothing to play; the page starts a new one.
+            let _ = session.set_audio_output(Box::new(speaker));
+        }
+        Ok(())
     }
 
     /// Passes one server message on to the session (ignored when none is running).
@@ -438,14 +467,20 @@ impl Media {
         }
     }
 
-    /// Stops the session (its task, threads and socket) and closes the camera.
-    pub fn stop(&self) {
-        if let Ok(mut slot) = self.session.lock() {
+    /// Stops the session (its task, threads and socket) and returns once its camera and
+    /// microphone are closed, so that they can be opened again at once (another device
+    /// picked before joining).
+    pub async fn stop(&self) {
+        let session = self.session.lock().ok().and_then(|mut slot| slot.take());
+        if let Ok(mut slot) = self.call.lock() {
             slot.take();
         }
         self.mic_level.set(None);
         if let Some(feed) = self.camera.lock().ok().and_then(|mut slot| slot.take()) {
             feed.close();
+        }
+        if let Some(session) = session {
+            session.close().await;
         }
     }
 }
@@ -535,6 +570,9 @@ mod tests {
         assert_eq!(mic.unwrap_err().reason, "missing");
         assert_eq!(speaker.unwrap().reason, "missing");
         assert!(opts.audio.is_none() && opts.audio_output.is_none());
+        // Picking a speaker that is not there says so (the page keeps the one it had).
+        let picked = media.set_speaker(Some("Samla Test Speakers")).unwrap_err();
+        assert_eq!(DeviceProblem::from(&picked).reason, "missing");
         // Synthetic media still sends its tone.
         let media = Media::new(true, FrameHub::default());
         let devices = AudioDevices {

@@ -16,8 +16,10 @@
 // initials) and admits a guest (samla-cli) from the waiting room. The sound devices are PipeWire's
 // virtual ones (tests/desktop/sound-session): before joining, the first app's speaker test must
 // play its two notes and the second app's microphone meter must move with the tone spoken into
-// the microphone; in the meeting the guest must hear that tone, and the app's speakers must play
-// the guest's. A screenshot of the screen is kept after each step.
+// the microphone; the second app then picks ALSA's "pipewire" microphone (the devices open again)
+// and speaker (switched in place), whose meter and test tone must work too; in the meeting the
+// guest must hear that tone, and the app's speakers must play the guest's. A screenshot of the
+// screen is kept after each step.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), SAMLA_APP (the app to drive, default
 // SAMLA_BIN_DIR/samla; scripts/test gives the AppImage), OUT_DIR (screenshots, logs),
@@ -100,6 +102,29 @@ async function wd(method, path, body) {
 }
 let session = null;
 const exec = (script, ...args) => wd("POST", `/session/${session}/execute/sync`, { script, args });
+
+/** Presses the pre-join's "Test speaker" while recording the machine's (virtual) speakers: they
+ * must play its two notes, as the browser does, A5 (880 Hz) then E5 (659 Hz). */
+async function testSpeaker(what, shot) {
+  const recorded = join(out, `${shot}.wav`);
+  const recorder = recordSpeakers(start, recorded);
+  await sleep(300);
+  await exec("document.querySelector('#test-speaker').click()");
+  const said = await waitFor("the test tone played", () =>
+    exec("const s = document.querySelector('.speaker-test').textContent; return s.includes('Did you hear') || s.includes('Could not') ? s : null;"),
+  );
+  if (said.includes("Could not")) throw new Error(`the app could not play the test tone on ${what}: ${said}`);
+  recorder.kill("SIGINT");
+  await sleep(300);
+  const loud = loudSpan(readWav(recorded, 2), 500);
+  const notes = [880, 659.25, 440, 1000];
+  const third = Math.floor(loud.length / 3);
+  const firstNote = strongestPitch(loud.subarray(0, third), notes).hz;
+  const secondNote = strongestPitch(loud.subarray(2 * third), notes).hz;
+  console.log(`  ${what} played ${firstNote} Hz then ${secondNote} Hz over ${(loud.length / 48).toFixed(0)} ms; the page says ${JSON.stringify(said.replace("Test speaker", "").trim())}`);
+  if (firstNote !== 880 || secondNote !== 659.25) throw new Error(`${what} did not play the test tone`);
+  await screenshot(shot);
+}
 
 // ---- the scenario ---------------------------------------------------------------------------
 
@@ -186,26 +211,7 @@ await movingPicture("the pre-join preview", ".preview canvas.self-view");
 await screenshot("prejoin");
 
 console.log("step: test the speakers before joining");
-// The test tone plays on the machine's (virtual) speakers, which are recorded.
-const testTone = join(out, "test-tone.wav");
-const toneRecorder = recordSpeakers(start, testTone);
-await sleep(300);
-await exec("document.querySelector('#test-speaker').click()");
-const toneSaid = await waitFor("the test tone played", () =>
-  exec("const s = document.querySelector('.speaker-test').textContent; return s.includes('Did you hear') || s.includes('Could not') ? s : null;"),
-);
-if (toneSaid.includes("Could not")) throw new Error(`the app could not play the test tone: ${toneSaid}`);
-toneRecorder.kill("SIGINT");
-await sleep(300);
-// Two notes, as the browser plays them: A5 (880 Hz), then E5 (659 Hz).
-const toneLoud = loudSpan(readWav(testTone, 2), 500);
-const notes = [880, 659.25, 440, 1000];
-const third = Math.floor(toneLoud.length / 3);
-const firstNote = strongestPitch(toneLoud.subarray(0, third), notes).hz;
-const secondNote = strongestPitch(toneLoud.subarray(2 * third), notes).hz;
-console.log(`  the speakers played ${firstNote} Hz then ${secondNote} Hz over ${(toneLoud.length / 48).toFixed(0)} ms; the page says ${JSON.stringify(toneSaid.replace("Test speaker", "").trim())}`);
-if (firstNote !== 880 || secondNote !== 659.25) throw new Error("the speakers did not play the test tone");
-await screenshot("speaker-tested");
+await testSpeaker("the speakers", "speaker-tested");
 
 console.log("step: join");
 await exec("document.querySelector('#join').click()");
@@ -432,6 +438,29 @@ const meter = await waitFor("the microphone meter moving", () =>
   exec("const m = document.querySelector('[role=meter]'); const v = m ? Number(m.getAttribute('aria-valuenow')) : 0; return v > 20 ? v : null;"),
 );
 console.log(`  the microphone meter reads ${meter} %`);
+
+console.log("step: pick the microphone and speaker before joining");
+// ALSA's "pipewire" devices reach the same virtual microphone and speakers as the defaults.
+// Another microphone opens the devices again; another speaker is switched to in place. The
+// meeting below must still hear the app and be heard on it.
+await exec("document.querySelector('details.devices').open = true");
+const pick = (select) =>
+  waitFor(`the ${select} picker`, () =>
+    exec(`const s = document.querySelector('${select}');
+      const o = s && [...s.options].find((o) => o.value === 'alsa:pipewire');
+      if (!o) return null;
+      s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));
+      return o.textContent + ' (of ' + [...s.options].map((o) => o.textContent).join(', ') + ')';`),
+  );
+console.log(`  picked the microphone ${await pick("#mic-device")}`);
+await sleep(500);
+const meterAgain = await waitFor("the meter moving on the microphone picked", () =>
+  exec("const m = document.querySelector('[role=meter]'); const v = m ? Number(m.getAttribute('aria-valuenow')) : 0; return v > 20 ? v : null;"),
+);
+console.log(`  the microphone meter reads ${meterAgain} % on it`);
+console.log(`  picked the speaker ${await pick("#speaker-device")}`);
+await testSpeaker("the speaker picked", "devices-picked");
+if (await exec("return !!document.querySelector('.devices [role=alert]')")) throw new Error("the app refused the speaker picked");
 
 await exec("document.querySelector('#join').click()");
 await waitFor("the hosted meeting", () => exec("return !!document.querySelector('figure.tile')"));

@@ -116,6 +116,39 @@ describe("app: device lists", () => {
   });
 });
 
+describe("app: another device picked before joining", () => {
+  it("opens the devices again with it, keeping the backend and the toggles", async () => {
+    const media = new RecordingMedia();
+    media.listDevices = async () => [{ id: "mic-2", kind: "audioinput", label: "Headset" }];
+    let closed = 0;
+    media.close = () => void closed++;
+    act(() => {
+      render(
+        <App
+          config={config}
+          deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
+        />,
+        root,
+      );
+    });
+    await flush();
+    const micBox = [...root.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].find((c) =>
+      c.parentElement?.textContent?.includes("Microphone on"),
+    )!;
+    act(() => micBox.click());
+    const picker = root.querySelector("#mic-device") as HTMLSelectElement;
+    await act(async () => {
+      picker.value = "mic-2";
+      picker.dispatchEvent(new Event("change"));
+    });
+    await flush();
+    // Both open again (either can be switched on later); the microphone stays off as chosen.
+    expect(media.opened.at(-1)).toEqual({ mic: true, camera: true, devices: { audioInput: "mic-2", videoInput: undefined } });
+    expect(closed).toBe(0);
+    expect(media.local.micMuted).toBe(true);
+  });
+});
+
 describe("app: from the join link into the meeting", () => {
   it("previews the camera before joining, keeps the devices and the choices, and shows the link", async () => {
     const sockets: FakeSocket[] = [];

@@ -227,13 +227,17 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
       .catch(() => {});
   }, [onPreJoin]);
 
-  /** Another microphone or camera chosen before joining: reopen the devices with it. */
+  /** Another microphone or camera chosen before joining: open the devices again with it. Both
+   * open, as for the preview, so either can be switched on later; the toggles then apply. */
   const chooseDevices = (choice: { audioInput?: string | undefined; videoInput?: string | undefined; mic: boolean; camera: boolean }) => {
     const media = mediaRef.current;
     if (!media || view.phase !== "idle") return;
-    media.close();
     devicesOpening.current = media
-      .openDevices({ mic: choice.mic, camera: choice.camera, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
+      .openDevices({ mic: true, camera: true, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
+      .then(() => {
+        media.setMicMuted(!choice.mic);
+        media.setCameraOn(choice.camera);
+      })
       .then(() => media.listDevices())
       .then(setDevices)
       .catch(() => {});

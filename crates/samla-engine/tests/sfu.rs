@@ -665,11 +665,15 @@ async fn a_speaker_picked_in_the_meeting_plays_the_others() {
 
     let headset = Played::default();
     kari.set_audio_output(Box::new(headset.clone())).unwrap();
-    headset.wait_until("Kari hears Ola on her headset", is_ola).await;
+    headset
+        .wait_until("Kari hears Ola on her headset", is_ola)
+        .await;
 
     let speakers = Played::default();
     kari.set_audio_output(Box::new(speakers.clone())).unwrap();
-    speakers.wait_until("Kari hears Ola on her speakers", is_ola).await;
+    speakers
+        .wait_until("Kari hears Ola on her speakers", is_ola)
+        .await;
     let left_behind = headset.0.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(

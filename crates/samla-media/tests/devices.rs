@@ -92,6 +92,20 @@ fn the_default_microphone_either_captures_or_says_why_not() {
     }
 }
 
+/// ALSA lists a device that discards what is played and records silence on every Linux
+/// system; a user who picked it would hear nothing and not know why.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_pickers_leave_out_alsas_discard_device() {
+    for kind in [DeviceKind::Microphone, DeviceKind::Speaker] {
+        let devices = list_devices(kind).unwrap();
+        assert!(
+            devices.iter().all(|d| d.id != "alsa:null"),
+            "{kind}: {devices:?}"
+        );
+    }
+}
+
 #[test]
 fn watchers_start_from_the_current_lists_and_see_no_change_without_plugging() {
     for kind in [

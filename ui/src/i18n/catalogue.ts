@@ -102,6 +102,11 @@ export const messages = {
     en: "Did you hear the tone? If not, choose another speaker or turn the volume up.",
   },
   testSoundFailed: { nb: "Kunne ikke spille av testtonen.", nn: "Kunne ikkje spele av testtonen.", en: "Could not play the test tone." },
+  speakerRefused: {
+    nb: "Den høyttaleren kunne ikke åpnes. Lyden spilles fortsatt av der den ble spilt av før.",
+    nn: "Den høgtalaren kunne ikkje opnast. Lyden vert framleis spelt av der han vart spelt av før.",
+    en: "That speaker could not be opened. Sound still plays where it did before.",
+  },
   outputFixed: {
     nb: "Lyden spilles av på systemets standardhøyttaler.",
     nn: "Lyden vert spelt av på standardhøgtalaren til systemet.",

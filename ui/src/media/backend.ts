@@ -92,7 +92,8 @@ export interface MediaBackend {
   readonly local: LocalMediaState;
   subscribe(listener: () => void): () => void;
 
-  /** Opens microphone and camera (before or after joining). */
+  /** Opens microphone and camera (before or after joining). Called again before joining
+   * (another device picked), it closes the ones open and opens the new choice. */
   openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void>;
   listDevices(): Promise<MediaDeviceOption[]>;
   /** Calls `listener` when a camera or microphone is plugged in or out (list them again);

@@ -110,6 +110,10 @@ export class BrowserMediaBackend implements MediaBackend {
       this.changed({ deviceError: "no mediaDevices" });
       return Promise.resolve();
     }
+    // Opened again with other devices (before joining): the old ones close first, as a
+    // camera may not open twice.
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    this.stream = null;
     this.streamReady = md
       .getUserMedia({
         audio: { echoCancellation: true, noiseSuppression: true, deviceId: opts.devices?.audioInput },

@@ -70,6 +70,32 @@ describe("the app's microphone and speaker", () => {
     expect(without.micLevel()).toBe(0);
   });
 
+  it("offers the app's speakers, and switches the one playing without opening the devices again", async () => {
+    const media = backend({ ...base, microphone: true });
+    invoke.mockImplementation((cmd: string, args?: { device?: string | null }) =>
+      cmd === "speaker_set" && args?.device === "hw:9,0"
+        ? Promise.reject({ reason: "missing", detail: "no speaker hw:9,0" })
+        : Promise.resolve(
+            cmd === "media_start" ? { ...base, microphone: true } : cmd === "speaker_list" ? [{ id: "pipewire", name: "PipeWire" }] : cmd.endsWith("_list") ? [] : undefined,
+          ),
+    );
+    expect(await media.listDevices()).toContainEqual({ id: "pipewire", kind: "audiooutput", label: "PipeWire" });
+    expect(media.canChooseOutput()).toBe(true);
+    await media.openDevices({ mic: true, camera: false });
+    await media.setOutputDevice("pipewire");
+    expect(invoke).toHaveBeenLastCalledWith("speaker_set", { device: "pipewire" });
+    expect(invoke.mock.calls.filter(([cmd]) => cmd === "media_start")).toHaveLength(1);
+    await media.playTestSound();
+    expect(invoke).toHaveBeenLastCalledWith("speaker_test", { device: "pipewire" });
+    // A speaker that does not open is refused; the one before stays, for the next start too.
+    await expect(media.setOutputDevice("hw:9,0")).rejects.toMatchObject({ reason: "missing" });
+    await media.openDevices({ mic: true, camera: false, devices: { audioInput: "hw:1,0" } });
+    expect(invoke).toHaveBeenLastCalledWith(
+      "media_start",
+      expect.objectContaining({ audioDevices: { microphone: "hw:1,0", speaker: "pipewire" } }),
+    );
+  });
+
   it("plays the test tone in the app, and says so when the speaker refuses", async () => {
     const media = backend(base);
     await media.playTestSound();

@@ -172,6 +172,8 @@ export class DesktopMediaBackend implements MediaBackend {
   private queue: Promise<unknown>;
   private started = false;
   private closed = false;
+  /** The speaker the others are played on ("" for the system's default). */
+  private outputId = "";
   /** The microphone meter's last reading (0..1), and whether a newer one is on its way. */
   private level = 0;
   private levelAsked = false;
@@ -231,9 +233,7 @@ export class DesktopMediaBackend implements MediaBackend {
   /** Starts the app's media session once, with what the user chose to send. */
   private start(mic: boolean, camera: boolean, devices?: DeviceChoice): Promise<LocalSources | undefined> {
     this.started = true;
-    // The speaker is the system's default: the app has no speaker picker yet (switching the
-    // output needs the media session to take a new sink without starting over).
-    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: null };
+    const audioDevices = { microphone: devices?.audioInput ?? null, speaker: this.outputId || null };
     const cameraDevice = devices?.videoInput || null;
     return this.enqueue(() =>
       invoke<LocalSources>("media_start", { serverHost: this.serverHost, camera, cameraDevice, microphone: mic, audioDevices }),
@@ -276,7 +276,7 @@ export class DesktopMediaBackend implements MediaBackend {
     };
   }
 
-  /** The cameras and microphones the app sees (the speaker is the system's default). */
+  /** The cameras, microphones and speakers the app sees. */
   async listDevices(): Promise<MediaDeviceOption[]> {
     const list = async (command: string, kind: MediaDeviceOption["kind"]): Promise<MediaDeviceOption[]> => {
       try {
@@ -287,7 +287,11 @@ export class DesktopMediaBackend implements MediaBackend {
         return [];
       }
     };
-    return [...(await list("camera_list", "videoinput")), ...(await list("microphone_list", "audioinput"))];
+    return [
+      ...(await list("camera_list", "videoinput")),
+      ...(await list("microphone_list", "audioinput")),
+      ...(await list("speaker_list", "audiooutput")),
+    ];
   }
 
   /** The app keeps the microphone open while muted and sends silence (the track stays). */
@@ -412,8 +416,29 @@ export class DesktopMediaBackend implements MediaBackend {
   }
 
   /** The app plays the test tone on the speaker; a refusal carries the app's `DeviceProblem`. */
-  async playTestSound(outputId?: string): Promise<void> {
+  async playTestSound(outputId: string = this.outputId): Promise<void> {
     await invoke("speaker_test", { device: outputId || null });
+  }
+
+  canChooseOutput(): boolean {
+    return true;
+  }
+
+  /** Plays the others on `outputId` ("" for the default) from now on: the app's media session
+   * takes the new speaker without opening anything else again. A speaker that does not open
+   * is refused with the app's `DeviceProblem`, and the one before goes on playing. */
+  async setOutputDevice(outputId: string): Promise<void> {
+    const before = this.outputId;
+    this.outputId = outputId;
+    // In the queue, after the media_start that opened the session it switches.
+    const switched = this.queue.then(() => invoke("speaker_set", { device: outputId || null }));
+    this.queue = switched.catch(() => undefined);
+    try {
+      await switched;
+    } catch (e) {
+      this.outputId = before;
+      throw e;
+    }
   }
 
   close(): void {

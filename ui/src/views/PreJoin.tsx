@@ -149,6 +149,7 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
   const [audioInput, setAudioInput] = useState("");
   const [videoInput, setVideoInput] = useState("");
   const [audioOutput, setAudioOutput] = useState("");
+  const [outputRefused, setOutputRefused] = useState(false);
   const [nameError, setNameError] = useState(false);
   const needsPasscode = error === "passcode_required" || error === "wrong_passcode";
   const passRef = useRef<HTMLInputElement>(null);
@@ -203,9 +204,15 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
     });
   };
 
+  /** A speaker that does not open leaves the one before playing, and the picker says so. */
   const pickOutput = (id: string) => {
+    const before = audioOutput;
     setAudioOutput(id);
-    void media?.setOutputDevice?.(id).catch(() => {});
+    setOutputRefused(false);
+    media?.setOutputDevice?.(id).catch(() => {
+      setAudioOutput(before);
+      setOutputRefused(true);
+    });
   };
 
   return (
@@ -289,6 +296,11 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
                     </option>
                   ))}
               </select>
+              {outputRefused && (
+                <p class="error" role="alert">
+                  {t("speakerRefused")}
+                </p>
+              )}
             </>
           ) : (
             mics.length + cams.length > 0 && <p class="hint">{t("outputFixed")}</p>

@@ -153,6 +153,28 @@ describe("pre-join checks", () => {
     expect(media.playTestSound).toHaveBeenCalledWith("spk-2");
   });
 
+  it("a speaker that does not open goes back to the one before, and says so", async () => {
+    const media = new CheckingBackend();
+    media.setOutputDevice.mockImplementation(async (id: string) => {
+      if (id === "spk-2") throw new Error("busy");
+    });
+    prejoin(media, "en");
+    const out = root.querySelector("#speaker-device") as HTMLSelectElement;
+    const pick = (id: string) =>
+      act(async () => {
+        out.value = id;
+        out.dispatchEvent(new Event("change"));
+      });
+    await pick("spk-1");
+    expect(root.querySelector('[role="alert"]')).toBeNull();
+    await pick("spk-2");
+    await act(async () => {});
+    expect(out.value).toBe("spk-1");
+    expect(root.querySelector('[role="alert"]')?.textContent).toBe("That speaker could not be opened. Sound still plays where it did before.");
+    act(() => (root.querySelector("#test-speaker") as HTMLButtonElement).click());
+    expect(media.playTestSound).toHaveBeenCalledWith("spk-1");
+  });
+
   it("turning the microphone off before joining empties the meter", () => {
     vi.useFakeTimers();
     const media = new CheckingBackend();

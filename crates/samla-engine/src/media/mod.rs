@@ -169,6 +169,16 @@ impl MediaSession {
         }
     }
 
+    /// Stops the session and returns once its task has ended and its microphone is closed
+    /// (dropping it stops it too, but the devices close a moment later): the app opens the
+    /// microphone again at once when the user picks another device.
+    pub async fn close(mut self) {
+        self.task.abort();
+        // Cancelled: the task's state, with the audio thread and any source not yet
+        // started, has been dropped by the time this resolves.
+        let _ = (&mut self.task).await;
+    }
+
     /// Hands over one session event. Only what media needs is passed on (cheap to call for
     /// every event).
     pub fn on_event(&self, event: &Event) {
@@ -278,5 +288,31 @@ fn is_media_relevant(event: &Event) -> bool {
                 | ServerMessage::Closed { .. }
         ),
         Event::Reconnecting { .. } | Event::Resumed | Event::Failed { .. } | Event::Ended => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::capture::tests::SlowMicrophone;
+    use super::*;
+
+    /// The app opens the microphone again as soon as `close` returns (another device
+    /// picked before joining): by then the old one must be closed.
+    #[tokio::test]
+    async fn a_closed_session_has_closed_its_microphone() {
+        let closed = Arc::new(AtomicBool::new(false));
+        let (signal, _sent) = mpsc::unbounded_channel::<ClientMessage>();
+        let session = MediaSession::start(
+            signal,
+            MediaOptions {
+                audio: Some(AudioInput::Source(Box::new(SlowMicrophone(closed.clone())))),
+                ..MediaOptions::new("127.0.0.1")
+            },
+        );
+        tokio::task::yield_now().await;
+        session.close().await;
+        assert!(closed.load(Ordering::SeqCst));
     }
 }

@@ -25,7 +25,7 @@ use str0m::{Candidate, Event as RtcEvent, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::capture::{self, AudioControl, Encoded, VideoControl};
+use super::capture::{self, AudioControl, AudioThread, Encoded, VideoControl};
 use super::layers::{self, RIDS};
 use super::mixer::Mixer;
 use super::packetize::{Picture, PictureSender, VideoStream, FRAME_MARKING_EXT_ID};
@@ -213,7 +213,7 @@ struct Peer {
     audio_input: Option<AudioInput>,
     /// The running audio thread. Like the screen share it outlives a reconnect, so a
     /// microphone stays open and the track goes on on the new connection.
-    audio_ctrl: Option<std_mpsc::Sender<AudioControl>>,
+    audio_ctrl: Option<AudioThread>,
     audio_muted: bool,
     /// Where the decoder queues the others' audio (when decoding), for the playout thread.
     mixer: Option<Arc<Mutex<Mixer>>>,
@@ -887,7 +887,7 @@ impl Peer {
     fn mute_audio(&mut self, muted: bool) {
         self.audio_muted = muted;
         if let Some(ctrl) = &self.audio_ctrl {
-            let _ = ctrl.send(AudioControl::Mute(muted));
+            ctrl.send(AudioControl::Mute(muted));
         }
     }
 

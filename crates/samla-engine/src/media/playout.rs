@@ -69,7 +69,10 @@ impl Playout {
 }
 
 /// Starts the playout thread, playing into `sink`.
-pub fn spawn_playout(mixer: Arc<Mutex<Mixer>>, sink: Box<dyn AudioSink>) -> std::io::Result<Playout> {
+pub fn spawn_playout(
+    mixer: Arc<Mutex<Mixer>>,
+    sink: Box<dyn AudioSink>,
+) -> std::io::Result<Playout> {
     let (sinks_tx, sinks_rx) = std_mpsc::channel::<Box<dyn AudioSink>>();
     thread::Builder::new()
         .name("samla-playout".into())
@@ -313,7 +316,11 @@ mod tests {
             thread::sleep(FRAME);
         }
         drop(playout);
-        assert_eq!(first.lock().unwrap().len(), first_after_switch, "the old speaker got more after the switch");
+        assert_eq!(
+            first.lock().unwrap().len(),
+            first_after_switch,
+            "the old speaker got more after the switch"
+        );
         let second = second.lock().unwrap();
         assert!(second[..LEAD_FRAMES]
             .iter()

@@ -75,6 +75,10 @@ fn new_shared(capacity: usize) -> Shared {
     ))
 }
 
+/// ALSA's `null` device: it discards what is played and records silence. Every Linux system
+/// lists it, and nobody picks it on purpose, so the pickers leave it out.
+const ALSA_DISCARD: &str = "alsa:null";
+
 /// Devices of `kind` (microphones or speakers) on the default host.
 pub(super) fn list(kind: DeviceKind) -> Result<Vec<DeviceInfo>, CaptureError> {
     let host = cpal::default_host();
@@ -88,6 +92,9 @@ pub(super) fn list(kind: DeviceKind) -> Result<Vec<DeviceInfo>, CaptureError> {
     Ok(devices
         .filter_map(|device| {
             let id = device.id().ok()?;
+            if id.to_string() == ALSA_DISCARD {
+                return None;
+            }
             let name = device
                 .description()
                 .map_or_else(|_| id.to_string(), |d| d.name().to_owned());
