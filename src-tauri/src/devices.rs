@@ -1,5 +1,5 @@
-//! Device lists that follow plugging and unplugging: a thread lists the cameras and
-//! microphones every few seconds and tells the page when something came or went, so that
+//! Device lists that follow plugging and unplugging: a thread lists the cameras,
+//! microphones and speakers every few seconds and tells the page when something came or went, so that
 //! its pickers list what is there now.
 //!
 //! Polling, not the platforms' hotplug notifications (udev, WASAPI, CoreAudio each differ):
@@ -18,7 +18,11 @@ pub const DEVICES_CHANGED_EVENT: &str = "devices-changed";
 const POLL_EVERY: Duration = Duration::from_secs(3);
 
 /// The kinds the page's pickers offer.
-const KINDS: [DeviceKind; 2] = [DeviceKind::Camera, DeviceKind::Microphone];
+const KINDS: [DeviceKind; 3] = [
+    DeviceKind::Camera,
+    DeviceKind::Microphone,
+    DeviceKind::Speaker,
+];
 
 /// Starts the watching thread; it runs as long as the app.
 pub fn watch(app: AppHandle) {
@@ -80,7 +84,7 @@ impl Watchers {
 mod tests {
     use super::*;
 
-    /// This machine has no camera or microphone: the lists stay as they are, and polling
+    /// This machine has no camera or sound card: the lists stay as they are, and polling
     /// them reports no change (a watcher that saw changes without plugging would keep the
     /// page re-listing).
     #[test]

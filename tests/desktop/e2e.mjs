@@ -16,10 +16,11 @@
 // initials) and admits a guest (samla-cli) from the waiting room. The sound devices are PipeWire's
 // virtual ones (tests/desktop/sound-session): before joining, the first app's speaker test must
 // play its two notes and the second app's microphone meter must move with the tone spoken into
-// the microphone; the second app then picks ALSA's "pipewire" microphone (the devices open again)
-// and speaker (switched in place), whose meter and test tone must work too; in the meeting the
-// guest must hear that tone, and the app's speakers must play the guest's. A screenshot of the
-// screen is kept after each step.
+// the microphone; then a headset is plugged in (virtual speakers and microphone): the pickers
+// must list it, and the second app picks its microphone (the devices open again) and its speakers
+// (switched in place), whose meter and test tone must work; in the meeting the guest must hear
+// the tone spoken into the headset's microphone, and the headset must play the guest's. A
+// screenshot of the screen is kept after each step.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), SAMLA_APP (the app to drive, default
 // SAMLA_BIN_DIR/samla; scripts/test gives the AppImage), OUT_DIR (screenshots, logs),
@@ -29,7 +30,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, existsSync, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
-import { loudSpan, readWav, recordSpeakers, speakInto, strongestPitch, writeTone } from "./sound.mjs";
+import { loudSpan, plugIn, readWav, recordSpeakers, SPEAKERS, speakInto, strongestPitch, writeTone } from "./sound.mjs";
 
 const bin = process.env.SAMLA_BIN_DIR;
 const out = process.env.OUT_DIR ?? "tests/desktop/out";
@@ -103,11 +104,11 @@ async function wd(method, path, body) {
 let session = null;
 const exec = (script, ...args) => wd("POST", `/session/${session}/execute/sync`, { script, args });
 
-/** Presses the pre-join's "Test speaker" while recording the machine's (virtual) speakers: they
- * must play its two notes, as the browser does, A5 (880 Hz) then E5 (659 Hz). */
-async function testSpeaker(what, shot) {
+/** Presses the pre-join's "Test speaker" while recording the machine's (virtual) speakers `sink`:
+ * they must play its two notes, as the browser does, A5 (880 Hz) then E5 (659 Hz). */
+async function testSpeaker(what, shot, sink = SPEAKERS) {
   const recorded = join(out, `${shot}.wav`);
-  const recorder = recordSpeakers(start, recorded);
+  const recorder = recordSpeakers(start, recorded, sink);
   await sleep(300);
   await exec("document.querySelector('#test-speaker').click()");
   const said = await waitFor("the test tone played", () =>
@@ -132,6 +133,10 @@ async function testSpeaker(what, shot) {
 // from the guest's (500 Hz), which the app plays meanwhile: two pure tones in one band are what
 // an echo canceller cannot tell apart from echo, where speech it can.
 const SPOKEN_HZ = 1650;
+// The headset plugged in before the hosted meeting, and what is said into its microphone.
+const HEADSET = "samla-test-headset";
+const HEADSET_MIC = "samla-test-headset-mic";
+const HEADSET_HZ = 2250;
 const spoken = join(out, "spoken.wav");
 writeTone(spoken, SPOKEN_HZ, 600);
 await speakInto(start, spoken);
@@ -439,28 +444,34 @@ const meter = await waitFor("the microphone meter moving", () =>
 );
 console.log(`  the microphone meter reads ${meter} %`);
 
-console.log("step: pick the microphone and speaker before joining");
-// ALSA's "pipewire" devices reach the same virtual microphone and speakers as the defaults.
-// Another microphone opens the devices again; another speaker is switched to in place. The
-// meeting below must still hear the app and be heard on it.
+console.log("step: plug in a headset and pick it before joining");
+// A headset (virtual speakers and a microphone of its own, into which another tone is spoken)
+// is plugged in while the pre-join shows: the pickers must list it by its name within a few
+// seconds. Picking its microphone opens the devices again; picking its speakers switches in
+// place. The meeting below must hear the headset's microphone, and play on its speakers.
+plugIn(HEADSET, "Samla test headset", "speakers");
+plugIn(HEADSET_MIC, "Samla test headset microphone", "microphone");
+const headsetSpoken = join(out, "headset-spoken.wav");
+writeTone(headsetSpoken, HEADSET_HZ, 600);
+await speakInto(start, headsetSpoken, HEADSET_MIC);
 await exec("document.querySelector('details.devices').open = true");
-const pick = (select) =>
-  waitFor(`the ${select} picker`, () =>
+const pick = (select, label) =>
+  waitFor(`${label} in the ${select} picker`, () =>
     exec(`const s = document.querySelector('${select}');
-      const o = s && [...s.options].find((o) => o.value === 'alsa:pipewire');
+      const o = s && [...s.options].find((o) => o.textContent === '${label}');
       if (!o) return null;
       s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));
       return o.textContent + ' (of ' + [...s.options].map((o) => o.textContent).join(', ') + ')';`),
   );
-console.log(`  picked the microphone ${await pick("#mic-device")}`);
+console.log(`  picked the microphone ${await pick("#mic-device", "Samla test headset microphone")}`);
 await sleep(500);
 const meterAgain = await waitFor("the meter moving on the microphone picked", () =>
   exec("const m = document.querySelector('[role=meter]'); const v = m ? Number(m.getAttribute('aria-valuenow')) : 0; return v > 20 ? v : null;"),
 );
 console.log(`  the microphone meter reads ${meterAgain} % on it`);
-console.log(`  picked the speaker ${await pick("#speaker-device")}`);
-await testSpeaker("the speaker picked", "devices-picked");
-if (await exec("return !!document.querySelector('.devices [role=alert]')")) throw new Error("the app refused the speaker picked");
+console.log(`  picked the speakers ${await pick("#speaker-device", "Samla test headset")}`);
+await testSpeaker("the headset", "headset-picked", HEADSET);
+if (await exec("return !!document.querySelector('.devices [role=alert]')")) throw new Error("the app refused the headset");
 
 await exec("document.querySelector('#join').click()");
 await waitFor("the hosted meeting", () => exec("return !!document.querySelector('figure.tile')"));
@@ -484,8 +495,8 @@ await screenshot("hosting");
 console.log("step: admit a guest from the waiting room");
 const guestEvents = join(out, "guest-events.json");
 const guestHeard = join(out, "guest-heard.wav");
-const speakersPlayed = join(out, "speakers-played.wav");
-const speakers = recordSpeakers(start, speakersPlayed);
+const speakersPlayed = join(out, "headset-played.wav");
+const speakers = recordSpeakers(start, speakersPlayed, HEADSET);
 // The guest sends its synthetic tone (its pitch says who it is) and keeps what it hears.
 start("guest", join(bin, "samla-cli"), [
   "join", hostedLink, "--name", "Gjest", "--for", "12s", "--events-json", guestEvents,
@@ -506,21 +517,22 @@ const guestSaw = JSON.parse(readFileSync(guestEvents, "utf8"));
 const guestJoined = guestSaw.find((e) => e.event.type === "joined");
 if (!guestJoined) throw new Error("the guest was not admitted");
 
-console.log("step: talk and listen through the machine's sound devices");
+console.log("step: talk and listen through the headset picked");
 // This app uses the machine's microphone and speakers: here PipeWire's virtual ones
-// (tests/desktop/sound-session), with someone speaking a 660 Hz tone into the microphone.
+// (tests/desktop/sound-session), with one tone spoken into the default microphone and another
+// into the headset's. The guest must hear the headset's, and the headset play the guest.
 speakers.kill("SIGINT");
 await sleep(500);
-const pitches = [SPOKEN_HZ];
+const pitches = [SPOKEN_HZ, HEADSET_HZ];
 for (let n = 0; n < 32; n++) pitches.push(300 + 100 * n);
 const heard = strongestPitch(readWav(guestHeard, 1), pitches);
-console.log(`  the guest heard ${heard.hz} Hz at RMS ${heard.rms.toFixed(0)} (the app's microphone had ${SPOKEN_HZ} Hz)`);
-if (heard.hz !== SPOKEN_HZ || heard.rms < 100) throw new Error("the guest did not hear what was said into the app's microphone");
+console.log(`  the guest heard ${heard.hz} Hz at RMS ${heard.rms.toFixed(0)} (the headset's microphone had ${HEADSET_HZ} Hz, the default one ${SPOKEN_HZ} Hz)`);
+if (heard.hz !== HEADSET_HZ || heard.rms < 100) throw new Error("the guest did not hear what was said into the headset's microphone");
 const loud = loudSpan(readWav(speakersPlayed, 2), 500);
 const guestPitch = 300 + 100 * (guestJoined.event.you % 32);
 const played = strongestPitch(loud, pitches);
-console.log(`  the app's speakers played ${played.hz} Hz at RMS ${played.rms.toFixed(0)} (the guest's tone is ${guestPitch} Hz)`);
-if (played.hz !== guestPitch || played.rms < 100) throw new Error("the app's speakers did not play the guest");
+console.log(`  the headset played ${played.hz} Hz at RMS ${played.rms.toFixed(0)} (the guest's tone is ${guestPitch} Hz)`);
+if (played.hz !== guestPitch || played.rms < 100) throw new Error("the headset did not play the guest");
 
 console.log("step: leave");
 await wd("DELETE", `/session/${session}`);

@@ -1,6 +1,6 @@
 // Sound for the desktop end-to-end test, in the private PipeWire that tests/desktop/sound-session
-// starts: a tone played into the virtual microphone, a recording of what the virtual speakers
-// play, and the pitch of a recording.
+// starts: a tone played into a virtual microphone, a recording of what virtual speakers play,
+// virtual devices plugged in, and the pitch of a recording.
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -29,24 +29,38 @@ export function writeTone(path, hz, seconds) {
   writeFileSync(path, wav);
 }
 
-/** Plays `wav` into the virtual microphone, as someone speaking into it: `start` (the test's
- * process starter) runs the player, which is then linked to the microphone's input. */
-export async function speakInto(start, wav) {
-  start("mouth", "pw-play", ["-P", "{ node.autoconnect=false node.name=samla-test-mouth }", wav]);
+/** Plays `wav` into the virtual microphone `mic` (a node name), as someone speaking into it:
+ * `start` (the test's process starter) runs the player, which is then linked to the
+ * microphone's input. */
+export async function speakInto(start, wav, mic = MICROPHONE) {
+  const mouth = `${mic}-mouth`;
+  start(mouth, "pw-play", ["-P", `{ node.autoconnect=false node.name=${mouth} }`, wav]);
   for (let i = 0; i < 100; i++) {
     try {
-      execFileSync("pw-link", ["samla-test-mouth:output_MONO", `${MICROPHONE}:input_MONO`], { stdio: "ignore" });
+      execFileSync("pw-link", [`${mouth}:output_MONO`, `${mic}:input_MONO`], { stdio: "ignore" });
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  throw new Error("could not link the tone to the virtual microphone");
+  throw new Error(`could not link the tone to the virtual microphone ${mic}`);
 }
 
-/** Records what the virtual speakers play into `wav` (16-bit stereo 48 kHz) until killed. */
-export function recordSpeakers(start, wav) {
-  return start("speakers", "pw-record", ["--target", SPEAKERS, "-P", "{ stream.capture.sink=true }", "--format", "s16", "--rate", String(RATE), "--channels", "2", wav]);
+/** Records what the virtual speakers `sink` (a node name) play into `wav` (16-bit stereo
+ * 48 kHz) until killed. */
+export function recordSpeakers(start, wav, sink = SPEAKERS) {
+  return start(`${sink}-recorder`, "pw-record", ["--target", sink, "-P", "{ stream.capture.sink=true }", "--format", "s16", "--rate", String(RATE), "--channels", "2", wav]);
+}
+
+/** Plugs in a virtual device: `speakers` (a sink) or a `microphone` (a source), shown to
+ * programs as `description`. */
+export function plugIn(name, description, kind) {
+  const [cls, channels] = kind === "speakers" ? ["Audio/Sink", "[FL FR]"] : ["Audio/Source/Virtual", "[MONO]"];
+  execFileSync("pw-cli", [
+    "create-node",
+    "adapter",
+    `{ factory.name=support.null-audio-sink node.name=${name} node.description="${description}" media.class=${cls} audio.position=${channels} object.linger=true }`,
+  ], { stdio: "ignore" });
 }
 
 /** The first channel of a 16-bit WAV, to its end (a recorder stopped by a signal leaves its

@@ -111,7 +111,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     const media = deps.makeMedia(client);
     clientRef.current = client;
     mediaRef.current = media;
-    // A camera or microphone plugged in or out: the pickers list what is there now.
+    // A camera, microphone or speaker plugged in or out: the pickers list what is there now.
     unwatchDevices.current =
       media.onDevicesChanged?.(() => {
         void media.listDevices().then(setDevices).catch(() => {});

@@ -96,7 +96,7 @@ export interface MediaBackend {
    * (another device picked), it closes the ones open and opens the new choice. */
   openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }): Promise<void>;
   listDevices(): Promise<MediaDeviceOption[]>;
-  /** Calls `listener` when a camera or microphone is plugged in or out (list them again);
+  /** Calls `listener` when a camera, microphone or speaker is plugged in or out (list them again);
    * returns the unsubscribe. */
   onDevicesChanged?(listener: () => void): () => void;
 

@@ -262,7 +262,7 @@ export class DesktopMediaBackend implements MediaBackend {
     });
   }
 
-  /** The app lists its cameras and microphones every few seconds and says when they changed. */
+  /** The app lists its cameras, microphones and speakers every few seconds and says when they changed. */
   onDevicesChanged(listener: () => void): () => void {
     let unlisten: UnlistenFn | null = null;
     let gone = false;

@@ -1,5 +1,5 @@
-//! Microphone and speakers through cpal (ALSA on Linux, WASAPI on Windows,
-//! CoreAudio on macOS).
+//! Microphone and speakers through cpal (the sound server or ALSA on Linux, see
+//! [`super::sound_server`]; WASAPI on Windows, CoreAudio on macOS).
 //!
 //! The device's callback thread and the engine meet in a bounded sample ring
 //! guarded by a mutex: the callback holds the lock only to copy one buffer,
@@ -19,6 +19,7 @@ use cpal::{ErrorKind, SampleFormat, StreamConfig};
 
 use crate::frame::{AudioFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 
+use super::sound_server;
 use super::{micros_since, AudioSink, AudioSource, CaptureError, DeviceInfo, DeviceKind};
 
 /// Most audio a ring holds: beyond this the oldest samples are dropped so a
@@ -75,13 +76,16 @@ fn new_shared(capacity: usize) -> Shared {
     ))
 }
 
-/// ALSA's `null` device: it discards what is played and records silence. Every Linux system
-/// lists it, and nobody picks it on purpose, so the pickers leave it out.
-const ALSA_DISCARD: &str = "alsa:null";
+/// Devices nobody picks on purpose, which the pickers leave out: ALSA's `null` (it discards
+/// what is played and records silence; every Linux system lists it), and a sound server's
+/// monitors of its outputs (they record what the speakers play, not a voice).
+fn is_pickable(id: &str) -> bool {
+    id != "alsa:null" && !(id.starts_with("pulseaudio:") && id.ends_with(".monitor"))
+}
 
 /// Devices of `kind` (microphones or speakers) on the default host.
 pub(super) fn list(kind: DeviceKind) -> Result<Vec<DeviceInfo>, CaptureError> {
-    let host = cpal::default_host();
+    let host = sound_server::host();
     let (devices, default) = if kind == DeviceKind::Microphone {
         (host.input_devices(), host.default_input_device())
     } else {
@@ -92,7 +96,7 @@ pub(super) fn list(kind: DeviceKind) -> Result<Vec<DeviceInfo>, CaptureError> {
     Ok(devices
         .filter_map(|device| {
             let id = device.id().ok()?;
-            if id.to_string() == ALSA_DISCARD {
+            if !is_pickable(&id.to_string()) {
                 return None;
             }
             let name = device
@@ -110,7 +114,7 @@ pub(super) fn list(kind: DeviceKind) -> Result<Vec<DeviceInfo>, CaptureError> {
 
 /// Finds `wanted` (an id from [`list`] or a device name) or the default.
 fn find_device(kind: DeviceKind, wanted: Option<&str>) -> Result<cpal::Device, CaptureError> {
-    let host = cpal::default_host();
+    let host = sound_server::host();
     let not_found = || CaptureError::DeviceNotFound {
         kind,
         requested: wanted.map(str::to_owned),
@@ -262,7 +266,8 @@ impl Microphone {
         let kind = DeviceKind::Microphone;
         let dev = find_device(kind, device)?;
         let name = device_name(&dev);
-        let (config, format) = pick_config(kind, &name, dev.supported_input_configs())?;
+        let (mut config, format) = pick_config(kind, &name, dev.supported_input_configs())?;
+        config.buffer_size = sound_server::buffer_size(&dev);
         let shared = new_shared(MIC_RING_SAMPLES);
         let level = LevelMeter::default();
         let channels = usize::from(config.channels.max(1));
@@ -380,7 +385,8 @@ impl Speaker {
         let kind = DeviceKind::Speaker;
         let dev = find_device(kind, device)?;
         let name = device_name(&dev);
-        let (config, format) = pick_config(kind, &name, dev.supported_output_configs())?;
+        let (mut config, format) = pick_config(kind, &name, dev.supported_output_configs())?;
+        config.buffer_size = sound_server::buffer_size(&dev);
         let shared = new_shared(SPEAKER_RING_SAMPLES);
         let channels = usize::from(config.channels.max(1));
         let on_error = on_stream_error(kind, name.clone(), shared.clone());

@@ -30,6 +30,8 @@ mod screen;
     all(feature = "wayland", target_os = "linux")
 ))]
 mod slot;
+#[cfg(feature = "devices")]
+mod sound_server;
 
 use std::time::{Duration, SystemTime};
 
