@@ -127,7 +127,7 @@ pub async fn media_start(
 }
 
 /// One device for the page's pickers: `id` goes back in `media_start` (`camera_device`,
-/// `audio_devices`), `speaker_set` or `speaker_test`.
+/// `audio_devices`), `speaker_use`, `microphone_use` or `speaker_test`.
 #[derive(Debug, Serialize)]
 pub struct DeviceOption {
     id: String,
@@ -176,7 +176,7 @@ pub async fn speaker_list() -> Vec<DeviceOption> {
 /// Plays the others on the speaker `device` (`None`: the system's default) from now on,
 /// before joining or in the meeting; or why it did not open (the old one goes on then).
 #[tauri::command]
-pub async fn speaker_set(
+pub async fn speaker_use(
     shell: State<'_, Shell>,
     device: Option<String>,
 ) -> Result<(), DeviceProblem> {
@@ -184,6 +184,22 @@ pub async fn speaker_set(
         tracing::warn!(%err, "the speaker picked did not open");
         DeviceProblem::from(&err)
     })
+}
+
+/// Sends the microphone `device` (`None`: the system's default) from now on, in the meeting;
+/// or why it did not open (the old one goes on then).
+#[tauri::command]
+pub async fn microphone_use(
+    shell: State<'_, Shell>,
+    device: Option<String>,
+) -> Result<(), DeviceProblem> {
+    shell
+        .media
+        .set_microphone_device(device.as_deref())
+        .map_err(|err| {
+            tracing::warn!(%err, "the microphone picked did not open");
+            DeviceProblem::from(&err)
+        })
 }
 
 /// How loud the microphone is right now (RMS, 0 to 1 of full scale), for the pre-join meter;

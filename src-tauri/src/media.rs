@@ -366,13 +366,22 @@ impl Media {
         (sent, speaker)
     }
 
+    /// Runs `f` on the running session; `None` when there is none.
+    fn with_session<T>(&self, f: impl FnOnce(&MediaSession) -> T) -> Option<T> {
+        let slot = self.session.lock().ok()?;
+        slot.as_ref().map(f)
+    }
+
+    /// The running session's echo canceller, which devices picked later must go through.
+    fn call(&self) -> Option<CallAudio> {
+        self.call.lock().ok().and_then(|slot| slot.clone())
+    }
+
     /// Mutes or unmutes the microphone. The track stays on the connection; while muted
     /// it sends silence (nothing, after Opus DTX).
     pub fn set_microphone(&self, on: bool) -> Result<(), EngineError> {
-        let slot = self.session.lock().map_err(|_| EngineError::SessionEnded)?;
-        slot.as_ref()
-            .ok_or(EngineError::SessionEnded)?
-            .set_audio_muted(!on)
+        self.with_session(|session| session.set_audio_muted(!on))
+            .unwrap_or(Err(EngineError::SessionEnded))
     }
 
     /// Plays the others on `device` (`None`: the system's default) from now on, before
@@ -380,30 +389,33 @@ impl Media {
     /// hears the new speaker. Without a session there is nothing to switch: the page passes
     /// its choice to the next [`Media::start`].
     pub fn set_speaker(&self, device: Option<&str>) -> Result<(), CaptureError> {
-        let Some(call) = self.call.lock().ok().and_then(|slot| slot.clone()) else {
+        let Some(call) = self.call() else {
             return Ok(());
         };
         let speaker = call.speaker(device)?;
-        if let Some(session) = self
-            .session
-            .lock()
-            .ok()
-            .as_ref()
-            .and_then(|slot| slot.as_ref())
-        {
-            // A session that ended meanwhile has nothing to play; the page starts a new one.
-            let _ = session.set_audio_output(Box::new(speaker));
+        // A session that ended meanwhile has nothing to play; the page starts a new one.
+        self.with_session(|session| session.set_audio_output(Box::new(speaker)));
+        Ok(())
+    }
+
+    /// Sends the microphone `device` (`None`: the system's default) from now on, before
+    /// joining or in the meeting, through the session's echo canceller; the pre-join meter
+    /// reads it. A microphone that does not open leaves the one before in use.
+    pub fn set_microphone_device(&self, device: Option<&str>) -> Result<(), CaptureError> {
+        let Some(call) = self.call() else {
+            return Ok(());
+        };
+        let mic = call.microphone(device, UNIX_EPOCH)?;
+        let meter = mic.source().level_meter();
+        if let Some(Ok(())) = self.with_session(|session| session.set_audio_input(Box::new(mic))) {
+            self.mic_level.set(Some(meter));
         }
         Ok(())
     }
 
     /// Passes one server message on to the session (ignored when none is running).
     pub fn on_server_message(&self, msg: ServerMessage) {
-        if let Ok(slot) = self.session.lock() {
-            if let Some(session) = slot.as_ref() {
-                session.on_event(&Event::Server(msg));
-            }
-        }
+        self.with_session(|session| session.on_event(&Event::Server(msg)));
     }
 
     /// The running camera, to switch off (the device is closed) or on again with
@@ -460,11 +472,7 @@ impl Media {
 
     /// Stops sharing the screen (nothing happens when not sharing or not in a meeting).
     pub fn stop_screen_share(&self) {
-        if let Ok(slot) = self.session.lock() {
-            if let Some(session) = slot.as_ref() {
-                let _ = session.share_screen(None);
-            }
-        }
+        self.with_session(|session| session.share_screen(None));
     }
 
     /// Stops the session (its task, threads and socket) and returns once its camera and

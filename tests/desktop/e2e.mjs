@@ -19,7 +19,8 @@
 // the microphone; then a headset is plugged in (virtual speakers and microphone): the pickers
 // must list it, and the second app picks its microphone (the devices open again) and its speakers
 // (switched in place), whose meter and test tone must work; in the meeting the guest must hear
-// the tone spoken into the headset's microphone, and the headset must play the guest's. A
+// the tone spoken into the headset's microphone, and the headset must play the guest's, until the
+// meeting's audio menu switches both back to the built-in ones, which then do the same. A
 // screenshot of the screen is kept after each step.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), SAMLA_APP (the app to drive, default
@@ -499,7 +500,7 @@ const speakersPlayed = join(out, "headset-played.wav");
 const speakers = recordSpeakers(start, speakersPlayed, HEADSET);
 // The guest sends its synthetic tone (its pitch says who it is) and keeps what it hears.
 start("guest", join(bin, "samla-cli"), [
-  "join", hostedLink, "--name", "Gjest", "--for", "12s", "--events-json", guestEvents,
+  "join", hostedLink, "--name", "Gjest", "--for", "20s", "--events-json", guestEvents,
   "--audio", "synthetic", "--audio-out", `wav:${guestHeard}`,
 ]);
 await exec(`
@@ -512,27 +513,51 @@ await waitFor("the guest in the meeting", () =>
   exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Gjest'))"),
 );
 await screenshot("guest-admitted");
-await waitFor("the guest's events", () => existsSync(guestEvents), 20_000);
+
+console.log("step: back to the built-in microphone and speakers, in the meeting");
+// A few seconds on the headset, then the meeting's audio menu switches both back, in place.
+await sleep(5000);
+speakers.kill("SIGINT");
+const builtInPlayed = join(out, "speakers-played.wav");
+const builtIn = recordSpeakers(start, builtInPlayed);
+await exec("document.querySelector('details.audio-devices').open = true");
+const use = (select, label) =>
+  exec(`const s = document.querySelector('${select}');
+    const o = [...s.options].find((o) => o.textContent === '${label}');
+    s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true }));
+    return [...s.options].map((o) => o.textContent).join(', ');`);
+console.log(`  microphones in the meeting: ${await use("#meeting-mic", "Samla test microphone")}`);
+console.log(`  speakers in the meeting: ${await use("#meeting-speaker", "Samla test speakers")}`);
+await sleep(500);
+if (await exec("return !!document.querySelector('.audio-devices [role=alert]')")) throw new Error("the app refused the built-in devices");
+await screenshot("audio-devices-switched");
+await waitFor("the guest's events", () => existsSync(guestEvents), 30_000);
+builtIn.kill("SIGINT");
 const guestSaw = JSON.parse(readFileSync(guestEvents, "utf8"));
 const guestJoined = guestSaw.find((e) => e.event.type === "joined");
 if (!guestJoined) throw new Error("the guest was not admitted");
 
-console.log("step: talk and listen through the headset picked");
+console.log("step: what was heard and played, before and after switching");
 // This app uses the machine's microphone and speakers: here PipeWire's virtual ones
 // (tests/desktop/sound-session), with one tone spoken into the default microphone and another
-// into the headset's. The guest must hear the headset's, and the headset play the guest.
-speakers.kill("SIGINT");
+// into the headset's. The guest must hear the headset's first and the built-in one's at the
+// end; the headset, then the built-in speakers, must play the guest.
 await sleep(500);
 const pitches = [SPOKEN_HZ, HEADSET_HZ];
 for (let n = 0; n < 32; n++) pitches.push(300 + 100 * n);
-const heard = strongestPitch(readWav(guestHeard, 1), pitches);
-console.log(`  the guest heard ${heard.hz} Hz at RMS ${heard.rms.toFixed(0)} (the headset's microphone had ${HEADSET_HZ} Hz, the default one ${SPOKEN_HZ} Hz)`);
-if (heard.hz !== HEADSET_HZ || heard.rms < 100) throw new Error("the guest did not hear what was said into the headset's microphone");
-const loud = loudSpan(readWav(speakersPlayed, 2), 500);
+const guestLoud = loudSpan(readWav(guestHeard, 1), 500);
+const twoSeconds = 2 * 48000;
+const heardFirst = strongestPitch(guestLoud.subarray(0, twoSeconds), pitches);
+const heardLast = strongestPitch(guestLoud.subarray(guestLoud.length - twoSeconds), pitches);
+console.log(`  the guest heard ${heardFirst.hz} Hz at RMS ${heardFirst.rms.toFixed(0)} first, ${heardLast.hz} Hz at RMS ${heardLast.rms.toFixed(0)} at the end (headset ${HEADSET_HZ} Hz, built-in ${SPOKEN_HZ} Hz)`);
+if (heardFirst.hz !== HEADSET_HZ || heardFirst.rms < 100) throw new Error("the guest did not hear what was said into the headset's microphone");
+if (heardLast.hz !== SPOKEN_HZ || heardLast.rms < 100) throw new Error("the guest did not hear the built-in microphone after switching to it");
 const guestPitch = 300 + 100 * (guestJoined.event.you % 32);
-const played = strongestPitch(loud, pitches);
-console.log(`  the headset played ${played.hz} Hz at RMS ${played.rms.toFixed(0)} (the guest's tone is ${guestPitch} Hz)`);
-if (played.hz !== guestPitch || played.rms < 100) throw new Error("the headset did not play the guest");
+for (const [what, wav] of [["the headset", speakersPlayed], ["the built-in speakers", builtInPlayed]]) {
+  const played = strongestPitch(loudSpan(readWav(wav, 2), 500), pitches);
+  console.log(`  ${what} played ${played.hz} Hz at RMS ${played.rms.toFixed(0)} (the guest's tone is ${guestPitch} Hz)`);
+  if (played.hz !== guestPitch || played.rms < 100) throw new Error(`${what} did not play the guest`);
+}
 
 console.log("step: leave");
 await wd("DELETE", `/session/${session}`);

@@ -1,11 +1,12 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { App, type AppConfig } from "./app";
 import type { DeviceChoice } from "./media/backend";
 import { NullMediaBackend } from "./media/browser";
 import { SignallingClient, type SocketLike } from "./protocol/client";
 import type { ClientMessage, ServerMessage } from "./protocol/messages";
+import { root, useDomRoot } from "./test/dom-root";
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -63,15 +64,7 @@ class PluggableMedia extends NullMediaBackend {
   }
 }
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.append(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
+useDomRoot();
 
 const config: AppConfig = {
   meetingId: "123456789",

@@ -276,6 +276,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         onLeave={leave}
         reconnecting={status === "reconnecting"}
         joinUrl={joinUrl ?? linkFor(view.meeting?.id ?? meetingId ?? "")}
+        devices={devices}
       />
     );
   } else if (view.phase === "ended") {

@@ -12,13 +12,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use samla_engine::api::ApiClient;
 use samla_engine::media::{AudioInput, MediaOptions, MediaSession, ParticipantStats, VideoInput};
 use samla_engine::{EngineError, Event, JoinOptions, Session, SessionHandle};
 use samla_media::{
-    dominant_frequency, AudioFrame, AudioSink, CaptureError, Tone, AUDIO_SAMPLE_RATE,
+    dominant_frequency, AudioFrame, AudioSink, CaptureError, Pacing, Tone, AUDIO_SAMPLE_RATE,
 };
 use samla_protocol::api::{NewMeeting, OrganisationSettings};
 use samla_protocol::ParticipantId;
@@ -27,6 +27,28 @@ use url::Url;
 /// The tests here run one at a time: each encodes and decodes real video in a debug build,
 /// and side by side on a small machine they would measure each other (the latency bound).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// For a test that runs alone (hold the guard): a server of its own with a meeting on `topic`
+/// that kari@uio.no (her token) created. `None` (the test is skipped, and says so) when
+/// samla-server is not built.
+async fn alone_with_a_meeting(
+    topic: &str,
+) -> Option<(
+    tokio::sync::MutexGuard<'static, ()>,
+    Server,
+    String,
+    samla_protocol::api::Meeting,
+)> {
+    let alone = ONE_AT_A_TIME.lock().await;
+    let Some(binary) = server_binary() else {
+        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+        return None;
+    };
+    let server = start_server(&binary).await;
+    let token = server.token(&binary, "kari@uio.no");
+    let meeting = server.create_meeting(&token, topic).await;
+    Some((alone, server, token, meeting))
+}
 
 fn server_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
@@ -294,14 +316,9 @@ fn sees_and_hears(s: &ParticipantStats, sender: ParticipantId) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_see_and_hear_each_other_through_samla_server() {
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(binary) = server_binary() else {
-        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+    let Some((_alone, server, token, meeting)) = alone_with_a_meeting("Media").await else {
         return;
     };
-    let server = start_server(&binary).await;
-    let token = server.token(&binary, "kari@uio.no");
-    let meeting = server.create_meeting(&token, "Media").await;
 
     // Kari's signalling goes through a relay the test can cut.
     let relay = Relay::start(&server.base).await;
@@ -494,14 +511,9 @@ async fn an_admin_caps_the_video_of_a_running_meeting_and_lifts_the_cap_again() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_share_reaches_the_other_participant_stops_and_starts_again() {
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(binary) = server_binary() else {
-        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+    let Some((_alone, server, token, meeting)) = alone_with_a_meeting("Screen").await else {
         return;
     };
-    let server = start_server(&binary).await;
-    let token = server.token(&binary, "kari@uio.no");
-    let meeting = server.create_meeting(&token, "Screen").await;
     let camera = "synthetic:320x180@15";
     let (_ha, a, a_id, _) =
         join_with(&server.base, &meeting.id, "Kari", Some(&token), camera).await;
@@ -611,14 +623,9 @@ async fn join_listening(
 /// back when unmuted, on the same track.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_hears_the_other_in_the_played_mix_and_mute_silences_it() {
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(binary) = server_binary() else {
-        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+    let Some((_alone, server, _, meeting)) = alone_with_a_meeting("Audio").await else {
         return;
     };
-    let server = start_server(&binary).await;
-    let token = server.token(&binary, "kari@uio.no");
-    let meeting = server.create_meeting(&token, "Audio").await;
     let (kari_hears, ola_hears) = (Played::default(), Played::default());
     let (_ha, kari, kari_id) =
         join_listening(&server.base, &meeting.id, "Kari", Some(&kari_hears)).await;
@@ -650,14 +657,9 @@ async fn each_hears_the_other_in_the_played_mix_and_mute_silences_it() {
 /// rejoining; the one left behind hears nothing more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_speaker_picked_in_the_meeting_plays_the_others() {
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(binary) = server_binary() else {
-        eprintln!("SKIPPED: samla-server is not built (cargo build -p samla-server)");
+    let Some((_alone, server, _, meeting)) = alone_with_a_meeting("Speakers").await else {
         return;
     };
-    let server = start_server(&binary).await;
-    let token = server.token(&binary, "kari@uio.no");
-    let meeting = server.create_meeting(&token, "Speakers").await;
     let (_ha, kari, _kari_id) = join_listening(&server.base, &meeting.id, "Kari", None).await;
     let (_hb, _ola, ola_id) = join_listening(&server.base, &meeting.id, "Ola", None).await;
     let ola_tone = Tone::sender_frequency(ola_id.0);
@@ -681,4 +683,46 @@ async fn a_speaker_picked_in_the_meeting_plays_the_others() {
         left_behind,
         "the headset was still played after switching to the speakers"
     );
+}
+
+/// A user who joined without a microphone plugs one in and picks it, then switches to a
+/// headset: the others hear each from the moment it is picked, on the same session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_microphone_picked_in_the_meeting_is_heard() {
+    let Some((_alone, server, _, meeting)) = alone_with_a_meeting("Microphones").await else {
+        return;
+    };
+    let opts = JoinOptions::new(server.base.clone(), meeting.id.parse().unwrap(), "Kari");
+    let (kari_session, mut events) = Session::join(opts).await.unwrap();
+    let kari = Arc::new(MediaSession::start(
+        kari_session.clone(),
+        MediaOptions::new(server.base.host_str().unwrap()),
+    ));
+    let k = kari.clone();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            k.on_event(&event);
+        }
+    });
+    let ola_hears = Played::default();
+    let (_hb, _ola, _ola_id) =
+        join_listening(&server.base, &meeting.id, "Ola", Some(&ola_hears)).await;
+    // Kari has no microphone yet: Ola hears nobody.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        ola_hears.recent().1 < 100,
+        "Ola hears someone: {:?}",
+        ola_hears.recent()
+    );
+
+    let is = |tone: f32| move |f: f32, _| (f - tone).abs() < 15.0;
+    let microphone = |hz: f32| Box::new(Tone::new(hz, 0.3, UNIX_EPOCH, Pacing::RealTime));
+    kari.set_audio_input(microphone(700.0)).unwrap();
+    ola_hears
+        .wait_until("Ola hears Kari's microphone", is(700.0))
+        .await;
+    kari.set_audio_input(microphone(1100.0)).unwrap();
+    ola_hears
+        .wait_until("Ola hears Kari's headset", is(1100.0))
+        .await;
 }

@@ -107,6 +107,12 @@ export const messages = {
     nn: "Den høgtalaren kunne ikkje opnast. Lyden vert framleis spelt av der han vart spelt av før.",
     en: "That speaker could not be opened. Sound still plays where it did before.",
   },
+  audioDevices: { nb: "Lydenheter", nn: "Lydeiningar", en: "Audio devices" },
+  deviceRefused: {
+    nb: "Den enheten kunne ikke åpnes. Den forrige er fortsatt i bruk.",
+    nn: "Den eininga kunne ikkje opnast. Den førre er framleis i bruk.",
+    en: "That device could not be opened. The one before is still in use.",
+  },
   outputFixed: {
     nb: "Lyden spilles av på systemets standardhøyttaler.",
     nn: "Lyden vert spelt av på standardhøgtalaren til systemet.",

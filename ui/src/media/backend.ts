@@ -18,6 +18,9 @@ export interface LocalMediaState {
   deviceError: string | null;
   /** Set when nothing can play the others' audio (the desktop app found no speaker). */
   speakerError: string | null;
+  /** The microphone and speaker in use (device ids; "" for the system's default). */
+  inputId: string;
+  outputId: string;
   status: MediaStatus;
 }
 
@@ -31,6 +34,8 @@ export function idleLocalState(): LocalMediaState {
     sharingScreen: false,
     deviceError: null,
     speakerError: null,
+    inputId: "",
+    outputId: "",
     status: "idle",
   };
 }
@@ -133,6 +138,9 @@ export interface MediaBackend {
   canChooseOutput?(): boolean;
   /** Plays remote audio (and the test tone) through `outputId` ("" for the default). */
   setOutputDevice?(outputId: string): Promise<void>;
+  /** Sends the microphone `inputId` ("" for the default) from now on, in the meeting, without
+   * opening anything else again; rejects (keeping the one before) when it does not open. */
+  setInputDevice?(inputId: string): Promise<void>;
 }
 
 /** What a backend needs from the signalling. */

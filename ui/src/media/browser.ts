@@ -130,7 +130,14 @@ export class BrowserMediaBackend implements MediaBackend {
         const cam = s.getVideoTracks()[0];
         if (mic) mic.enabled = opts.mic;
         if (cam) cam.enabled = opts.camera;
-        this.changed({ hasMic: !!mic, hasCamera: !!cam, micMuted: !opts.mic || !mic, cameraOn: opts.camera && !!cam, deviceError: null });
+        this.changed({
+          hasMic: !!mic,
+          hasCamera: !!cam,
+          micMuted: !opts.mic || !mic,
+          cameraOn: opts.camera && !!cam,
+          deviceError: null,
+          inputId: opts.devices?.audioInput ?? "",
+        });
         return s;
       })
       .catch((e: unknown) => {
@@ -177,6 +184,32 @@ export class BrowserMediaBackend implements MediaBackend {
   async setOutputDevice(outputId: string): Promise<void> {
     this.outputId = outputId;
     await Promise.all([...this.sinks.values()].map((sink) => (sink as SinkElement).setSinkId?.(outputId)));
+    this.changed({ outputId });
+  }
+
+  /** Another microphone, in place: a new track from it replaces the old one on the
+   * connection (no new offer), muted or not as the old one was. */
+  async setInputDevice(inputId: string): Promise<void> {
+    const md = globalThis.navigator?.mediaDevices;
+    if (!md?.getUserMedia) throw new Error("no mediaDevices");
+    const s = await md.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, ...(inputId ? { deviceId: { exact: inputId } } : {}) },
+    });
+    const next = s.getAudioTracks()[0];
+    if (!next) throw new Error("no microphone");
+    const old = this.stream?.getAudioTracks()[0];
+    next.enabled = old ? old.enabled : false;
+    if (this.stream) {
+      if (old) this.stream.removeTrack(old);
+      this.stream.addTrack(next);
+    } else {
+      this.stream = s;
+    }
+    if (this.audioTx) await this.audioTx.sender.replaceTrack(next);
+    // A first microphone in the meeting: a new track, which the connection offers.
+    else if (this.pc) this.audioTx = this.pc.addTransceiver(next, { direction: "sendonly", streams: [this.stream] });
+    old?.stop();
+    this.changed({ hasMic: true, micMuted: !next.enabled, inputId });
   }
 
   async playTestSound(outputId: string = this.outputId): Promise<void> {
@@ -553,6 +586,8 @@ export class NullMediaBackend implements MediaBackend {
     sharingScreen: false,
     deviceError: null,
     speakerError: null,
+    inputId: "",
+    outputId: "",
     status: "idle",
   };
   private listeners = new Set<() => void>();

@@ -73,7 +73,7 @@ describe("the app's microphone and speaker", () => {
   it("offers the app's speakers, and switches the one playing without opening the devices again", async () => {
     const media = backend({ ...base, microphone: true });
     invoke.mockImplementation((cmd: string, args?: { device?: string | null }) =>
-      cmd === "speaker_set" && args?.device === "hw:9,0"
+      cmd === "speaker_use" && args?.device === "hw:9,0"
         ? Promise.reject({ reason: "missing", detail: "no speaker hw:9,0" })
         : Promise.resolve(
             cmd === "media_start" ? { ...base, microphone: true } : cmd === "speaker_list" ? [{ id: "pipewire", name: "PipeWire" }] : cmd.endsWith("_list") ? [] : undefined,
@@ -83,7 +83,7 @@ describe("the app's microphone and speaker", () => {
     expect(media.canChooseOutput()).toBe(true);
     await media.openDevices({ mic: true, camera: false });
     await media.setOutputDevice("pipewire");
-    expect(invoke).toHaveBeenLastCalledWith("speaker_set", { device: "pipewire" });
+    expect(invoke).toHaveBeenLastCalledWith("speaker_use", { device: "pipewire" });
     expect(invoke.mock.calls.filter(([cmd]) => cmd === "media_start")).toHaveLength(1);
     await media.playTestSound();
     expect(invoke).toHaveBeenLastCalledWith("speaker_test", { device: "pipewire" });
@@ -94,6 +94,23 @@ describe("the app's microphone and speaker", () => {
       "media_start",
       expect.objectContaining({ audioDevices: { microphone: "hw:1,0", speaker: "pipewire" } }),
     );
+  });
+
+  it("switches the microphone in the meeting in place, and a first one starts muted", async () => {
+    const media = backend({ ...base, microphone: false, microphone_error: { reason: "missing", detail: "no microphone found" } });
+    await media.openDevices({ mic: true, camera: false });
+    expect(media.local.hasMic).toBe(false);
+    await media.setInputDevice("pulseaudio:headset");
+    const calls = invoke.mock.calls.map(([cmd, args]) => [cmd, args]);
+    expect(calls.slice(-2)).toEqual([
+      ["microphone_set", { on: false }],
+      ["microphone_use", { device: "pulseaudio:headset" }],
+    ]);
+    expect(media.local).toMatchObject({ hasMic: true, micMuted: true, deviceError: null, inputId: "pulseaudio:headset" });
+    // Another one: just swapped, the mute state as it was.
+    await media.setInputDevice("");
+    expect(invoke).toHaveBeenLastCalledWith("microphone_use", { device: null });
+    expect(invoke.mock.calls.filter(([cmd]) => cmd === "media_start")).toHaveLength(1);
   });
 
   it("plays the test tone in the app, and says so when the speaker refuses", async () => {

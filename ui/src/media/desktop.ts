@@ -259,6 +259,7 @@ export class DesktopMediaBackend implements MediaBackend {
       deviceError:
         sourcesError(sources) ?? (wanted && !sources.synthetic && !sources.microphone ? NO_DEVICES : null),
       speakerError: sources.speaker_error?.detail ?? null,
+      inputId: opts.devices?.audioInput ?? "",
     });
   }
 
@@ -431,7 +432,7 @@ export class DesktopMediaBackend implements MediaBackend {
     const before = this.outputId;
     this.outputId = outputId;
     // In the queue, after the media_start that opened the session it switches.
-    const switched = this.queue.then(() => invoke("speaker_set", { device: outputId || null }));
+    const switched = this.queue.then(() => invoke("speaker_use", { device: outputId || null }));
     this.queue = switched.catch(() => undefined);
     try {
       await switched;
@@ -439,6 +440,20 @@ export class DesktopMediaBackend implements MediaBackend {
       this.outputId = before;
       throw e;
     }
+    this.changed({ outputId, speakerError: null });
+  }
+
+  /** Sends the microphone `inputId` ("" for the default) from now on: the app swaps it into
+   * the running session. A first microphone (the meeting began without one) starts muted. */
+  async setInputDevice(inputId: string): Promise<void> {
+    const first = !this.local.hasMic;
+    const switched = this.queue.then(async () => {
+      if (first) await invoke("microphone_set", { on: false });
+      await invoke("microphone_use", { device: inputId || null });
+    });
+    this.queue = switched.catch(() => undefined);
+    await switched;
+    this.changed(first ? { hasMic: true, micMuted: true, deviceError: null, inputId } : { inputId });
   }
 
   close(): void {

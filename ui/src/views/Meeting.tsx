@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
-import { ScreenShareError, type MediaBackend, type ShareTarget, type VideoSource } from "../media/backend";
+import { ScreenShareError, type MediaBackend, type MediaDeviceOption, type ShareTarget, type VideoSource } from "../media/backend";
 import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
 import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
+import { AudioDevices } from "./AudioDevices";
 import { ChatPanel } from "./ChatPanel";
 import { useMedia, useShortcuts } from "./hooks";
 import { deviceErrorText } from "./deviceError";
@@ -64,9 +65,11 @@ export interface MeetingProps {
   reconnecting: boolean;
   /** The link others join by, shown in the header with a copy button. */
   joinUrl?: string | undefined;
+  /** The devices for the meeting's microphone and speaker pickers. */
+  devices?: MediaDeviceOption[];
 }
 
-export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting, joinUrl }: MeetingProps) {
+export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting, joinUrl, devices = [] }: MeetingProps) {
   const { t } = useI18n();
   const [copied, setCopied] = useState(false);
   const local = useMedia(media);
@@ -304,6 +307,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         <button type="button" aria-pressed={!local.cameraOn} aria-keyshortcuts="V" disabled={!local.hasCamera} onClick={toggleCamera}>
           {local.cameraOn ? t("stopVideo") : t("startVideo")}
         </button>
+        <AudioDevices media={media} devices={devices} />
         <button
           type="button"
           aria-pressed={local.sharingScreen}

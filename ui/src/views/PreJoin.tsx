@@ -5,6 +5,7 @@ import { smoothLevel } from "../media/level";
 import { deviceErrorText } from "./deviceError";
 import { useMedia } from "./hooks";
 import { formatMeetingId, type ErrorCode, type MeetingId } from "../protocol/messages";
+import { DeviceOptions } from "./DeviceOptions";
 
 export interface PreJoinChoice {
   name: string;
@@ -267,34 +268,17 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
           </summary>
           <label for="mic-device">{t("microphone")}</label>
           <select id="mic-device" value={audioInput} onChange={(e) => pickDevice("audio", e.currentTarget.value)}>
-            <option value="">{t("defaultDevice")}</option>
-            {mics.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.label || d.id}
-              </option>
-            ))}
+            <DeviceOptions devices={mics} />
           </select>
           <label for="cam-device">{t("camera")}</label>
           <select id="cam-device" value={videoInput} onChange={(e) => pickDevice("video", e.currentTarget.value)}>
-            <option value="">{t("defaultDevice")}</option>
-            {cams.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.label || d.id}
-              </option>
-            ))}
+            <DeviceOptions devices={cams} />
           </select>
           {canChooseOutput && outputs.length > 0 ? (
             <>
               <label for="speaker-device">{t("speaker")}</label>
               <select id="speaker-device" value={audioOutput} onChange={(e) => pickOutput(e.currentTarget.value)}>
-                <option value="">{t("defaultDevice")}</option>
-                {outputs
-                  .filter((d) => d.id !== "default")
-                  .map((d) => (
-                    <option key={d.id} value={d.id}>
-                      {d.label || d.id}
-                    </option>
-                  ))}
+                <DeviceOptions devices={outputs.filter((d) => d.id !== "default")} />
               </select>
               {outputRefused && (
                 <p class="error" role="alert">

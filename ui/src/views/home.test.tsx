@@ -1,18 +1,11 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { I18nContext, translator, type Lang } from "../i18n";
 import { Home, type HomeProps } from "./Home";
+import { root, useDomRoot } from "../test/dom-root";
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.append(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
+useDomRoot();
 
 function mount(lang: Lang, props: Partial<HomeProps>) {
   const all: HomeProps = { serverHost: "", onServerHost: () => {}, onJoin: () => {}, onHost: async () => {}, ...props };

@@ -1,21 +1,16 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { I18nContext, translator, type Lang } from "../i18n";
 import { NullMediaBackend } from "../media/browser";
 import { levelFromSamples, smoothLevel } from "../media/level";
 import type { MediaDeviceOption } from "../media/backend";
 import { METER_INTERVAL_MS, MicMeter, PreJoin, SpeakerTest } from "./PreJoin";
 import type { ComponentChildren } from "preact";
+import { root, useDomRoot } from "../test/dom-root";
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.append(root);
-});
+useDomRoot();
 afterEach(() => {
-  render(null, root);
-  root.remove();
   vi.useRealTimers();
 });
 

@@ -2,7 +2,7 @@
 
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { I18nContext, translator, type Lang } from "../i18n";
 import { ScreenShareError, type ShareTarget, type VideoSource } from "../media/backend";
 import { NullMediaBackend } from "../media/browser";
@@ -13,16 +13,9 @@ import { Meeting } from "./Meeting";
 import { ShareDialog } from "./ShareDialog";
 import { Tile } from "./Tile";
 import type { ComponentChildren } from "preact";
+import { root, useDomRoot } from "../test/dom-root";
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.append(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
+useDomRoot();
 
 function mount(lang: Lang, children: ComponentChildren) {
   act(() => {

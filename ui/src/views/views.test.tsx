@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { I18nContext, translator, type Lang } from "../i18n";
 import { NullMediaBackend } from "../media/browser";
 import type { MeetingState, ParticipantInfo } from "../protocol/messages";
@@ -11,16 +11,9 @@ import { ParticipantsPanel } from "./ParticipantsPanel";
 import { PreJoin } from "./PreJoin";
 import { Waiting } from "./Waiting";
 import type { ComponentChildren } from "preact";
+import { root, useDomRoot } from "../test/dom-root";
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.append(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
+useDomRoot();
 
 function mount(lang: Lang, children: ComponentChildren) {
   act(() => {

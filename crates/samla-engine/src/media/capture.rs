@@ -391,13 +391,15 @@ pub fn spawn_screen(
 }
 
 /// What the network task tells the audio thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioControl {
     /// Muted (`true`): the source is still read (a microphone keeps its device queue short
     /// and the echo canceller keeps adapting) but silence is encoded; after a few frames
     /// Opus DTX makes that into packets with no audio, which are not sent. The track and
     /// the encoder stay, so unmuting is immediate and needs no new offer.
     Mute(bool),
+    /// Read this source from now on (another microphone picked); the old one is dropped
+    /// here, which closes its device. The track, the encoder and the mute state stay.
+    Replace(Box<dyn AudioSource>),
 }
 
 /// How long dropping an [`AudioThread`] waits for its source to close: a frame, and the
@@ -467,6 +469,10 @@ pub fn spawn_audio(
                 loop {
                     match control_rx.try_recv() {
                         Ok(AudioControl::Mute(m)) => muted = m,
+                        Ok(AudioControl::Replace(next)) => {
+                            source = next;
+                            failing = false;
+                        }
                         Err(std_mpsc::TryRecvError::Empty) => break,
                         Err(std_mpsc::TryRecvError::Disconnected) => return,
                     }

@@ -205,6 +205,15 @@ impl MediaSession {
             .map_err(|_| EngineError::SessionEnded)
     }
 
+    /// Sends `source` as our audio from now on, in place of [`MediaOptions::audio`] (another
+    /// microphone picked in the meeting). The track and the mute state stay; a session that
+    /// started without audio offers a track for it.
+    pub fn set_audio_input(&self, source: Box<dyn AudioSource>) -> Result<(), EngineError> {
+        self.commands
+            .send(peer::Command::SetAudioInput(source))
+            .map_err(|_| EngineError::SessionEnded)
+    }
+
     /// Plays the others into `sink` from now on, in place of [`MediaOptions::audio_output`]
     /// (another speaker picked, before joining or in the meeting). The connection, the
     /// mixer's queues and our own tracks go on as they were; the old sink is dropped.

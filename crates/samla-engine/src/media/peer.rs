@@ -35,7 +35,7 @@ use super::relay::{self, Relay, RelayFrame, TurnServer};
 use super::spec::{AudioInput, VideoInput};
 use super::stats::StatsBook;
 use super::tracks::TrackMap;
-use super::{AudioSink, MediaError, MediaOptions, SignalSink};
+use super::{AudioSink, AudioSource, MediaError, MediaOptions, SignalSink};
 use crate::Event;
 
 /// Audio's share of the estimate, taken off before the rest goes to video.
@@ -272,6 +272,7 @@ enum Answered {
 pub(super) enum Command {
     ShareScreen(Option<VideoInput>),
     MuteAudio(bool),
+    SetAudioInput(Box<dyn AudioSource>),
     SetAudioOutput(Box<dyn AudioSink>),
 }
 
@@ -395,6 +396,7 @@ pub(super) async fn run(
             }
             Wake::Command(Command::ShareScreen(input)) => peer.share_screen(input),
             Wake::Command(Command::MuteAudio(muted)) => peer.mute_audio(muted),
+            Wake::Command(Command::SetAudioInput(source)) => peer.set_audio_input(source),
             Wake::Command(Command::SetAudioOutput(sink)) => peer.set_audio_output(sink),
             Wake::Encoded(unit) => peer.on_encoded(unit),
             Wake::Keyframe(KeyframeNeeded(p, kind)) => {
@@ -888,6 +890,23 @@ impl Peer {
         self.audio_muted = muted;
         if let Some(ctrl) = &self.audio_ctrl {
             ctrl.send(AudioControl::Mute(muted));
+        }
+    }
+
+    /// Sends `source` as our audio from now on (another microphone picked). A running audio
+    /// thread swaps it in; before it starts it replaces the source waiting for it; a session
+    /// that had no audio (no microphone at the start) offers an audio track for it.
+    fn set_audio_input(&mut self, source: Box<dyn AudioSource>) {
+        if let Some(thread) = &self.audio_ctrl {
+            thread.send(AudioControl::Replace(source));
+            return;
+        }
+        let had_audio = self.audio_input.is_some();
+        self.audio_input = Some(AudioInput::Source(source));
+        if !had_audio {
+            if let Err(err) = self.publish() {
+                tracing::error!(%err, "could not offer the microphone");
+            }
         }
     }
 

@@ -1,0 +1,85 @@
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { describe, expect, it, vi } from "vitest";
+import { I18nContext, translator, type Lang } from "../i18n";
+import { NullMediaBackend } from "../media/browser";
+import type { MediaDeviceOption } from "../media/backend";
+import { AudioDevices } from "./AudioDevices";
+import { root, useDomRoot } from "../test/dom-root";
+
+useDomRoot();
+
+/** A backend that switches devices in place, as both real ones do; `refuse` fails one id. */
+class SwitchingBackend extends NullMediaBackend {
+  refuse = "";
+  setInputDevice = vi.fn(async (id: string) => {
+    if (id === this.refuse) throw new Error("busy");
+    this.local = { ...this.local, inputId: id };
+  });
+  setOutputDevice = vi.fn(async (id: string) => {
+    if (id === this.refuse) throw new Error("busy");
+    this.local = { ...this.local, outputId: id };
+  });
+  canChooseOutput = () => true;
+}
+
+const devices: MediaDeviceOption[] = [
+  { id: "default", kind: "audioinput", label: "Standard" },
+  { id: "mic-1", kind: "audioinput", label: "Innebygd mikrofon" },
+  { id: "mic-2", kind: "audioinput", label: "Hodesett" },
+  { id: "spk-1", kind: "audiooutput", label: "Høyttalere" },
+  { id: "spk-2", kind: "audiooutput", label: "Hodesett" },
+  { id: "cam-1", kind: "videoinput", label: "Kamera" },
+];
+
+function mount(media: NullMediaBackend, lang: Lang = "nb") {
+  act(() => {
+    render(
+      <I18nContext.Provider value={{ lang, t: translator(lang) }}>
+        <AudioDevices media={media} devices={devices} />
+      </I18nContext.Provider>,
+      root,
+    );
+  });
+}
+
+const pick = (select: string, value: string) =>
+  act(async () => {
+    const s = root.querySelector(select) as HTMLSelectElement;
+    s.value = value;
+    s.dispatchEvent(new Event("change"));
+  });
+
+describe("the meeting's audio devices", () => {
+  it("lists the microphones and speakers and switches to the one picked", async () => {
+    const media = new SwitchingBackend();
+    mount(media);
+    expect(root.querySelector("summary")?.textContent).toBe("Lydenheter");
+    const options = (select: string) => [...root.querySelectorAll(`${select} option`)].map((o) => o.textContent);
+    expect(options("#meeting-mic")).toEqual(["Standard", "Innebygd mikrofon", "Hodesett"]);
+    expect(options("#meeting-speaker")).toEqual(["Standard", "Høyttalere", "Hodesett"]);
+    await pick("#meeting-mic", "mic-2");
+    expect(media.setInputDevice).toHaveBeenCalledWith("mic-2");
+    await pick("#meeting-speaker", "spk-2");
+    expect(media.setOutputDevice).toHaveBeenCalledWith("spk-2");
+    expect(root.querySelector('[role="alert"]')).toBeNull();
+  });
+
+  it("says so when a device does not open, and shows the one still in use", async () => {
+    const media = new SwitchingBackend();
+    media.local = { ...media.local, inputId: "mic-1" };
+    media.refuse = "mic-2";
+    mount(media, "nn");
+    await pick("#meeting-mic", "mic-2");
+    await act(async () => {});
+    expect(root.querySelector('[role="alert"]')?.textContent).toBe("Den eininga kunne ikkje opnast. Den førre er framleis i bruk.");
+    // Re-rendered from the backend's state, the picker shows the microphone still in use.
+    mount(media, "nn");
+    expect((root.querySelector("#meeting-mic") as HTMLSelectElement).value).toBe("mic-1");
+  });
+
+  it("is not offered by a backend that cannot switch devices", () => {
+    mount(new NullMediaBackend(), "en");
+    expect(root.querySelector("details.audio-devices")).toBeNull();
+  });
+});
