@@ -109,6 +109,34 @@ test("Chromium and samla-cli participants see and hear each other in the gallery
   );
   t.diagnostic(`robot's stats for Chromium: ${JSON.stringify(fromChromium)}`);
 
+  // Another microphone, picked in the meeting's audio menu: Chromium sends it on the same
+  // connection (its sender's track is replaced), and the Robot goes on hearing Chromium.
+  await page.getByText("Lydenheter").click();
+  const mics = page.locator("#meeting-mic option");
+  const labels = await mics.allTextContents();
+  t.diagnostic(`microphones in the meeting: ${labels.join(", ")}`);
+  assert.ok(labels.length >= 2, "the meeting's audio menu lists no microphone");
+  const picked = labels.at(-1);
+  await page.locator("#meeting-mic").selectOption({ label: picked });
+  // The picker shows it once the page is sending it.
+  const pickedId = await mics.nth(labels.length - 1).getAttribute("value");
+  await waitFor("the picker to show the microphone in use", async () => ((await page.locator("#meeting-mic").inputValue()) === pickedId ? true : null), {
+    timeoutMs: 10_000,
+  });
+  assert.equal(await page.locator(".audio-devices [role=alert]").count(), 0, "the microphone picked was refused");
+  const framesBefore = fromChromium.audio_frames_decoded;
+  const after = await waitFor(
+    "the Robot to hear Chromium on the microphone picked",
+    async () => {
+      const s = await readJson(statsFile, "the Robot");
+      const c = Object.values(s).find((x) => x.name === "Nettleser");
+      return c && c.audio_frames_decoded > framesBefore + 100 ? c : null;
+    },
+    { timeoutMs: 30_000 },
+  );
+  t.diagnostic(`after picking ${picked}: the Robot decoded ${after.audio_frames_decoded - framesBefore} more audio frames`);
+  await screenshot(page, "22-media-microphone-picked");
+
   // The SFU found every publisher's keyframes in a header extension (frame marking from
   // samla-cli, the dependency descriptor from Chromium), never by reading a payload.
   const metrics = await (await fetch(`${server.base}/metrics`)).text();
