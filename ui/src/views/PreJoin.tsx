@@ -151,6 +151,7 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
   const [videoInput, setVideoInput] = useState("");
   const [audioOutput, setAudioOutput] = useState("");
   const [outputRefused, setOutputRefused] = useState(false);
+  const [inputRefused, setInputRefused] = useState(false);
   const [nameError, setNameError] = useState(false);
   const needsPasscode = error === "passcode_required" || error === "wrong_passcode";
   const passRef = useRef<HTMLInputElement>(null);
@@ -197,6 +198,17 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
   const pickDevice = (kind: "audio" | "video", id: string) => {
     if (kind === "audio") setAudioInput(id);
     else setVideoInput(id);
+    // Another microphone is switched to in place where the backend can (the camera and the
+    // meter go on); one that does not open leaves the one before, and says so.
+    if (kind === "audio" && media?.setInputDevice) {
+      const before = audioInput;
+      setInputRefused(false);
+      media.setInputDevice(id).catch(() => {
+        setAudioInput(before);
+        setInputRefused(true);
+      });
+      return;
+    }
     onDevices?.({
       mic,
       camera,
@@ -270,6 +282,11 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
           <select id="mic-device" value={audioInput} onChange={(e) => pickDevice("audio", e.currentTarget.value)}>
             <DeviceOptions devices={mics} />
           </select>
+          {inputRefused && (
+            <p class="error" role="alert">
+              {t("deviceRefused")}
+            </p>
+          )}
           <label for="cam-device">{t("camera")}</label>
           <select id="cam-device" value={videoInput} onChange={(e) => pickDevice("video", e.currentTarget.value)}>
             <DeviceOptions devices={cams} />

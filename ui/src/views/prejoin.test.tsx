@@ -33,6 +33,7 @@ class CheckingBackend extends NullMediaBackend {
   );
   canChooseOutput = vi.fn(() => true);
   setOutputDevice = vi.fn(async (_id: string) => {});
+  setInputDevice?: (id: string) => Promise<void>;
 }
 
 const meter = () => root.querySelector('[role="meter"]')!;
@@ -121,6 +122,7 @@ describe("speaker test", () => {
 describe("pre-join checks", () => {
   const devices: MediaDeviceOption[] = [
     { id: "mic-1", kind: "audioinput", label: "USB-mikrofon" },
+    { id: "mic-2", kind: "audioinput", label: "Hodesett" },
     { id: "cam-1", kind: "videoinput", label: "Webkamera" },
     { id: "default", kind: "audiooutput", label: "Standard – Høyttalere" },
     { id: "spk-1", kind: "audiooutput", label: "Høyttalere" },
@@ -168,6 +170,28 @@ describe("pre-join checks", () => {
     expect(root.querySelector('[role="alert"]')?.textContent).toBe("That speaker could not be opened. Sound still plays where it did before.");
     act(() => (root.querySelector("#test-speaker") as HTMLButtonElement).click());
     expect(media.playTestSound).toHaveBeenCalledWith("spk-1");
+  });
+
+  it("switches to another microphone in place where the backend can, and says so when it does not open", async () => {
+    const media = new CheckingBackend();
+    const reopened = vi.fn();
+    media.setInputDevice = vi.fn(async (id: string) => {
+      if (id === "mic-2") throw new Error("busy");
+    });
+    mount("en", <PreJoin meetingId="123456789" initialName="Kari" error={null} busy={false} devices={devices} media={media} onDevices={reopened} onJoin={() => {}} />);
+    const mic = root.querySelector("#mic-device") as HTMLSelectElement;
+    const pick = (id: string) =>
+      act(async () => {
+        mic.value = id;
+        mic.dispatchEvent(new Event("change"));
+      });
+    await pick("mic-1");
+    expect(media.setInputDevice).toHaveBeenCalledWith("mic-1");
+    expect(reopened).not.toHaveBeenCalled();
+    await pick("mic-2");
+    await act(async () => {});
+    expect(mic.value).toBe("mic-1");
+    expect(root.querySelector('[role="alert"]')?.textContent).toBe("That device could not be opened. The one before is still in use.");
   });
 
   it("turning the microphone off before joining empties the meter", () => {
