@@ -53,7 +53,8 @@ pub struct CameraFeed {
 }
 
 struct Inner {
-    open: OpenSource,
+    /// How the camera is opened: replaced when another one is picked.
+    open: Mutex<OpenSource>,
     on_lost: OnLost,
     /// Whether the picture depends on the sender (the synthetic one), so that it is opened
     /// anew when the sender becomes known.
@@ -101,7 +102,7 @@ impl CameraFeed {
         let format = source.format();
         let (tx, rx) = std_mpsc::channel();
         let inner = Arc::new(Inner {
-            open,
+            open: Mutex::new(open),
             on_lost,
             synthetic,
             format,
@@ -147,20 +148,38 @@ impl CameraFeed {
             slot.sender
         };
         let source = if on {
-            let source = (self.inner.open)(sender)?;
-            let (got, want) = (source.format(), self.inner.format);
-            if (got.width, got.height) != (want.width, want.height) {
-                return Err(CameraError::FormatChanged {
-                    got: (got.width, got.height),
-                    want: (want.width, want.height),
-                });
-            }
-            Some(source)
+            Some(self.inner.fitting(self.inner.open_source(sender)?)?)
         } else {
             None
         };
         self.inner.lock().on = on;
         self.inner.switch(source);
+        Ok(())
+    }
+
+    /// Sends the camera that `open` opens from now on (another one picked in the meeting). It
+    /// is opened here while the camera is on, so a missing, busy or refused one, or one that
+    /// cannot deliver the track's size, is reported and the one before goes on; while off, it
+    /// is the one switched on next.
+    pub fn use_camera(&self, open: OpenSource) -> Result<(), CameraError> {
+        let (sender, on) = {
+            let slot = self.inner.lock();
+            if slot.closed {
+                return Err(CameraError::Closed);
+            }
+            (slot.sender, slot.on)
+        };
+        let source = if on {
+            Some(self.inner.fitting(open(sender)?)?)
+        } else {
+            None
+        };
+        if let Ok(mut current) = self.inner.open.lock() {
+            *current = open;
+        }
+        if source.is_some() {
+            self.inner.switch(source);
+        }
         Ok(())
     }
 
@@ -173,6 +192,28 @@ impl CameraFeed {
 }
 
 impl Inner {
+    /// Opens the camera as now picked. The opener's lock is held meanwhile (opening can take
+    /// a second), so two openings never race for one device; the frame slot is not.
+    fn open_source(&self, sender: u32) -> Result<Box<dyn VideoSource + Send>, CaptureError> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open(sender)
+    }
+
+    /// `source`, if it delivers the size the track was negotiated for.
+    fn fitting(
+        &self,
+        source: Box<dyn VideoSource + Send>,
+    ) -> Result<Box<dyn VideoSource + Send>, CameraError> {
+        let (got, want) = (source.format(), self.format);
+        if (got.width, got.height) != (want.width, want.height) {
+            return Err(CameraError::FormatChanged {
+                got: (got.width, got.height),
+                want: (want.width, want.height),
+            });
+        }
+        Ok(source)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Slot> {
         // A panic elsewhere while holding the lock leaves a frame half copied at worst.
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
@@ -209,7 +250,7 @@ impl OpenVideo for CameraFeed {
         };
         self.inner.fresh.notify_all();
         let first_source = if restamp {
-            self.inner.switch(Some((self.inner.open)(sender)?))
+            self.inner.switch(Some(self.inner.open_source(sender)?))
         } else {
             0
         };
@@ -391,25 +432,10 @@ mod tests {
     /// A synthetic picture that counts how often it was opened and how many are open now
     /// (as a camera's light would show).
     fn counting_pattern(opened: Arc<AtomicUsize>, open_now: Arc<AtomicUsize>) -> OpenSource {
-        struct Counted(TestPattern, Arc<AtomicUsize>);
-        impl VideoSource for Counted {
-            fn format(&self) -> VideoFormat {
-                self.0.format()
-            }
-            fn next_frame(&mut self, out: &mut VideoFrame) -> Result<(), CaptureError> {
-                self.0.next_frame(out)
-            }
-        }
-        impl Drop for Counted {
-            fn drop(&mut self) {
-                self.1.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
+        let open = camera(0, 320, 180, open_now);
         Box::new(move |sender| {
             opened.fetch_add(1, Ordering::SeqCst);
-            open_now.fetch_add(1, Ordering::SeqCst);
-            let pattern = TestPattern::new(sender, 320, 180, 30.0, UNIX_EPOCH, Pacing::RealTime)?;
-            Ok(Box::new(Counted(pattern, open_now.clone())))
+            open(sender)
         })
     }
 
@@ -453,6 +479,99 @@ mod tests {
             open_now.load(Ordering::SeqCst) == 0
         });
         assert!(reader.next_frame(&mut frame).is_err());
+    }
+
+    /// A picture of `width` x `height` stamped `sender + offset` (so a test can tell which
+    /// camera a frame came from); `open_now` counts how many are open.
+    fn camera(offset: u32, width: u32, height: u32, open_now: Arc<AtomicUsize>) -> OpenSource {
+        struct Open(TestPattern, Arc<AtomicUsize>);
+        impl VideoSource for Open {
+            fn format(&self) -> VideoFormat {
+                self.0.format()
+            }
+            fn next_frame(&mut self, out: &mut VideoFrame) -> Result<(), CaptureError> {
+                self.0.next_frame(out)
+            }
+        }
+        impl Drop for Open {
+            fn drop(&mut self) {
+                self.1.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        Box::new(move |sender| {
+            let pattern = TestPattern::new(
+                sender + offset,
+                width,
+                height,
+                30.0,
+                UNIX_EPOCH,
+                Pacing::RealTime,
+            )?;
+            open_now.fetch_add(1, Ordering::SeqCst);
+            Ok(Box::new(Open(pattern, open_now.clone())))
+        })
+    }
+
+    /// Reads frames until one stamped `sender` arrives.
+    fn frame_from(reader: &mut Box<dyn VideoSource + Send>, sender: u32) {
+        let mut frame = VideoFrame::new(0, 0);
+        for _ in 0..100 {
+            reader.next_frame(&mut frame).unwrap();
+            if read_marker(&frame).map(|m| m.sender) == Some(sender) {
+                return;
+            }
+        }
+        panic!("no frame from the camera stamped {sender}");
+    }
+
+    #[test]
+    fn another_camera_takes_over_in_place_unless_it_cannot_fill_the_track() {
+        let (first, second, third) = (Arc::default(), Arc::default(), Arc::default());
+        let feed = CameraFeed::start(
+            camera(0, 320, 180, Arc::clone(&first)),
+            true,
+            FrameHub::default(),
+            Box::new(|_| {}),
+        )
+        .unwrap();
+        let mut reader = feed.open(7).unwrap();
+        frame_from(&mut reader, 7);
+
+        // Another camera of the track's size: its frames are sent, the first one closes.
+        feed.use_camera(camera(100, 320, 180, Arc::clone(&second)))
+            .unwrap();
+        frame_from(&mut reader, 107);
+        wait_until("the first camera closing", || {
+            first.load(Ordering::SeqCst) == 0
+        });
+
+        // One that cannot deliver the track's size is refused; the one before goes on.
+        let refused = feed.use_camera(camera(200, 640, 480, Arc::clone(&third)));
+        assert!(matches!(
+            refused,
+            Err(CameraError::FormatChanged {
+                got: (640, 480),
+                ..
+            })
+        ));
+        assert_eq!(
+            third.load(Ordering::SeqCst),
+            0,
+            "the refused camera was left open"
+        );
+        frame_from(&mut reader, 107);
+
+        // Picked while off: nothing opens until the camera is switched on.
+        feed.set_on(false).unwrap();
+        wait_until("the second camera closing", || {
+            second.load(Ordering::SeqCst) == 0
+        });
+        feed.use_camera(camera(300, 320, 180, Arc::clone(&third)))
+            .unwrap();
+        assert_eq!(third.load(Ordering::SeqCst), 0);
+        feed.set_on(true).unwrap();
+        frame_from(&mut reader, 307);
+        feed.close();
     }
 
     #[test]

@@ -243,6 +243,22 @@ pub async fn camera_set(shell: State<'_, Shell>, on: bool) -> Result<(), CameraE
         .map_err(|_| CameraError::Closed)?
 }
 
+/// Sends the camera `device` (`None`: the system's first) from now on, in the meeting; or
+/// why it cannot be (missing, busy, refused, or not the track's size), the one before going
+/// on. Off the async runtime, as opening a camera can take a second.
+#[tauri::command]
+pub async fn camera_use(
+    shell: State<'_, Shell>,
+    device: Option<String>,
+) -> Result<(), CameraError> {
+    let camera = shell.media.camera()?;
+    let open = shell.media.camera_opener(device);
+    tauri::async_runtime::spawn_blocking(move || camera.use_camera(open))
+        .await
+        .map_err(|_| CameraError::Closed)?
+        .inspect_err(|err| tracing::warn!(%err, "the camera picked is not used"))
+}
+
 /// One media-related message from the signalling socket.
 #[tauri::command]
 pub fn media_signal(shell: State<'_, Shell>, message: ServerMessage) {

@@ -124,6 +124,7 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::microphone_list,
             commands::camera_list,
             commands::camera_set,
+            commands::camera_use,
             commands::share_targets,
             commands::screen_share_start,
             commands::screen_share_stop,

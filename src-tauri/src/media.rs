@@ -425,6 +425,12 @@ impl Media {
         feed.ok_or(CameraError::Closed)
     }
 
+    /// How the camera `device` (`None`: the system's first) is opened in this app: the
+    /// synthetic picture with `SAMLA_FAKE_MEDIA`, whatever the device.
+    pub fn camera_opener(&self, device: Option<String>) -> OpenSource {
+        camera_opener(self.fake_media, device)
+    }
+
     /// The screens and windows of the session's display, screens first.
     pub fn share_targets(&self) -> Result<Vec<ShareTarget>, ShareError> {
         if !has_display() {

@@ -520,7 +520,7 @@ await sleep(5000);
 speakers.kill("SIGINT");
 const builtInPlayed = join(out, "speakers-played.wav");
 const builtIn = recordSpeakers(start, builtInPlayed);
-await exec("document.querySelector('details.audio-devices').open = true");
+await exec("document.querySelector('details.devices-menu').open = true");
 const use = (select, label) =>
   exec(`const s = document.querySelector('${select}');
     const o = [...s.options].find((o) => o.textContent === '${label}');
@@ -529,8 +529,8 @@ const use = (select, label) =>
 console.log(`  microphones in the meeting: ${await use("#meeting-mic", "Samla test microphone")}`);
 console.log(`  speakers in the meeting: ${await use("#meeting-speaker", "Samla test speakers")}`);
 await sleep(500);
-if (await exec("return !!document.querySelector('.audio-devices [role=alert]')")) throw new Error("the app refused the built-in devices");
-await screenshot("audio-devices-switched");
+if (await exec("return !!document.querySelector('.devices-menu [role=alert]')")) throw new Error("the app refused the built-in devices");
+await screenshot("devices-menu-switched");
 await waitFor("the guest's events", () => existsSync(guestEvents), 30_000);
 builtIn.kill("SIGINT");
 const guestSaw = JSON.parse(readFileSync(guestEvents, "utf8"));

@@ -107,7 +107,7 @@ export const messages = {
     nn: "Den høgtalaren kunne ikkje opnast. Lyden vert framleis spelt av der han vart spelt av før.",
     en: "That speaker could not be opened. Sound still plays where it did before.",
   },
-  audioDevices: { nb: "Lydenheter", nn: "Lydeiningar", en: "Audio devices" },
+  devicesMenu: { nb: "Enheter", nn: "Einingar", en: "Devices" },
   deviceRefused: {
     nb: "Den enheten kunne ikke åpnes. Den forrige er fortsatt i bruk.",
     nn: "Den eininga kunne ikkje opnast. Den førre er framleis i bruk.",

@@ -18,9 +18,10 @@ export interface LocalMediaState {
   deviceError: string | null;
   /** Set when nothing can play the others' audio (the desktop app found no speaker). */
   speakerError: string | null;
-  /** The microphone and speaker in use (device ids; "" for the system's default). */
+  /** The microphone, speaker and camera in use (device ids; "" for the system's default). */
   inputId: string;
   outputId: string;
+  cameraId: string;
   status: MediaStatus;
 }
 
@@ -36,6 +37,7 @@ export function idleLocalState(): LocalMediaState {
     speakerError: null,
     inputId: "",
     outputId: "",
+    cameraId: "",
     status: "idle",
   };
 }
@@ -141,6 +143,9 @@ export interface MediaBackend {
   /** Sends the microphone `inputId` ("" for the default) from now on, in the meeting, without
    * opening anything else again; rejects (keeping the one before) when it does not open. */
   setInputDevice?(inputId: string): Promise<void>;
+  /** Sends the camera `cameraId` ("" for the default) from now on, in the meeting, on the same
+   * track; rejects (keeping the one before) when it does not open or cannot be sent. */
+  setCameraDevice?(cameraId: string): Promise<void>;
 }
 
 /** What a backend needs from the signalling. */

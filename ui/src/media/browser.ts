@@ -137,6 +137,7 @@ export class BrowserMediaBackend implements MediaBackend {
           cameraOn: opts.camera && !!cam,
           deviceError: null,
           inputId: opts.devices?.audioInput ?? "",
+          cameraId: opts.devices?.videoInput ?? "",
         });
         return s;
       })
@@ -187,29 +188,53 @@ export class BrowserMediaBackend implements MediaBackend {
     this.changed({ outputId });
   }
 
-  /** Another microphone, in place: a new track from it replaces the old one on the
-   * connection (no new offer), muted or not as the old one was. */
-  async setInputDevice(inputId: string): Promise<void> {
+  /** Opens `kind` from the device picked (`constraints` plus its id, "" for the default) and
+   * puts its track in our stream in place of the old one, which keeps its on/off state (or is
+   * `enabledWithout`, with none before). Returns both; the caller moves the connection over
+   * and then stops the old one. */
+  private async openInPlace(
+    kind: "audio" | "video",
+    deviceId: string,
+    constraints: MediaTrackConstraints,
+    enabledWithout: boolean,
+  ): Promise<{ next: MediaStreamTrack; old: MediaStreamTrack | undefined }> {
     const md = globalThis.navigator?.mediaDevices;
     if (!md?.getUserMedia) throw new Error("no mediaDevices");
-    const s = await md.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, ...(inputId ? { deviceId: { exact: inputId } } : {}) },
-    });
-    const next = s.getAudioTracks()[0];
-    if (!next) throw new Error("no microphone");
-    const old = this.stream?.getAudioTracks()[0];
-    next.enabled = old ? old.enabled : false;
+    const picked = { ...constraints, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) };
+    const s = await md.getUserMedia(kind === "audio" ? { audio: picked } : { video: picked });
+    const next = s.getTracks()[0];
+    if (!next) throw new Error(`no ${kind} device`);
+    const old = this.stream?.getTracks().find((t) => t.kind === kind);
+    next.enabled = old ? old.enabled : enabledWithout;
     if (this.stream) {
       if (old) this.stream.removeTrack(old);
       this.stream.addTrack(next);
     } else {
       this.stream = s;
     }
+    return { next, old };
+  }
+
+  /** Another microphone, in place: a new track from it replaces the old one on the
+   * connection (no new offer), muted or not as the old one was. */
+  async setInputDevice(inputId: string): Promise<void> {
+    const { next, old } = await this.openInPlace("audio", inputId, { echoCancellation: true, noiseSuppression: true }, false);
     if (this.audioTx) await this.audioTx.sender.replaceTrack(next);
     // A first microphone in the meeting: a new track, which the connection offers.
-    else if (this.pc) this.audioTx = this.pc.addTransceiver(next, { direction: "sendonly", streams: [this.stream] });
+    else if (this.pc && this.stream) this.audioTx = this.pc.addTransceiver(next, { direction: "sendonly", streams: [this.stream] });
     old?.stop();
     this.changed({ hasMic: true, micMuted: !next.enabled, inputId });
+  }
+
+  /** Another camera, in place: a new track from it replaces the old one on the connection
+   * (the simulcast layers follow its size), on or off as the old one was. */
+  async setCameraDevice(cameraId: string): Promise<void> {
+    if (this.pc && !this.videoTx) throw new Error("this meeting was joined without a camera");
+    const constraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 30 } };
+    const { next, old } = await this.openInPlace("video", cameraId, constraints, this.local.cameraOn);
+    if (this.videoTx) await this.videoTx.sender.replaceTrack(next);
+    old?.stop();
+    this.changed({ hasCamera: true, cameraId });
   }
 
   async playTestSound(outputId: string = this.outputId): Promise<void> {
@@ -588,6 +613,7 @@ export class NullMediaBackend implements MediaBackend {
     speakerError: null,
     inputId: "",
     outputId: "",
+    cameraId: "",
     status: "idle",
   };
   private listeners = new Set<() => void>();

@@ -49,4 +49,19 @@ describe("the app's camera", () => {
     await vi.waitFor(() => expect(invoke).toHaveBeenCalledWith("camera_set", { on: true }));
     expect(media.local.cameraOn).toBe(true);
   });
+
+  it("switches to another camera in the meeting in place, and keeps the one before when the app refuses it", async () => {
+    const media = backend();
+    await media.openDevices({ mic: true, camera: true, devices: { videoInput: "v4l:/dev/video0" } });
+    expect(media.local.cameraId).toBe("v4l:/dev/video0");
+    await media.setCameraDevice("v4l:/dev/video2");
+    expect(invoke).toHaveBeenLastCalledWith("camera_use", { device: "v4l:/dev/video2" });
+    expect(media.local.cameraId).toBe("v4l:/dev/video2");
+    invoke.mockImplementation((cmd: string) =>
+      cmd === "camera_use" ? Promise.reject({ reason: "failed", detail: "the camera now delivers (640, 480) instead of (640, 360)" }) : Promise.resolve(undefined),
+    );
+    await expect(media.setCameraDevice("v4l:/dev/video4")).rejects.toMatchObject({ reason: "failed" });
+    expect(media.local.cameraId).toBe("v4l:/dev/video2");
+    expect(invoke.mock.calls.filter(([cmd]) => cmd === "media_start")).toHaveLength(1);
+  });
 });

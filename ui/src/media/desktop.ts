@@ -260,6 +260,7 @@ export class DesktopMediaBackend implements MediaBackend {
         sourcesError(sources) ?? (wanted && !sources.synthetic && !sources.microphone ? NO_DEVICES : null),
       speakerError: sources.speaker_error?.detail ?? null,
       inputId: opts.devices?.audioInput ?? "",
+      cameraId: opts.devices?.videoInput ?? "",
     });
   }
 
@@ -454,6 +455,15 @@ export class DesktopMediaBackend implements MediaBackend {
     this.queue = switched.catch(() => undefined);
     await switched;
     this.changed(first ? { hasMic: true, micMuted: true, deviceError: null, inputId } : { inputId });
+  }
+
+  /** Sends the camera `cameraId` ("" for the first) from now on: the app opens it and swaps
+   * it into the camera track; a refusal carries the app's `DeviceProblem`. */
+  async setCameraDevice(cameraId: string): Promise<void> {
+    const switched = this.queue.then(() => invoke("camera_use", { device: cameraId || null }));
+    this.queue = switched.catch(() => undefined);
+    await switched;
+    this.changed({ cameraId });
   }
 
   close(): void {

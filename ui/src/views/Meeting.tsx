@@ -4,7 +4,7 @@ import { ScreenShareError, type MediaBackend, type MediaDeviceOption, type Share
 import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
 import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
-import { AudioDevices } from "./AudioDevices";
+import { DevicesMenu } from "./DevicesMenu";
 import { ChatPanel } from "./ChatPanel";
 import { useMedia, useShortcuts } from "./hooks";
 import { deviceErrorText } from "./deviceError";
@@ -65,7 +65,7 @@ export interface MeetingProps {
   reconnecting: boolean;
   /** The link others join by, shown in the header with a copy button. */
   joinUrl?: string | undefined;
-  /** The devices for the meeting's microphone and speaker pickers. */
+  /** The devices for the meeting's microphone, speaker and camera pickers. */
   devices?: MediaDeviceOption[];
 }
 
@@ -307,7 +307,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         <button type="button" aria-pressed={!local.cameraOn} aria-keyshortcuts="V" disabled={!local.hasCamera} onClick={toggleCamera}>
           {local.cameraOn ? t("stopVideo") : t("startVideo")}
         </button>
-        <AudioDevices media={media} devices={devices} />
+        <DevicesMenu media={media} devices={devices} />
         <button
           type="button"
           aria-pressed={local.sharingScreen}

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { I18nContext, translator, type Lang } from "../i18n";
 import { NullMediaBackend } from "../media/browser";
 import type { MediaDeviceOption } from "../media/backend";
-import { AudioDevices } from "./AudioDevices";
+import { DevicesMenu } from "./DevicesMenu";
 import { root, useDomRoot } from "../test/dom-root";
 
 useDomRoot();
@@ -20,6 +20,10 @@ class SwitchingBackend extends NullMediaBackend {
     if (id === this.refuse) throw new Error("busy");
     this.local = { ...this.local, outputId: id };
   });
+  setCameraDevice = vi.fn(async (id: string) => {
+    if (id === this.refuse) throw new Error("not the track's size");
+    this.local = { ...this.local, cameraId: id };
+  });
   canChooseOutput = () => true;
 }
 
@@ -29,14 +33,15 @@ const devices: MediaDeviceOption[] = [
   { id: "mic-2", kind: "audioinput", label: "Hodesett" },
   { id: "spk-1", kind: "audiooutput", label: "Høyttalere" },
   { id: "spk-2", kind: "audiooutput", label: "Hodesett" },
-  { id: "cam-1", kind: "videoinput", label: "Kamera" },
+  { id: "cam-1", kind: "videoinput", label: "Innebygd kamera" },
+  { id: "cam-2", kind: "videoinput", label: "USB-kamera" },
 ];
 
 function mount(media: NullMediaBackend, lang: Lang = "nb") {
   act(() => {
     render(
       <I18nContext.Provider value={{ lang, t: translator(lang) }}>
-        <AudioDevices media={media} devices={devices} />
+        <DevicesMenu media={media} devices={devices} />
       </I18nContext.Provider>,
       root,
     );
@@ -50,11 +55,11 @@ const pick = (select: string, value: string) =>
     s.dispatchEvent(new Event("change"));
   });
 
-describe("the meeting's audio devices", () => {
+describe("the meeting's devices menu", () => {
   it("lists the microphones and speakers and switches to the one picked", async () => {
     const media = new SwitchingBackend();
     mount(media);
-    expect(root.querySelector("summary")?.textContent).toBe("Lydenheter");
+    expect(root.querySelector("summary")?.textContent).toBe("Enheter");
     const options = (select: string) => [...root.querySelectorAll(`${select} option`)].map((o) => o.textContent);
     expect(options("#meeting-mic")).toEqual(["Standard", "Innebygd mikrofon", "Hodesett"]);
     expect(options("#meeting-speaker")).toEqual(["Standard", "Høyttalere", "Hodesett"]);
@@ -62,7 +67,18 @@ describe("the meeting's audio devices", () => {
     expect(media.setInputDevice).toHaveBeenCalledWith("mic-2");
     await pick("#meeting-speaker", "spk-2");
     expect(media.setOutputDevice).toHaveBeenCalledWith("spk-2");
+    expect(options("#meeting-camera")).toEqual(["Standard", "Innebygd kamera", "USB-kamera"]);
+    await pick("#meeting-camera", "cam-2");
+    expect(media.setCameraDevice).toHaveBeenCalledWith("cam-2");
     expect(root.querySelector('[role="alert"]')).toBeNull();
+  });
+
+  it("offers no camera picker to someone in the meeting without a camera", () => {
+    const media = new SwitchingBackend();
+    media.local = { ...media.local, hasCamera: false };
+    mount(media, "en");
+    expect(root.querySelector("#meeting-camera")).toBeNull();
+    expect(root.querySelector("#meeting-mic")).not.toBeNull();
   });
 
   it("says so when a device does not open, and shows the one still in use", async () => {
@@ -80,6 +96,6 @@ describe("the meeting's audio devices", () => {
 
   it("is not offered by a backend that cannot switch devices", () => {
     mount(new NullMediaBackend(), "en");
-    expect(root.querySelector("details.audio-devices")).toBeNull();
+    expect(root.querySelector("details.devices-menu")).toBeNull();
   });
 });
