@@ -213,7 +213,7 @@ struct Peer {
     audio_input: Option<AudioInput>,
     /// The running audio thread. Like the screen share it outlives a reconnect, so a
     /// microphone stays open and the track goes on on the new connection.
-    audio_ctrl: Option<AudioThread>,
+    audio_thread: Option<AudioThread>,
     audio_muted: bool,
     /// Where the decoder queues the others' audio (when decoding), for the playout thread.
     mixer: Option<Arc<Mutex<Mixer>>>,
@@ -347,7 +347,7 @@ pub(super) async fn run(
         decoder,
         video_ctrl: None,
         audio_input,
-        audio_ctrl: None,
+        audio_thread: None,
         audio_muted: false,
         mixer,
         playout,
@@ -673,7 +673,7 @@ impl Peer {
             }
         }
         let sharing = self.screen_input.is_some() || self.screen_ctrl.is_some();
-        let sends_audio = self.audio_input.is_some() || self.audio_ctrl.is_some();
+        let sends_audio = self.audio_input.is_some() || self.audio_thread.is_some();
         let mut api = conn.rtc.sdp_api();
         let mut tracks = Vec::new();
         if let (true, Some(mid)) = (sends_audio, conn.audio_mid) {
@@ -868,7 +868,7 @@ impl Peer {
         }
         if let Some(input) = self.audio_input.take() {
             match capture::spawn_audio(input, me.0, self.audio_muted, self.encoded_tx.clone()) {
-                Ok(ctrl) => self.audio_ctrl = Some(ctrl),
+                Ok(thread) => self.audio_thread = Some(thread),
                 Err(err) => tracing::error!(%err, "cannot start the audio thread"),
             }
         }
@@ -888,8 +888,8 @@ impl Peer {
     /// starts, it starts in this state.
     fn mute_audio(&mut self, muted: bool) {
         self.audio_muted = muted;
-        if let Some(ctrl) = &self.audio_ctrl {
-            ctrl.send(AudioControl::Mute(muted));
+        if let Some(thread) = &self.audio_thread {
+            thread.send(AudioControl::Mute(muted));
         }
     }
 
@@ -897,7 +897,7 @@ impl Peer {
     /// thread swaps it in; before it starts it replaces the source waiting for it; a session
     /// that had no audio (no microphone at the start) offers an audio track for it.
     fn set_audio_input(&mut self, source: Box<dyn AudioSource>) {
-        if let Some(thread) = &self.audio_ctrl {
+        if let Some(thread) = &self.audio_thread {
             thread.send(AudioControl::Replace(source));
             return;
         }
