@@ -1,7 +1,8 @@
 // Browser end-to-end test of the checks before joining, with the real web UI in Debian's
 // headless Chromium (its fake microphone plays a beep every second): the microphone level
-// meter moves with the microphone and is empty when the microphone is turned off, and the
-// speaker test plays its tone through Web Audio to the end.
+// meter moves with the microphone and is empty when the microphone is turned off, the speaker
+// test plays its tone through Web Audio to the end, and another camera picked shows in the
+// preview.
 //
 // See join.test.mjs for how to build and run.
 
@@ -61,4 +62,23 @@ test("before joining, the microphone meter moves and the speaker test plays", as
   await page.getByText("Hørte du tonen?").waitFor({ timeout: 10_000 });
   await page.locator("details.devices").evaluate((d) => d.scrollIntoView({ block: "end" }));
   await screenshot(page, "51-prejoin-speaker-test");
+
+  // Another camera (Chromium's third fake one; see media.test.mjs for why not the second): the
+  // preview plays it, and the meter still reads the microphone.
+  const preview = page.locator(".preview video");
+  await page.getByLabel("Kamera", { exact: true }).selectOption({ label: "fake_device_2" });
+  await waitFor("the preview to show the camera picked", () => preview.evaluate((v) => v.srcObject?.getVideoTracks()[0]?.label === "fake_device_2" || null), {
+    timeoutMs: 10_000,
+  });
+  assert.equal(await page.getByRole("alert").count(), 0, "the camera picked was refused");
+  highest = 0;
+  await waitFor(
+    "the microphone meter to move after the camera changed",
+    async () => {
+      highest = Math.max(highest, Number(await meter.getAttribute("aria-valuenow")));
+      return highest >= 20;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+  await screenshot(page, "52-prejoin-camera-picked");
 });

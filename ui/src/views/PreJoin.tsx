@@ -151,7 +151,7 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
   const [videoInput, setVideoInput] = useState("");
   const [audioOutput, setAudioOutput] = useState("");
   const [outputRefused, setOutputRefused] = useState(false);
-  const [inputRefused, setInputRefused] = useState(false);
+  const [deviceRefused, setDeviceRefused] = useState(false);
   const [nameError, setNameError] = useState(false);
   const needsPasscode = error === "passcode_required" || error === "wrong_passcode";
   const passRef = useRef<HTMLInputElement>(null);
@@ -198,14 +198,18 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
   const pickDevice = (kind: "audio" | "video", id: string) => {
     if (kind === "audio") setAudioInput(id);
     else setVideoInput(id);
-    // Another microphone is switched to in place where the backend can (the camera and the
-    // meter go on); one that does not open leaves the one before, and says so.
-    if (kind === "audio" && media?.setInputDevice) {
-      const before = audioInput;
-      setInputRefused(false);
-      media.setInputDevice(id).catch(() => {
-        setAudioInput(before);
-        setInputRefused(true);
+    // Another microphone or camera is switched to in place where the backend can (the other
+    // device and the meter go on); one that does not open leaves the one before, and says so.
+    // A camera where none opened at first has no track to switch: the devices open again.
+    const switchInPlace =
+      kind === "audio" ? media?.setInputDevice?.bind(media) : media?.local.hasCamera ? media.setCameraDevice?.bind(media) : undefined;
+    if (switchInPlace) {
+      const before = kind === "audio" ? audioInput : videoInput;
+      const restore = kind === "audio" ? setAudioInput : setVideoInput;
+      setDeviceRefused(false);
+      switchInPlace(id).catch(() => {
+        restore(before);
+        setDeviceRefused(true);
       });
       return;
     }
@@ -282,15 +286,15 @@ export function PreJoin({ meetingId, initialName, error, busy, devices, media, o
           <select id="mic-device" value={audioInput} onChange={(e) => pickDevice("audio", e.currentTarget.value)}>
             <DeviceOptions devices={mics} />
           </select>
-          {inputRefused && (
-            <p class="error" role="alert">
-              {t("deviceRefused")}
-            </p>
-          )}
           <label for="cam-device">{t("camera")}</label>
           <select id="cam-device" value={videoInput} onChange={(e) => pickDevice("video", e.currentTarget.value)}>
             <DeviceOptions devices={cams} />
           </select>
+          {deviceRefused && (
+            <p class="error" role="alert">
+              {t("deviceRefused")}
+            </p>
+          )}
           {canChooseOutput && outputs.length > 0 ? (
             <>
               <label for="speaker-device">{t("speaker")}</label>

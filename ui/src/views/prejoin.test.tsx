@@ -34,6 +34,7 @@ class CheckingBackend extends NullMediaBackend {
   canChooseOutput = vi.fn(() => true);
   setOutputDevice = vi.fn(async (_id: string) => {});
   setInputDevice?: (id: string) => Promise<void>;
+  setCameraDevice?: (id: string) => Promise<void>;
 }
 
 const meter = () => root.querySelector('[role="meter"]')!;
@@ -192,6 +193,29 @@ describe("pre-join checks", () => {
     await act(async () => {});
     expect(mic.value).toBe("mic-1");
     expect(root.querySelector('[role="alert"]')?.textContent).toBe("That device could not be opened. The one before is still in use.");
+  });
+
+  it("switches to another camera in place while one is open, and opens the devices again where none was", async () => {
+    const media = new CheckingBackend();
+    const reopened = vi.fn();
+    media.setCameraDevice = vi.fn(async (_id: string) => {});
+    const view = () =>
+      mount("en", <PreJoin meetingId="123456789" initialName="Kari" error={null} busy={false} devices={devices} media={media} onDevices={reopened} onJoin={() => {}} />);
+    view();
+    const pick = (id: string) =>
+      act(async () => {
+        const cam = root.querySelector("#cam-device") as HTMLSelectElement;
+        cam.value = id;
+        cam.dispatchEvent(new Event("change"));
+      });
+    await pick("cam-1");
+    expect(media.setCameraDevice).toHaveBeenCalledWith("cam-1");
+    expect(reopened).not.toHaveBeenCalled();
+    // No camera opened at first: nothing to switch, so the devices open again with it.
+    media.local = { ...media.local, hasCamera: false };
+    view();
+    await pick("");
+    expect(reopened).toHaveBeenCalledWith(expect.objectContaining({ videoInput: undefined }));
   });
 
   it("turning the microphone off before joining empties the meter", () => {
