@@ -13,6 +13,21 @@ import { JOIN, createMeeting, openBrowser, screenshot, server, setUp, tearDown, 
 before(setUp);
 after(tearDown);
 
+/** Waits until `meter` has read 20 % or more (the fake microphone beeps once a second);
+ * returns the highest reading. */
+async function meterMoves(meter, what) {
+  let highest = 0;
+  await waitFor(
+    what,
+    async () => {
+      highest = Math.max(highest, Number(await meter.getAttribute("aria-valuenow")));
+      return highest >= 20;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+  return highest;
+}
+
 test("before joining, the microphone meter moves and the speaker test plays", async (t) => {
   const meeting = await createMeeting({ topic: "Lydsjekk" });
   const { page } = await openBrowser("prejoin-checks");
@@ -22,16 +37,7 @@ test("before joining, the microphone meter moves and the speaker test plays", as
   await meter.waitFor({ timeout: 10_000 });
 
   // The fake microphone beeps: the meter reads a level well above silence at some point.
-  let highest = 0;
-  await waitFor(
-    "the microphone meter to move",
-    async () => {
-      highest = Math.max(highest, Number(await meter.getAttribute("aria-valuenow")));
-      return highest >= 20;
-    },
-    { timeoutMs: 15_000, intervalMs: 50 },
-  );
-  t.diagnostic(`highest meter reading: ${highest} %`);
+  t.diagnostic(`highest meter reading: ${await meterMoves(meter, "the microphone meter to move")} %`);
   await screenshot(page, "50-prejoin-mic-meter");
 
   // Microphone off: the meter is empty and says so.
@@ -71,14 +77,6 @@ test("before joining, the microphone meter moves and the speaker test plays", as
     timeoutMs: 10_000,
   });
   assert.equal(await page.getByRole("alert").count(), 0, "the camera picked was refused");
-  highest = 0;
-  await waitFor(
-    "the microphone meter to move after the camera changed",
-    async () => {
-      highest = Math.max(highest, Number(await meter.getAttribute("aria-valuenow")));
-      return highest >= 20;
-    },
-    { timeoutMs: 15_000, intervalMs: 50 },
-  );
+  await meterMoves(meter, "the microphone meter to move after the camera changed");
   await screenshot(page, "52-prejoin-camera-picked");
 });
