@@ -79,18 +79,23 @@ const flush = () => act(async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 });
 
+/** Renders the app with `media` as its backend and signalling to a fake socket. */
+function renderApp(media: NullMediaBackend) {
+  act(() => {
+    render(
+      <App
+        config={config}
+        deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
+      />,
+      root,
+    );
+  });
+}
+
 describe("app: device lists", () => {
   it("follow a camera plugged in and out before joining", async () => {
     const media = new PluggableMedia();
-    act(() => {
-      render(
-        <App
-          config={config}
-          deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
-        />,
-        root,
-      );
-    });
+    renderApp(media);
     await flush();
     const cameras = () => [...root.querySelectorAll<HTMLOptionElement>("#cam-device option")].map((o) => o.textContent);
     expect(cameras()).toEqual(["Default", "Innebygd kamera"]);
@@ -115,15 +120,7 @@ describe("app: another device picked before joining", () => {
     media.listDevices = async () => [{ id: "mic-2", kind: "audioinput", label: "Headset" }];
     let closed = 0;
     media.close = () => void closed++;
-    act(() => {
-      render(
-        <App
-          config={config}
-          deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
-        />,
-        root,
-      );
-    });
+    renderApp(media);
     await flush();
     const micBox = [...root.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].find((c) =>
       c.parentElement?.textContent?.includes("Microphone on"),
