@@ -5,7 +5,7 @@ import { I18nContext, translator, type Lang } from "../i18n";
 import { NullMediaBackend } from "../media/browser";
 import type { MediaDeviceOption } from "../media/backend";
 import { DevicesMenu } from "./DevicesMenu";
-import { root, useDomRoot } from "../test/dom-root";
+import { choose, root, useDomRoot } from "../test/dom-root";
 
 useDomRoot();
 
@@ -48,13 +48,6 @@ function mount(media: NullMediaBackend, lang: Lang = "nb") {
   });
 }
 
-const pick = (select: string, value: string) =>
-  act(async () => {
-    const s = root.querySelector(select) as HTMLSelectElement;
-    s.value = value;
-    s.dispatchEvent(new Event("change"));
-  });
-
 describe("the meeting's devices menu", () => {
   it("lists the microphones and speakers and switches to the one picked", async () => {
     const media = new SwitchingBackend();
@@ -63,12 +56,12 @@ describe("the meeting's devices menu", () => {
     const options = (select: string) => [...root.querySelectorAll(`${select} option`)].map((o) => o.textContent);
     expect(options("#meeting-mic")).toEqual(["Standard", "Innebygd mikrofon", "Hodesett"]);
     expect(options("#meeting-speaker")).toEqual(["Standard", "Høyttalere", "Hodesett"]);
-    await pick("#meeting-mic", "mic-2");
+    await choose("#meeting-mic", "mic-2");
     expect(media.setInputDevice).toHaveBeenCalledWith("mic-2");
-    await pick("#meeting-speaker", "spk-2");
+    await choose("#meeting-speaker", "spk-2");
     expect(media.setOutputDevice).toHaveBeenCalledWith("spk-2");
     expect(options("#meeting-camera")).toEqual(["Standard", "Innebygd kamera", "USB-kamera"]);
-    await pick("#meeting-camera", "cam-2");
+    await choose("#meeting-camera", "cam-2");
     expect(media.setCameraDevice).toHaveBeenCalledWith("cam-2");
     expect(root.querySelector('[role="alert"]')).toBeNull();
   });
@@ -86,7 +79,7 @@ describe("the meeting's devices menu", () => {
     media.local = { ...media.local, inputId: "mic-1" };
     media.refuse = "mic-2";
     mount(media, "nn");
-    await pick("#meeting-mic", "mic-2");
+    await choose("#meeting-mic", "mic-2");
     await act(async () => {});
     expect(root.querySelector('[role="alert"]')?.textContent).toBe("Den eininga kunne ikkje opnast. Den førre er framleis i bruk.");
     // Re-rendered from the backend's state, the picker shows the microphone still in use.

@@ -7,7 +7,7 @@ import { levelFromSamples, smoothLevel } from "../media/level";
 import type { MediaDeviceOption } from "../media/backend";
 import { METER_INTERVAL_MS, MicMeter, PreJoin, SpeakerTest } from "./PreJoin";
 import type { ComponentChildren } from "preact";
-import { root, useDomRoot } from "../test/dom-root";
+import { choose, root, useDomRoot } from "../test/dom-root";
 
 useDomRoot();
 afterEach(() => {
@@ -142,10 +142,7 @@ describe("pre-join checks", () => {
     expect(root.querySelector('label[for="speaker-device"]')?.textContent).toBe("Høyttaler");
     // "Default" once (the browser's own "default" entry is the same device).
     expect([...out.options].map((o) => o.textContent)).toEqual(["Standard", "Høyttalere", "Hodetelefoner"]);
-    await act(async () => {
-      out.value = "spk-2";
-      out.dispatchEvent(new Event("change"));
-    });
+    await choose("#speaker-device", "spk-2");
     expect(media.setOutputDevice).toHaveBeenCalledWith("spk-2");
     act(() => (root.querySelector("#test-speaker") as HTMLButtonElement).click());
     expect(media.playTestSound).toHaveBeenCalledWith("spk-2");
@@ -158,14 +155,9 @@ describe("pre-join checks", () => {
     });
     prejoin(media, "en");
     const out = root.querySelector("#speaker-device") as HTMLSelectElement;
-    const pick = (id: string) =>
-      act(async () => {
-        out.value = id;
-        out.dispatchEvent(new Event("change"));
-      });
-    await pick("spk-1");
+    await choose("#speaker-device", "spk-1");
     expect(root.querySelector('[role="alert"]')).toBeNull();
-    await pick("spk-2");
+    await choose("#speaker-device", "spk-2");
     await act(async () => {});
     expect(out.value).toBe("spk-1");
     expect(root.querySelector('[role="alert"]')?.textContent).toBe("That speaker could not be opened. Sound still plays where it did before.");
@@ -181,15 +173,10 @@ describe("pre-join checks", () => {
     });
     mount("en", <PreJoin meetingId="123456789" initialName="Kari" error={null} busy={false} devices={devices} media={media} onDevices={reopened} onJoin={() => {}} />);
     const mic = root.querySelector("#mic-device") as HTMLSelectElement;
-    const pick = (id: string) =>
-      act(async () => {
-        mic.value = id;
-        mic.dispatchEvent(new Event("change"));
-      });
-    await pick("mic-1");
+    await choose("#mic-device", "mic-1");
     expect(media.setInputDevice).toHaveBeenCalledWith("mic-1");
     expect(reopened).not.toHaveBeenCalled();
-    await pick("mic-2");
+    await choose("#mic-device", "mic-2");
     await act(async () => {});
     expect(mic.value).toBe("mic-1");
     expect(root.querySelector('[role="alert"]')?.textContent).toBe("That device could not be opened. The one before is still in use.");
@@ -202,19 +189,13 @@ describe("pre-join checks", () => {
     const view = () =>
       mount("en", <PreJoin meetingId="123456789" initialName="Kari" error={null} busy={false} devices={devices} media={media} onDevices={reopened} onJoin={() => {}} />);
     view();
-    const pick = (id: string) =>
-      act(async () => {
-        const cam = root.querySelector("#cam-device") as HTMLSelectElement;
-        cam.value = id;
-        cam.dispatchEvent(new Event("change"));
-      });
-    await pick("cam-1");
+    await choose("#cam-device", "cam-1");
     expect(media.setCameraDevice).toHaveBeenCalledWith("cam-1");
     expect(reopened).not.toHaveBeenCalled();
     // No camera opened at first: nothing to switch, so the devices open again with it.
     media.local = { ...media.local, hasCamera: false };
     view();
-    await pick("");
+    await choose("#cam-device", "");
     expect(reopened).toHaveBeenCalledWith(expect.objectContaining({ videoInput: undefined }));
   });
 
