@@ -407,3 +407,98 @@ async fn health_metrics_and_join_page() {
         (StatusCode::NOT_FOUND, Some("unknown_route"))
     );
 }
+
+/// The desktop app's page is not served by the server, so its browser engine asks first
+/// (a CORS preflight) before it sends a token to the API; without the server's yes, the app
+/// could neither host nor list meetings on a configured server.
+#[tokio::test]
+async fn the_desktop_apps_page_may_call_the_api_but_not_read_the_web_ui() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use tower::ServiceExt;
+
+    let app = TestApp::new().await;
+    let token = app.token("ada@example.org", None).await;
+    let origin = "tauri://localhost";
+    let send = |req: Request<Body>| app.router.clone().oneshot(req);
+
+    let preflight = send(
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/v1/meetings")
+            .header(header::HOST, "samla.test:7700")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let allowed = |res: &axum::response::Response, name| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+    };
+    assert_eq!(
+        allowed(&preflight, header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(),
+        Some("*")
+    );
+    let headers = allowed(&preflight, header::ACCESS_CONTROL_ALLOW_HEADERS).unwrap();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    assert!(allowed(&preflight, header::ACCESS_CONTROL_ALLOW_METHODS)
+        .unwrap()
+        .contains("post"));
+
+    // The request itself: the page may read the answer.
+    let listed = send(
+        Request::builder()
+            .uri("/api/v1/meetings")
+            .header(header::HOST, "samla.test:7700")
+            .header(header::ORIGIN, origin)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed(&listed, header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(),
+        Some("*")
+    );
+    // An unknown token is refused as from anywhere else, and the page may read why.
+    let refused = send(
+        Request::builder()
+            .uri("/api/v1/me")
+            .header(header::HOST, "samla.test:7700")
+            .header(header::ORIGIN, origin)
+            .header(header::AUTHORIZATION, "Bearer samla_wrong")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(allowed(&refused, header::ACCESS_CONTROL_ALLOW_ORIGIN).is_some());
+
+    // The web UI's pages are not for other origins to read.
+    let page = send(
+        Request::builder()
+            .uri("/j/1234567890")
+            .header(header::HOST, "samla.test:7700")
+            .header(header::ORIGIN, origin)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(allowed(&page, header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
