@@ -102,13 +102,31 @@ test("a guest gets past the passcode and the waiting room, chats both ways and l
   }
 });
 
+/** Signs in under Settings with the server's API token, and goes back home. */
+async function signIn(page) {
+  await page.getByRole("button", { name: "Innstillinger" }).first().click();
+  await page.getByLabel("API-nøkkel").fill(server.token);
+  await page.getByRole("button", { name: "Logg inn" }).click();
+  await page.getByText(/^Logget inn som Vert \(vert@example\.test\)/).waitFor({ timeout: 10_000 });
+  await page.getByText("Nøkkelen huskes bare i denne fanen.").waitFor();
+  await screenshot(page, "10-host-signed-in");
+  await page.getByRole("button", { name: "Tilbake" }).click();
+}
+
 test("Chromium hosts a meeting from the home page and admits a samla-cli guest from the waiting room", async () => {
   const { page } = await openBrowser("host");
   await page.goto(`${server.base}/?lang=nb&name=Kari`);
+  // Signed out, the home page points to Settings; a wrong token is refused there.
+  await page.getByText("Logg inn under Innstillinger for å starte møter").waitFor({ timeout: 10_000 });
+  await page.getByRole("button", { name: "Innstillinger" }).first().click();
+  await page.getByLabel("API-nøkkel").fill("samla_feil");
+  await page.getByRole("button", { name: "Logg inn" }).click();
+  await page.getByText(/^Serveren godtok ikke nøkkelen: /).waitFor({ timeout: 10_000 });
+  await page.getByRole("button", { name: "Tilbake" }).click();
+  await signIn(page);
   await page.getByLabel("Emne").fill("Forelesning INF1000");
-  await page.getByLabel("API-nøkkel").fill(server.token);
   assert.ok(await page.getByLabel("Bruk venterom").isChecked(), "a new meeting should have a waiting room by default");
-  await screenshot(page, "10-host-home");
+  await screenshot(page, "10-host-home-signed-in");
   await page.getByRole("button", { name: "Start et møte" }).click();
 
   await page.getByText(/^Møte-ID \d/).waitFor({ timeout: 10_000 });
@@ -146,4 +164,42 @@ test("Chromium hosts a meeting from the home page and admits a samla-cli guest f
   const joined = serverEvents(events, "joined");
   assert.equal(joined.length, 1, `the CLI guest was not admitted: ${JSON.stringify(events.map((e) => e.event?.type))}`);
   assert.ok(joined[0].participants.some((p) => p.name === "Kari" && p.role === "host"), "Kari (Chromium) is not the host");
+});
+
+test("a signed-in teacher sees her upcoming meetings on the home page and starts one as its host", async () => {
+  const soon = new Date(Date.now() + 60 * 60_000);
+  soon.setUTCSeconds(0, 0);
+  const lecture = await createMeeting({ topic: "INF1000 – forelesning 12", start_time: soon.toISOString(), duration_minutes: 90, waiting_room: true });
+  await createMeeting({ topic: "Et straksmøte" });
+  await createMeeting({ topic: "Forrige uke", start_time: new Date(Date.now() - 7 * 86_400_000).toISOString(), duration_minutes: 90 });
+
+  const { page } = await openBrowser("teacher");
+  await page.goto(`${server.base}/?lang=nb&name=Kari`);
+  await page.getByText("Logg inn under Innstillinger for å starte møter").waitFor({ timeout: 10_000 });
+  await signIn(page);
+  const upcoming = page.getByRole("region", { name: "Mine kommende møter" });
+  const item = upcoming.getByRole("listitem").filter({ hasText: lecture.topic });
+  await item.waitFor({ timeout: 10_000 });
+  const topics = await upcoming.locator("li strong").allTextContents();
+  assert.ok(!topics.includes("Et straksmøte") && !topics.includes("Forrige uke"), `only upcoming scheduled meetings are listed: ${topics}`);
+  // The start time as the page's clock reads it, in Norwegian.
+  const shown = new Intl.DateTimeFormat("nb-NO", { hour: "2-digit", minute: "2-digit" }).format(soon);
+  assert.ok((await item.textContent()).includes(shown), `${await item.textContent()} lacks ${shown}`);
+  await screenshot(page, "14-teacher-upcoming-meetings");
+
+  // The token is kept for the tab: a reload stays signed in.
+  await page.reload();
+  await item.waitFor({ timeout: 10_000 });
+  await item.getByRole("button", { name: `Start «${lecture.topic}»` }).click();
+  const id = lecture.id;
+  const pretty = id.length === 9 ? `${id.slice(0, 3)} ${id.slice(3, 6)} ${id.slice(6)}` : `${id.slice(0, 3)} ${id.slice(3, 7)} ${id.slice(7)}`;
+  await page.getByText(`Møte-ID ${pretty}`).waitFor({ timeout: 10_000 });
+  await page.getByRole("button", { name: "Bli med" }).click();
+  // As its owner she is its host: straight in (no waiting room), with the host's controls.
+  assert.equal((await page.getByLabel("Møtelenke").textContent({ timeout: 15_000 })).trim(), lecture.join_url);
+  const self = page.locator("figure.tile.self");
+  await self.waitFor({ timeout: 15_000 });
+  await page.getByRole("button", { name: /^Deltakere/ }).click();
+  await page.getByRole("region", { name: /^Deltakere/ }).locator(".roster li", { hasText: "Kari" }).locator(".badges", { hasText: /\bvert\b/ }).waitFor({ timeout: 10_000 });
+  await screenshot(page, "15-teacher-hosts-scheduled-meeting");
 });

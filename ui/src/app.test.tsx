@@ -5,6 +5,7 @@ import { App, type AppConfig } from "./app";
 import type { DeviceChoice } from "./media/backend";
 import { NullMediaBackend } from "./media/browser";
 import { SignallingClient, type SocketLike } from "./protocol/client";
+import { PREFERENCES_KEY } from "./settings/preferences";
 import type { ClientMessage, ServerMessage } from "./protocol/messages";
 import { root, useDomRoot } from "./test/dom-root";
 
@@ -80,11 +81,11 @@ const flush = () => act(async () => {
 });
 
 /** Renders the app with `media` as its backend and signalling to a fake socket. */
-function renderApp(media: NullMediaBackend) {
+function renderApp(media: NullMediaBackend, overrides: Partial<AppConfig> = {}) {
   act(() => {
     render(
       <App
-        config={config}
+        config={{ ...config, ...overrides }}
         deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
       />,
       root,
@@ -217,5 +218,31 @@ describe("app: from the join link into the meeting", () => {
     expect(document.title).toBe("Matte 101 – Samla");
     // The server is told the camera is off.
     expect(sock.sent.filter((m) => m.type === "set_media").at(-1)).toMatchObject({ video_on: false });
+  });
+});
+
+describe("app: the user's settings", () => {
+  it("fill in the name and join with the microphone off, as set", async () => {
+    localStorage.setItem(PREFERENCES_KEY, JSON.stringify({ name: "Ola", joinMuted: true, joinCameraOff: false }));
+    try {
+      const media = new RecordingMedia();
+      renderApp(media, { name: "" });
+      await flush();
+      expect(root.querySelector<HTMLInputElement>("#name")?.value).toBe("Ola");
+      const box = (label: string) =>
+        [...root.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].find((c) => c.parentElement?.textContent?.includes(label))!;
+      expect([box("Microphone on").checked, box("Camera on").checked]).toEqual([false, true]);
+      // Opened both, so the microphone can be switched on before joining; then muted as set.
+      expect(media.opened).toEqual([{ mic: true, camera: true }]);
+      expect([media.local.micMuted, media.local.cameraOn]).toEqual([true, true]);
+
+      // A name in the join link still wins.
+      act(() => render(null, root));
+      renderApp(new RecordingMedia(), { name: "Kari" });
+      await flush();
+      expect(root.querySelector<HTMLInputElement>("#name")?.value).toBe("Kari");
+    } finally {
+      localStorage.removeItem(PREFERENCES_KEY);
+    }
   });
 });

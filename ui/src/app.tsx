@@ -6,12 +6,17 @@ import { I18nContext, pickLanguage, readStoredLanguage, storeLanguage, translato
 import type { MediaBackend, MediaDeviceOption } from "./media/backend";
 import { SignallingClient, signallingUrl, type ConnectionStatus } from "./protocol/client";
 import type { ErrorCode, MeetingId } from "./protocol/messages";
+import type { ApiMeeting } from "./protocol/rest";
+import { useAccount } from "./settings/account";
+import { readPreferences, storePreferences, type Preferences } from "./settings/preferences";
+import { tabTokenStore, type TokenStore } from "./settings/tokens";
 import { initialView, reduce } from "./state/store";
 import { Ended } from "./views/Ended";
 import { Home, type HostRequest } from "./views/Home";
 import { LanguageSetting } from "./views/LanguagePicker";
 import { Meeting } from "./views/Meeting";
 import { PreJoin, type PreJoinChoice } from "./views/PreJoin";
+import { Settings } from "./views/Settings";
 import { Waiting } from "./views/Waiting";
 
 export interface AppConfig {
@@ -32,7 +37,12 @@ export interface AppDeps {
   makeMedia(client: SignallingClient): MediaBackend;
   /** Hosts a meeting on a server inside the app (the desktop app with no server configured). */
   hostHere?: () => Promise<void>;
+  /** Where the user's API token is kept: the system keyring in the desktop app, the tab in a
+   * browser (the default). Must stay the same object for the app's life. */
+  tokens?: TokenStore;
 }
+
+const browserTokens = tabTokenStore();
 
 const SERVER_KEY = "samla.server";
 const CLIENT_ID_KEY = "samla.client_id";
@@ -76,13 +86,18 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     }
   });
   const [meetingId, setMeetingId] = useState<MeetingId | null>(config.meetingId);
+  const tokens = deps.tokens ?? browserTokens;
+  const account = useAccount(serverHost, config.secure, tokens);
+  const [preferences, setPreferences] = useState<Preferences>(() => readPreferences());
+  const [showSettings, setShowSettings] = useState(false);
+  /** The token the meeting is joined with: set when the user goes to a meeting signed in. */
   const [token, setToken] = useState<string | undefined>(undefined);
   const [view, dispatch] = useReducer(reduce, initialView);
   const [status, setStatus] = useState<ConnectionStatus>("idle");
   const [joining, setJoining] = useState(false);
   const [noServer, setNoServer] = useState(false);
   const [devices, setDevices] = useState<MediaDeviceOption[]>([]);
-  const [name, setName] = useState(config.name);
+  const [name, setName] = useState(() => config.name || preferences.name);
   const [joinUrl, setJoinUrl] = useState<string | undefined>(undefined);
   /** The media backend while the pre-join screen shows its camera preview. */
   const [preview, setPreview] = useState<MediaBackend | null>(null);
@@ -220,8 +235,13 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     if (!onPreJoin || devicesOpening.current) return;
     const { media } = ensureClient();
     setPreview(media);
+    // Both open, so either can be switched on before joining; the user's settings then apply.
     devicesOpening.current = media
       .openDevices({ mic: true, camera: true })
+      .then(() => {
+        if (preferences.joinMuted) media.setMicMuted(true);
+        if (preferences.joinCameraOff) media.setCameraOn(false);
+      })
       .then(() => media.listDevices())
       .then(setDevices)
       .catch(() => {});
@@ -246,21 +266,18 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   const linkFor = (id: MeetingId) =>
     `${config.secure ? "https" : "http"}://${serverHost.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "")}/j/${id}`;
 
+  const signedIn = account.state.status === "signed_in" ? account.state : null;
+  /** Goes to a meeting's pre-join screen, signed in when the user is (the owner then hosts it). */
+  const goTo = (id: MeetingId, link?: string) => {
+    setToken(signedIn?.token);
+    setJoinUrl(link);
+    setMeetingId(id);
+  };
+
   const host = async (req: HostRequest) => {
-    const base = `${config.secure ? "https" : "http"}://${serverHost.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "")}`;
-    const res = await fetch(`${base}/api/v1/meetings`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${req.token}` },
-      body: JSON.stringify({ topic: req.topic, waiting_room: req.waitingRoom }),
-    });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => null)) as { message?: string } | null;
-      throw new Error(body?.message ?? `HTTP ${res.status}`);
-    }
-    const meeting = (await res.json()) as { id: string; join_url?: string };
-    setToken(req.token);
-    setJoinUrl(meeting.join_url);
-    setMeetingId(meeting.id);
+    if (!signedIn) return;
+    const meeting = await signedIn.client.createMeeting({ topic: req.topic, waiting_room: req.waitingRoom });
+    goTo(meeting.id, meeting.join_url);
   };
 
   let screen;
@@ -297,6 +314,8 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
       <PreJoin
         meetingId={meetingId}
         initialName={name}
+        initialMic={!preferences.joinMuted}
+        initialCamera={!preferences.joinCameraOff}
         error={error}
         busy={joining}
         devices={devices}
@@ -313,6 +332,21 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         }
       />
     );
+  } else if (showSettings) {
+    screen = (
+      <Settings
+        serverHost={serverHost}
+        account={account}
+        kept={tokens.kept}
+        preferences={preferences}
+        onPreferences={(prefs) => {
+          setPreferences(prefs);
+          storePreferences(prefs);
+          setName(prefs.name);
+        }}
+        onBack={() => setShowSettings(false)}
+      />
+    );
   } else {
     screen = (
       <Home
@@ -325,8 +359,11 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
             /* private mode */
           }
         }}
-        onJoin={setMeetingId}
+        account={account.state}
+        onJoin={(id) => goTo(id)}
         onHost={host}
+        onStart={(m: ApiMeeting) => goTo(m.id, m.join_url)}
+        onSettings={() => setShowSettings(true)}
         onHostHere={deps.hostHere}
       />
     );

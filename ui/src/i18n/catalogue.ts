@@ -57,6 +57,73 @@ export const messages = {
     nn: "Kunne ikkje opprette møtet: {reason}",
     en: "Could not create the meeting: {reason}",
   },
+  signInToHost: {
+    nb: "Logg inn under Innstillinger for å starte møter og se de planlagte møtene dine.",
+    nn: "Logg inn under Innstillingar for å starte møte og sjå dei planlagde møta dine.",
+    en: "Sign in under Settings to host meetings and see your scheduled ones.",
+  },
+  signedInShort: { nb: "Logget inn som {name}", nn: "Logga inn som {name}", en: "Signed in as {name}" },
+  upcomingMeetings: { nb: "Mine kommende møter", nn: "Mine komande møte", en: "My upcoming meetings" },
+  loadingMeetings: { nb: "Henter møtene …", nn: "Hentar møta …", en: "Fetching your meetings…" },
+  noUpcomingMeetings: {
+    nb: "Du har ingen planlagte møter framover.",
+    nn: "Du har ingen planlagde møte framover.",
+    en: "You have no meetings scheduled ahead.",
+  },
+  meetingsFailed: {
+    nb: "Kunne ikke hente møtene dine: {reason}",
+    nn: "Kunne ikkje hente møta dine: {reason}",
+    en: "Could not fetch your meetings: {reason}",
+  },
+  minutes: { nb: "{n} min", nn: "{n} min", en: "{n} min" },
+  meetingInProgress: { nb: "pågår nå", nn: "pågår no", en: "in progress" },
+  startMeeting: { nb: "Start", nn: "Start", en: "Start" },
+  startMeetingNamed: { nb: "Start «{topic}»", nn: "Start «{topic}»", en: "Start “{topic}”" },
+
+  // ---- settings ----
+  settings: { nb: "Innstillinger", nn: "Innstillingar", en: "Settings" },
+  signInHeading: { nb: "Pålogging", nn: "Pålogging", en: "Sign-in" },
+  signInExplained: {
+    nb: "Logg inn på {server} med API-nøkkelen din for å starte møter og se møtene dine.",
+    nn: "Logg inn på {server} med API-nøkkelen din for å starte møte og sjå møta dine.",
+    en: "Sign in to {server} with your API token to host meetings and see yours.",
+  },
+  chooseServerFirst: {
+    nb: "Velg en server på startsiden først.",
+    nn: "Vel ein tenar på startsida først.",
+    en: "Choose a server on the home screen first.",
+  },
+  signIn: { nb: "Logg inn", nn: "Logg inn", en: "Sign in" },
+  signOut: { nb: "Logg ut", nn: "Logg ut", en: "Sign out" },
+  checkingToken: { nb: "Sjekker nøkkelen …", nn: "Sjekkar nøkkelen …", en: "Checking the token…" },
+  signedInAs: {
+    nb: "Logget inn som {name} ({email}), {organisation}.",
+    nn: "Logga inn som {name} ({email}), {organisation}.",
+    en: "Signed in as {name} ({email}), {organisation}.",
+  },
+  tokenRefused: {
+    nb: "Serveren godtok ikke nøkkelen: {reason}",
+    nn: "Tenaren godtok ikkje nøkkelen: {reason}",
+    en: "The server did not accept the token: {reason}",
+  },
+  tokenKeptKeyring: {
+    nb: "Nøkkelen er lagret i systemets nøkkelring.",
+    nn: "Nøkkelen er lagra i nøkkelringen til systemet.",
+    en: "The token is kept in the system's keyring.",
+  },
+  tokenKeptTab: {
+    nb: "Nøkkelen huskes bare i denne fanen.",
+    nn: "Nøkkelen vert berre hugsa i denne fana.",
+    en: "The token is remembered in this tab only.",
+  },
+  tokenNotKept: {
+    nb: "Nøkkelen kunne ikke lagres ({reason}). Den brukes til appen lukkes.",
+    nn: "Nøkkelen kunne ikkje lagrast ({reason}). Han vert brukt til appen vert lukka.",
+    en: "The token could not be stored ({reason}). It is used until the app closes.",
+  },
+  joiningHeading: { nb: "Når jeg blir med i et møte", nn: "Når eg blir med i eit møte", en: "When I join a meeting" },
+  joinMutedSetting: { nb: "Mikrofonen er av", nn: "Mikrofonen er av", en: "My microphone is off" },
+  joinCameraOffSetting: { nb: "Kameraet er av", nn: "Kameraet er av", en: "My camera is off" },
 
   // ---- pre-join ----
   meeting: { nb: "Møte", nn: "Møte", en: "Meeting" },

@@ -8,6 +8,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { App, type AppConfig, type AppDeps } from "../app";
 import { pickLanguage, readStoredLanguage, translator } from "../i18n";
 import { SignallingClient, type JoinRequest } from "../protocol/client";
+import type { TokenStore } from "../settings/tokens";
 import { runFrameBench } from "./bench";
 import { DesktopMediaBackend, FrameFeed, desktopConfig, type DesktopConfig } from "./desktop";
 
@@ -32,6 +33,14 @@ class HostClient extends SignallingClient {
     super.join({ ...opts, token: opts.token ?? this.token });
   }
 }
+
+/** API tokens in the system's keyring, through the app (src-tauri/src/credentials.rs). */
+const keyringTokens: TokenStore = {
+  kept: "keyring",
+  load: (server) => invoke<string | null>("token_load", { server }),
+  save: (server, token) => invoke<void>("token_save", { server, token }),
+  forget: (server) => invoke<void>("token_forget", { server }),
+};
 
 function stripScheme(server: string): string {
   return server.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "");
@@ -69,6 +78,7 @@ function DesktopShell({ boot, base }: { boot: DesktopConfig; base: AppConfig }) 
         return hosted ? new HostClient(url, hosted.token) : new SignallingClient({ url, clientName: "samla-desktop/0.1" });
       },
       makeMedia: (client) => new DesktopMediaBackend(client, serverHost, feed),
+      tokens: keyringTokens,
       // Home offers this; errors are shown there.
       hostHere: boot.server
         ? undefined

@@ -28,3 +28,12 @@ export function choose(selector: string, value: string): Promise<void> {
     select.dispatchEvent(new Event("change"));
   });
 }
+
+/** Lets the page work (promises, timers) until `check` holds; fails with `what` after 2 s. */
+export async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (check()) return;
+    await act(() => new Promise<void>((resolve) => setTimeout(resolve, 20)));
+  }
+  throw new Error(`never happened: ${what}`);
+}

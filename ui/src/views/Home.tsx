@@ -1,29 +1,35 @@
-import { useState } from "preact/hooks";
+import { useCallback, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { parseMeetingId, type MeetingId } from "../protocol/messages";
-import { LanguagePicker } from "./LanguagePicker";
+import type { ApiMeeting } from "../protocol/rest";
+import type { AccountState } from "../settings/account";
+import { UpcomingMeetings } from "./UpcomingMeetings";
 
 export interface HostRequest {
   topic: string;
-  token: string;
   waitingRoom: boolean;
 }
 
 export interface HomeProps {
   serverHost: string;
   onServerHost(host: string): void;
+  /** Signed in to the server or not: hosting there and the upcoming meetings need it. */
+  account: AccountState;
   onJoin(id: MeetingId): void;
+  /** Creates a meeting now on the signed-in server and goes to it. */
   onHost(req: HostRequest): Promise<void>;
+  /** Starts one of the user's scheduled meetings. */
+  onStart(meeting: ApiMeeting): void;
+  onSettings(): void;
   /** Only in the desktop app without a configured server: host on this computer. */
   onHostHere?: () => Promise<void>;
 }
 
-export function Home({ serverHost, onServerHost, onJoin, onHost, onHostHere }: HomeProps) {
+export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStart, onSettings, onHostHere }: HomeProps) {
   const { t } = useI18n();
   const [link, setLink] = useState("");
   const [joinError, setJoinError] = useState<string | null>(null);
   const [topic, setTopic] = useState("");
-  const [token, setToken] = useState("");
   const [waitingRoom, setWaitingRoom] = useState(true);
   const [hostStatus, setHostStatus] = useState<string | null>(null);
   const [hereStatus, setHereStatus] = useState<string | null>(null);
@@ -42,7 +48,7 @@ export function Home({ serverHost, onServerHost, onJoin, onHost, onHostHere }: H
     e.preventDefault();
     setHostStatus(t("creating"));
     try {
-      await onHost({ topic: topic.trim() || t("meeting"), token: token.trim(), waitingRoom });
+      await onHost({ topic: topic.trim() || t("meeting"), waitingRoom });
       setHostStatus(null);
     } catch (err) {
       setHostStatus(t("createFailed", { reason: err instanceof Error ? err.message : String(err) }));
@@ -60,9 +66,18 @@ export function Home({ serverHost, onServerHost, onJoin, onHost, onHostHere }: H
     }
   };
 
+  const client = account.status === "signed_in" ? account.client : null;
+  const loadMeetings = useCallback(() => client!.meetings(), [client]);
+
   return (
     <main class="card home">
-      <h1>{t("homeTitle")}</h1>
+      <header class="home-header">
+        <h1>{t("homeTitle")}</h1>
+        <button type="button" class="settings-button" onClick={onSettings}>
+          {t("settings")}
+        </button>
+      </header>
+      {account.status === "signed_in" && <p class="hint signed-in">{t("signedInShort", { name: account.me.display_name })}</p>}
       {onHostHere && !serverHost.trim() && (
         <section class="host-here" aria-label={t("desktopHostHere")}>
           <button type="button" class="primary" onClick={() => void hostHere()}>
@@ -79,6 +94,7 @@ export function Home({ serverHost, onServerHost, onJoin, onHost, onHostHere }: H
         autocomplete="url"
         onInput={(e) => onServerHost(e.currentTarget.value)}
       />
+      {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} />}
       <form onSubmit={join} aria-labelledby="join-heading">
         <h2 id="join-heading">{t("joinMeeting")}</h2>
         <label for="meeting-link">{t("joinByLinkOrId")}</label>
@@ -98,31 +114,28 @@ export function Home({ serverHost, onServerHost, onJoin, onHost, onHostHere }: H
           {t("join")}
         </button>
       </form>
-      <form onSubmit={host} aria-labelledby="host-heading">
-        <h2 id="host-heading">{t("hostMeeting")}</h2>
-        <label for="topic">{t("meetingTopic")}</label>
-        <input id="topic" value={topic} maxLength={200} onInput={(e) => setTopic(e.currentTarget.value)} />
-        <label for="api-token">{t("apiToken")}</label>
-        <input
-          id="api-token"
-          type="password"
-          value={token}
-          required
-          autocomplete="off"
-          aria-describedby="api-token-hint"
-          onInput={(e) => setToken(e.currentTarget.value)}
-        />
-        <p id="api-token-hint" class="hint">
-          {t("apiTokenHint")}
-        </p>
-        <label class="check">
-          <input type="checkbox" checked={waitingRoom} onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
-          {t("useWaitingRoom")}
-        </label>
-        <p role="status">{hostStatus}</p>
-        <button type="submit">{t("hostMeeting")}</button>
-      </form>
-      <LanguagePicker />
+      {client ? (
+        <form onSubmit={host} aria-labelledby="host-heading">
+          <h2 id="host-heading">{t("hostMeeting")}</h2>
+          <label for="topic">{t("meetingTopic")}</label>
+          <input id="topic" value={topic} maxLength={200} onInput={(e) => setTopic(e.currentTarget.value)} />
+          <label class="check">
+            <input type="checkbox" checked={waitingRoom} onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
+            {t("useWaitingRoom")}
+          </label>
+          <p role="status">{hostStatus}</p>
+          <button type="submit">{t("hostMeeting")}</button>
+        </form>
+      ) : (
+        serverHost.trim() && (
+          <p class="hint sign-in-hint">
+            {t("signInToHost")}{" "}
+            <button type="button" class="link" onClick={onSettings}>
+              {t("settings")}
+            </button>
+          </p>
+        )
+      )}
     </main>
   );
 }

@@ -19,6 +19,9 @@ export interface PreJoinChoice {
 export interface PreJoinProps {
   meetingId: MeetingId;
   initialName: string;
+  /** Whether the microphone and camera start on (the user's settings); on unless told. */
+  initialMic?: boolean;
+  initialCamera?: boolean;
   /** A join refusal from the server, or null. */
   error: ErrorCode | "no_server" | null;
   busy: boolean;
@@ -141,12 +144,12 @@ export function SpeakerTest({ media, outputId }: { media: MediaBackend; outputId
   );
 }
 
-export function PreJoin({ meetingId, initialName, error, busy, devices, media, onDevices, onJoin, onBack }: PreJoinProps) {
+export function PreJoin({ meetingId, initialName, initialMic = true, initialCamera = true, error, busy, devices, media, onDevices, onJoin, onBack }: PreJoinProps) {
   const { t } = useI18n();
   const [name, setName] = useState(initialName);
   const [passcode, setPasscode] = useState("");
-  const [mic, setMic] = useState(true);
-  const [camera, setCamera] = useState(true);
+  const [mic, setMic] = useState(initialMic);
+  const [camera, setCamera] = useState(initialCamera);
   const [audioInput, setAudioInput] = useState("");
   const [videoInput, setVideoInput] = useState("");
   const [audioOutput, setAudioOutput] = useState("");

@@ -1,0 +1,109 @@
+// The server's REST API under /api/v1 (crates/samla-protocol/src/api.rs), as far as the UI
+// uses it: who the token belongs to, the user's meetings, and hosting one. Every call sends
+// the user's API token as a bearer token; the server answers other origins (the desktop app's
+// page) too, so the same code runs in the app and in a browser.
+
+/** A meeting as its owner sees it (samla_protocol::api::Meeting). */
+export interface ApiMeeting {
+  id: string;
+  topic: string;
+  has_passcode: boolean;
+  waiting_room: boolean;
+  signed_in_only: boolean;
+  /** RFC 3339, or null for an instant meeting. */
+  start_time: string | null;
+  duration_minutes: number | null;
+  join_url: string;
+  created_at: string;
+}
+
+/** The signed-in user (samla_protocol::api::Me). */
+export interface ApiMe {
+  id: string;
+  email: string;
+  display_name: string;
+  admin: boolean;
+  organisation: string;
+}
+
+export interface NewApiMeeting {
+  topic: string;
+  waiting_room: boolean;
+}
+
+/** A refusal or failure, with the server's own message when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, or 0 when the server could not be reached. */
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The API of one server, for one user. */
+export class RestClient {
+  private readonly base: string;
+
+  constructor(
+    /** "meet.uio.no" or "127.0.0.1:7700"; a scheme or path given along is ignored. */
+    serverHost: string,
+    secure: boolean,
+    private readonly token: string,
+    private readonly fetchImpl: typeof fetch = (...args) => fetch(...args),
+  ) {
+    this.base = `${secure ? "https" : "http"}://${hostOf(serverHost)}/api/v1`;
+  }
+
+  me(): Promise<ApiMe> {
+    return this.call("GET", "/me");
+  }
+
+  /** The meetings the user owns, scheduled ones first by start time. */
+  meetings(): Promise<ApiMeeting[]> {
+    return this.call("GET", "/meetings");
+  }
+
+  createMeeting(meeting: NewApiMeeting): Promise<ApiMeeting> {
+    return this.call("POST", "/meetings", meeting);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError(err instanceof Error ? err.message : String(err), 0);
+    }
+    if (!res.ok) {
+      const reply = (await res.json().catch(() => null)) as { message?: string } | null;
+      throw new ApiError(reply?.message ?? `HTTP ${res.status}`, res.status);
+    }
+    return (await res.json()) as T;
+  }
+}
+
+/** The host (and port) of a server as the user typed it: "https://meet.uio.no/" is "meet.uio.no". */
+export function hostOf(server: string): string {
+  return server
+    .trim()
+    .replace(/^(https?|wss?):\/\//, "")
+    .replace(/\/.*$/, "");
+}
+
+/** The scheduled meetings that have not ended yet at `now`, soonest first. A meeting without a
+ * length counts as an hour long. */
+export function upcomingMeetings(meetings: readonly ApiMeeting[], now: Date): ApiMeeting[] {
+  const ends = (m: ApiMeeting) => Date.parse(m.start_time!) + (m.duration_minutes ?? 60) * 60_000;
+  return meetings
+    .filter((m) => m.start_time !== null && !Number.isNaN(Date.parse(m.start_time)) && ends(m) > now.getTime())
+    .sort((a, b) => Date.parse(a.start_time!) - Date.parse(b.start_time!));
+}
