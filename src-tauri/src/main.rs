@@ -15,6 +15,7 @@
 mod bench;
 mod camera;
 mod commands;
+mod credentials;
 mod devices;
 mod frames;
 mod host;
@@ -131,6 +132,9 @@ fn run(launch: Launch) -> Result<(), StartError> {
             commands::host_meeting,
             commands::bench_begin,
             commands::bench_report,
+            credentials::token_load,
+            credentials::token_save,
+            credentials::token_forget,
         ])
         .build(tauri::generate_context!())?
         .run(|app, event| {

@@ -11,7 +11,10 @@
 // which must match a screenshot of the screen taken at the same time (mean absolute difference
 // of downscaled luma); then it stops sharing and the pictures stop. It shares one window
 // (an xmessage) chosen in the share picker: a second viewer's picture must be that window's
-// size and match a screenshot of the window. Then a second app, with the machine's own devices,
+// size and match a screenshot of the window. Restarted on its home screen, the app signs in to the
+// server with an API token under Settings (the server must let the app's page call its API),
+// keeps the token in the session's keyring and lists the user's upcoming meeting, still signed in
+// after another restart. Then a second app, with the machine's own devices,
 // hosts a meeting on its embedded server (on a machine without a camera it says so and shows our
 // initials) and admits a guest (samla-cli) from the waiting room. The sound devices are PipeWire's
 // virtual ones (tests/desktop/sound-session): before joining, the first app's speaker test must
@@ -416,17 +419,63 @@ await waitFor("Per's events", () => existsSync(perEvents), 15_000);
 const perSaw = readFileSync(perEvents, "utf8");
 if (!perSaw.includes(sent)) throw new Error("Per did not receive the app's chat message");
 
+/** A fresh app without a join link: it opens on the home screen. */
+async function restartApp() {
+  await wd("DELETE", `/session/${session}`);
+  session = (
+    await wd("POST", "/session", {
+      capabilities: {
+        alwaysMatch: { browserName: "wry", "tauri:options": { application: app, args: ["--name", "Kari"] } },
+      },
+    })
+  ).sessionId;
+  await waitFor("the home screen", () => exec("return !!document.querySelector('.home')"));
+}
+/** Types into an input as a person does (the page listens for input events). */
+const type = (selector, text) =>
+  exec(`const i = document.querySelector(arguments[0]); i.value = arguments[1]; i.dispatchEvent(new Event('input', { bubbles: true }));`, selector, text);
+const upcomingTopics = () => exec("return [...document.querySelectorAll('.upcoming li strong')].map(s => s.textContent)");
+
+console.log("step: sign in to the server, and see my upcoming meetings");
+// The page comes from the app, not from the server: the server must let it call its API
+// (CORS). The token is checked, then kept in the system keyring (the session's
+// gnome-keyring), so that the next start is signed in.
+const lectureStart = new Date(Date.now() + 2 * 3600_000);
+const scheduled = await fetch(`${server}/api/v1/meetings`, {
+  method: "POST",
+  headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+  body: JSON.stringify({ topic: "Forelesning INF1000", start_time: lectureStart.toISOString(), duration_minutes: 90 }),
+});
+if (scheduled.status !== 201) throw new Error(`could not schedule a meeting: ${scheduled.status}`);
+await restartApp();
+await type("#server-host", `127.0.0.1:${port}`);
+await waitFor("the hint to sign in", () => exec("return !!document.querySelector('.sign-in-hint')"));
+await clickButton("Settings");
+await waitFor("the token field", () => exec("return !!document.querySelector('#api-token')"));
+await type("#api-token", token);
+await exec("document.querySelector('.settings form').requestSubmit()");
+const signedIn = await waitFor("signed in", () =>
+  exec("const s = document.querySelector('.settings [role=status]'); return s && s.textContent.startsWith('Signed in') ? s.textContent : null;"),
+);
+const kept = await exec("return document.querySelector('.settings [role=status] + p').textContent");
+console.log(`  ${signedIn} ${kept}`);
+if (kept !== "The token is kept in the system's keyring.") throw new Error(`the token was not kept: ${kept}`);
+await screenshot("settings-signed-in");
+await clickButton("Back");
+await waitFor("the upcoming meeting", async () => (await upcomingTopics()).includes("Forelesning INF1000"), 15_000);
+await screenshot("home-upcoming");
+await restartApp();
+const topics = await waitFor("the upcoming meeting after a restart (the token from the keyring)", async () => {
+  const t = await upcomingTopics();
+  return t.length ? t : null;
+}, 15_000);
+console.log(`  after a restart, still signed in: ${topics.join(", ")}`);
+if (topics.join() !== "Forelesning INF1000") throw new Error(`the upcoming meetings are ${JSON.stringify(topics)}`);
+// No server: hosting on the app's own.
+await type("#server-host", "");
+
 console.log("step: host a meeting on the app's own server");
-// A fresh app without a join link opens on the home screen.
-await wd("DELETE", `/session/${session}`);
-session = (
-  await wd("POST", "/session", {
-    capabilities: {
-      alwaysMatch: { browserName: "wry", "tauri:options": { application: app, args: ["--name", "Kari"] } },
-    },
-  })
-).sessionId;
-await waitFor("the home screen", () => exec("return !!document.querySelector('.host-here button')"));
+await waitFor("the button to host here", () => exec("return !!document.querySelector('.host-here button')"));
 await screenshot("home");
 await exec(`
   const b = [...document.querySelectorAll('.host-here button')].find(b => b.textContent.includes('Host a meeting'));
