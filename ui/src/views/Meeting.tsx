@@ -354,18 +354,28 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
             </span>
           )}
         </button>
-        <button type="button" class="danger" onClick={onLeave}>
-          {t("leaveMeeting")}
-        </button>
-        {host && (
-          <button
-            type="button"
-            class="danger"
-            onClick={() => {
-              if (globalThis.confirm?.(t("endForAllConfirm")) ?? true) actions.endForAll();
-            }}
-          >
-            {t("endForAll")}
+        {host ? (
+          // The host chooses between leaving (the meeting goes on) and ending it for everyone.
+          <details class="end-menu">
+            <summary class="danger">{t("endMenu")}</summary>
+            <div>
+              <button type="button" onClick={onLeave}>
+                {t("leaveMeeting")}
+              </button>
+              <button
+                type="button"
+                class="danger"
+                onClick={() => {
+                  if (globalThis.confirm?.(t("endForAllConfirm")) ?? true) actions.endForAll();
+                }}
+              >
+                {t("endForAll")}
+              </button>
+            </div>
+          </details>
+        ) : (
+          <button type="button" class="danger" onClick={onLeave}>
+            {t("leaveMeeting")}
           </button>
         )}
         <p id="shortcuts-hint" class="visually-hidden">

@@ -85,50 +85,60 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
               {badges(p).length > 0 && <span class="badges"> ({badges(p).join(", ")})</span>}
               {moderator && other && (
                 <span class="actions" role="group" aria-label={t("actionsFor", { name })}>
+                  {/* What a host does most (mute, lower a hand) at hand; the rest behind "More".
+                      Each button's accessible name says whom it acts on. */}
                   {p.audio_muted ? (
-                    <button type="button" onClick={() => actions.askToUnmute(p.id)}>
-                      {t("askToUnmute", { name })}
+                    <button type="button" aria-label={t("askToUnmute", { name })} onClick={() => actions.askToUnmute(p.id)}>
+                      {t("askToUnmuteShort")}
                     </button>
                   ) : (
-                    <button type="button" onClick={() => actions.mute(p.id)}>
-                      {t("muteParticipant", { name })}
+                    <button type="button" aria-label={t("muteParticipant", { name })} onClick={() => actions.mute(p.id)}>
+                      {t("mute")}
                     </button>
                   )}
                   {p.hand_raised && (
-                    <button type="button" onClick={() => actions.lowerHand(p.id)}>
-                      {t("lowerHandOf", { name })}
+                    <button type="button" aria-label={t("lowerHandOf", { name })} onClick={() => actions.lowerHand(p.id)}>
+                      {t("lowerHand")}
                     </button>
                   )}
-                  {host && p.role === "participant" && (
-                    <button type="button" onClick={() => actions.setRole(p.id, "co_host")}>
-                      {t("makeCoHost", { name })}
-                    </button>
-                  )}
-                  {host && p.role === "co_host" && (
-                    <button type="button" onClick={() => actions.setRole(p.id, "participant")}>
-                      {t("revokeCoHost", { name })}
-                    </button>
-                  )}
-                  {host && (
-                    <button type="button" onClick={() => actions.handOverHost(p.id)}>
-                      {t("makeHost", { name })}
-                    </button>
-                  )}
-                  {p.role !== "host" && (
-                    <>
-                      <button type="button" onClick={() => actions.sendToWaitingRoom(p.id)}>
-                        {t("sendToWaitingRoom", { name })}
-                      </button>
-                      <button
-                        type="button"
-                        class="danger"
-                        onClick={() => {
-                          if (globalThis.confirm?.(t("removeConfirm", { name })) ?? true) actions.remove(p.id);
-                        }}
-                      >
-                        {t("removeParticipant", { name })}
-                      </button>
-                    </>
+                  {(host || p.role !== "host") && (
+                    <details class="more">
+                      <summary aria-label={t("moreFor", { name })}>{t("more")}</summary>
+                      <div class="menu">
+                        {host && p.role === "participant" && (
+                          <button type="button" aria-label={t("makeCoHost", { name })} onClick={() => actions.setRole(p.id, "co_host")}>
+                            {t("makeCoHostShort")}
+                          </button>
+                        )}
+                        {host && p.role === "co_host" && (
+                          <button type="button" aria-label={t("revokeCoHost", { name })} onClick={() => actions.setRole(p.id, "participant")}>
+                            {t("revokeCoHostShort")}
+                          </button>
+                        )}
+                        {host && (
+                          <button type="button" aria-label={t("makeHost", { name })} onClick={() => actions.handOverHost(p.id)}>
+                            {t("makeHostShort")}
+                          </button>
+                        )}
+                        {p.role !== "host" && (
+                          <>
+                            <button type="button" aria-label={t("sendToWaitingRoom", { name })} onClick={() => actions.sendToWaitingRoom(p.id)}>
+                              {t("sendToWaitingRoomShort")}
+                            </button>
+                            <button
+                              type="button"
+                              class="danger"
+                              aria-label={t("removeParticipant", { name })}
+                              onClick={() => {
+                                if (globalThis.confirm?.(t("removeConfirm", { name })) ?? true) actions.remove(p.id);
+                              }}
+                            >
+                              {t("removeShort")}
+                            </button>
+                          </>
+                        )}
+                      </div>
+                    </details>
                   )}
                 </span>
               )}

@@ -81,6 +81,17 @@ describe("participants panel", () => {
     expect(b).toContain("Lower Ola's hand");
     expect(b).toContain("Admit Gjest");
     expect(b).toContain("Lock meeting");
+    // Mute at hand, the rest behind "More"; short to read, named in full for screen readers.
+    const ola = root.querySelector('[aria-label="Actions for Ola"]')!;
+    expect(ola.querySelector('button[aria-label="Mute Ola"]')?.textContent).toBe("Mute");
+    const more = ola.querySelector("details.more")!;
+    expect(more.querySelector("summary")?.getAttribute("aria-label")).toBe("More for Ola");
+    expect([...more.querySelectorAll("button")].map((x) => x.textContent)).toEqual([
+      "Make co-host",
+      "Make host",
+      "Send to the waiting room",
+      "Remove from meeting",
+    ]);
     const admit = [...root.querySelectorAll("button")].find((x) => x.getAttribute("aria-label") === "Admit Gjest")!;
     act(() => admit.click());
     expect(actions.admit).toHaveBeenCalledWith(9);
@@ -124,8 +135,15 @@ describe("meeting screen", () => {
     const actions = fakeActions();
     let view = viewAs(1, "host");
     view = reduce(view, { type: "chat", message: { seq: 1, from: 2, from_name: "Ola", to: { kind: "everyone" }, text: "Hei", sent_at_ms: 0 } });
-    mount("nb", <Meeting view={view} media={media} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
-    expect(buttons()).toContain("Avslutt for alle");
+    const onLeave = vi.fn();
+    mount("nb", <Meeting view={view} media={media} actions={actions} dispatch={() => {}} onLeave={onLeave} reconnecting={false} />);
+    // The host's "End" offers leaving (the meeting goes on) or ending it for everyone.
+    const endMenu = root.querySelector("details.end-menu")!;
+    expect(endMenu.querySelector("summary")?.textContent).toBe("Avslutt");
+    expect([...endMenu.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Forlat møtet", "Avslutt for alle"]);
+    act(() => endMenu.querySelector("button")!.click());
+    expect(onLeave).toHaveBeenCalledTimes(1);
+    expect(actions.endForAll).not.toHaveBeenCalled();
     expect(buttons()).toContain("Chat, 1 uleste");
     expect(root.querySelectorAll("figure.tile")).toHaveLength(2);
     expect(media.local.micMuted).toBe(true);
@@ -136,6 +154,8 @@ describe("meeting screen", () => {
 
     mount("nb", <Meeting view={viewAs(2, "participant")} media={media} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
     expect(buttons()).not.toContain("Avslutt for alle");
+    expect(root.querySelector("details.end-menu")).toBeNull();
+    expect(root.querySelector(".controls > button.danger")?.textContent).toBe("Forlat møtet");
     expect(buttons()).toContain("Ta ned hånden");
   });
 
