@@ -124,8 +124,9 @@ test("Chromium hosts a meeting from the home page and admits a samla-cli guest f
   await page.getByText(/^Serveren godtok ikke nøkkelen: /).waitFor({ timeout: 10_000 });
   await page.getByRole("button", { name: "Tilbake" }).click();
   await signIn(page);
-  await page.getByLabel("Emne").fill("Forelesning INF1000");
-  assert.ok(await page.getByLabel("Bruk venterom").isChecked(), "a new meeting should have a waiting room by default");
+  const hostNow = page.getByRole("form", { name: "Start et møte" });
+  await hostNow.getByLabel("Emne").fill("Forelesning INF1000");
+  assert.ok(await hostNow.getByLabel("Bruk venterom").isChecked(), "a new meeting should have a waiting room by default");
   await screenshot(page, "10-host-home-signed-in");
   await page.getByRole("button", { name: "Start et møte" }).click();
 
@@ -186,6 +187,29 @@ test("a signed-in teacher sees her upcoming meetings on the home page and starts
   const shown = new Intl.DateTimeFormat("nb-NO", { hour: "2-digit", minute: "2-digit" }).format(soon);
   assert.ok((await item.textContent()).includes(shown), `${await item.textContent()} lacks ${shown}`);
   await screenshot(page, "14-teacher-upcoming-meetings");
+
+  // She schedules office hours for tomorrow at 10:00 (her clock) from the page, then deletes them.
+  await page.getByText("Planlegg et møte").click();
+  const form = page.getByRole("form", { name: "Planlegg et møte" });
+  await form.getByLabel("Emne").fill("Kontortid");
+  const tomorrow = new Date();
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, "0")}-${String(tomorrow.getDate()).padStart(2, "0")}`;
+  await form.getByLabel("Starter").fill(`${day}T10:00`);
+  await form.getByLabel("Varighet").selectOption({ label: "45 min" });
+  await form.getByRole("button", { name: "Planlegg" }).click();
+  await form.getByText("Møtet er planlagt.").waitFor({ timeout: 10_000 });
+  const officeHours = upcoming.getByRole("listitem").filter({ hasText: "Kontortid" });
+  await officeHours.waitFor({ timeout: 10_000 });
+  assert.match(await officeHours.locator("time").textContent(), /^I morgen 10:00$/);
+  const stored = (await (await fetch(`${server.base}/api/v1/meetings`, { headers: { authorization: `Bearer ${server.token}` } })).json())
+    .find((m) => m.topic === "Kontortid");
+  assert.equal(new Date(stored.start_time).getTime(), new Date(`${day}T10:00`).getTime(), "the server holds another start time than the one typed");
+  assert.equal(stored.duration_minutes, 45);
+  await screenshot(page, "14-teacher-scheduled-office-hours");
+  page.once("dialog", (dialog) => void dialog.accept());
+  await officeHours.getByRole("button", { name: "Slett «Kontortid»" }).click();
+  await officeHours.waitFor({ state: "detached", timeout: 10_000 });
 
   // The token is kept for the tab: a reload stays signed in.
   await page.reload();

@@ -79,6 +79,34 @@ export const messages = {
   meetingInProgress: { nb: "pågår nå", nn: "pågår no", en: "in progress" },
   startMeeting: { nb: "Start", nn: "Start", en: "Start" },
   startMeetingNamed: { nb: "Start «{topic}»", nn: "Start «{topic}»", en: "Start “{topic}”" },
+  deleteMeeting: { nb: "Slett", nn: "Slett", en: "Delete" },
+  deleteMeetingNamed: { nb: "Slett «{topic}»", nn: "Slett «{topic}»", en: "Delete “{topic}”" },
+  deleteMeetingConfirm: {
+    nb: "Slette «{topic}»? Lenken til møtet slutter å virke.",
+    nn: "Slette «{topic}»? Lenkja til møtet sluttar å verke.",
+    en: "Delete “{topic}”? Its link stops working.",
+  },
+  deleteMeetingFailed: {
+    nb: "Kunne ikke slette møtet: {reason}",
+    nn: "Kunne ikkje slette møtet: {reason}",
+    en: "Could not delete the meeting: {reason}",
+  },
+  scheduleMeeting: { nb: "Planlegg et møte", nn: "Planlegg eit møte", en: "Schedule a meeting" },
+  startsAt: { nb: "Starter", nn: "Startar", en: "Starts" },
+  duration: { nb: "Varighet", nn: "Varigheit", en: "Duration" },
+  passcodeOptional: { nb: "Passord (valgfritt)", nn: "Passord (valfritt)", en: "Passcode (optional)" },
+  schedule: { nb: "Planlegg", nn: "Planlegg", en: "Schedule" },
+  meetingScheduled: { nb: "Møtet er planlagt.", nn: "Møtet er planlagt.", en: "The meeting is scheduled." },
+  scheduleFailed: {
+    nb: "Kunne ikke planlegge møtet: {reason}",
+    nn: "Kunne ikkje planleggje møtet: {reason}",
+    en: "Could not schedule the meeting: {reason}",
+  },
+  startInPast: {
+    nb: "Velg et tidspunkt fram i tid.",
+    nn: "Vel eit tidspunkt fram i tid.",
+    en: "Choose a time ahead.",
+  },
 
   // ---- settings ----
   settings: { nb: "Innstillinger", nn: "Innstillingar", en: "Settings" },

@@ -29,6 +29,11 @@ export interface ApiMe {
 export interface NewApiMeeting {
   topic: string;
   waiting_room: boolean;
+  /** RFC 3339 in UTC; left out for a meeting that starts now. */
+  start_time?: string;
+  duration_minutes?: number;
+  /** 4 to 32 characters; left out for none. */
+  passcode?: string;
 }
 
 /** A refusal or failure, with the server's own message when it sent one. */
@@ -70,6 +75,11 @@ export class RestClient {
     return this.call("POST", "/meetings", meeting);
   }
 
+  /** Deletes one of the user's meetings; its link stops working. */
+  async deleteMeeting(id: string): Promise<void> {
+    await this.call<null>("DELETE", `/meetings/${encodeURIComponent(id)}`);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -87,7 +97,8 @@ export class RestClient {
       const reply = (await res.json().catch(() => null)) as { message?: string } | null;
       throw new ApiError(reply?.message ?? `HTTP ${res.status}`, res.status);
     }
-    return (await res.json()) as T;
+    // 204 No Content (a deletion) has no body to read.
+    return (res.status === 204 ? null : await res.json()) as T;
   }
 }
 

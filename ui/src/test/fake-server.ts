@@ -1,7 +1,7 @@
 // The REST API as the UI's unit tests need it: a `fetch` that answers like samla-server for one
 // user and token. The real server answers the browser tests (tests/browser); here none can run.
 
-import type { ApiMe, ApiMeeting } from "../protocol/rest";
+import type { ApiMe, ApiMeeting, NewApiMeeting } from "../protocol/rest";
 
 export interface FakeServer {
   fetch: typeof fetch;
@@ -43,10 +43,23 @@ export function fakeServer(token: string, meetings: ApiMeeting[] = []): FakeServ
       if (path === "/api/v1/me" && method === "GET") return json(200, ME);
       if (path === "/api/v1/meetings" && method === "GET") return json(200, server.meetings);
       if (path === "/api/v1/meetings" && method === "POST") {
-        const body = JSON.parse(String(init?.body)) as { topic: string; waiting_room: boolean };
-        const created = { ...meeting("5550001234", body.topic, null, null), waiting_room: body.waiting_room };
+        const body = JSON.parse(String(init?.body)) as NewApiMeeting;
+        if (body.passcode !== undefined && body.passcode.length < 4) {
+          return json(400, { error: "invalid_argument", message: "passcode must have 4 to 32 characters" });
+        }
+        const created = {
+          ...meeting(String(5550001234 + server.meetings.length), body.topic, body.start_time ?? null, body.duration_minutes ?? null),
+          waiting_room: body.waiting_room,
+          has_passcode: body.passcode !== undefined,
+        };
         server.meetings.push(created);
         return json(201, created);
+      }
+      const one = /^\/api\/v1\/meetings\/(\d+)$/.exec(path);
+      if (one && method === "DELETE") {
+        const before = server.meetings.length;
+        server.meetings = server.meetings.filter((m) => m.id !== one[1]);
+        return server.meetings.length < before ? new Response(null, { status: 204 }) : json(404, { error: "not_found", message: "no such meeting" });
       }
       return json(404, { error: "not_found", message: "no such route" });
     },

@@ -1,8 +1,9 @@
 import { useCallback, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { parseMeetingId, type MeetingId } from "../protocol/messages";
-import type { ApiMeeting } from "../protocol/rest";
+import type { ApiMeeting, NewApiMeeting } from "../protocol/rest";
 import type { AccountState } from "../settings/account";
+import { ScheduleMeeting } from "./ScheduleMeeting";
 import { UpcomingMeetings } from "./UpcomingMeetings";
 
 export interface HostRequest {
@@ -67,7 +68,17 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
   };
 
   const client = account.status === "signed_in" ? account.client : null;
-  const loadMeetings = useCallback(() => client!.meetings(), [client]);
+  /** Bumped when a meeting is scheduled or deleted: the list loads again. */
+  const [listed, relist] = useState(0);
+  const loadMeetings = useCallback(() => client!.meetings(), [client, listed]);
+  const schedule = async (meeting: NewApiMeeting) => {
+    await client!.createMeeting(meeting);
+    relist((n) => n + 1);
+  };
+  const deleteMeeting = async (meeting: ApiMeeting) => {
+    await client!.deleteMeeting(meeting.id);
+    relist((n) => n + 1);
+  };
 
   return (
     <main class="card home">
@@ -94,7 +105,7 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
         autocomplete="url"
         onInput={(e) => onServerHost(e.currentTarget.value)}
       />
-      {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} />}
+      {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} onDelete={deleteMeeting} />}
       <form onSubmit={join} aria-labelledby="join-heading">
         <h2 id="join-heading">{t("joinMeeting")}</h2>
         <label for="meeting-link">{t("joinByLinkOrId")}</label>
@@ -115,17 +126,20 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
         </button>
       </form>
       {client ? (
-        <form onSubmit={host} aria-labelledby="host-heading">
-          <h2 id="host-heading">{t("hostMeeting")}</h2>
-          <label for="topic">{t("meetingTopic")}</label>
-          <input id="topic" value={topic} maxLength={200} onInput={(e) => setTopic(e.currentTarget.value)} />
-          <label class="check">
-            <input type="checkbox" checked={waitingRoom} onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
-            {t("useWaitingRoom")}
-          </label>
-          <p role="status">{hostStatus}</p>
-          <button type="submit">{t("hostMeeting")}</button>
-        </form>
+        <>
+          <form onSubmit={host} aria-labelledby="host-heading">
+            <h2 id="host-heading">{t("hostMeeting")}</h2>
+            <label for="topic">{t("meetingTopic")}</label>
+            <input id="topic" value={topic} maxLength={200} onInput={(e) => setTopic(e.currentTarget.value)} />
+            <label class="check">
+              <input type="checkbox" checked={waitingRoom} onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
+              {t("useWaitingRoom")}
+            </label>
+            <p role="status">{hostStatus}</p>
+            <button type="submit">{t("hostMeeting")}</button>
+          </form>
+          <ScheduleMeeting onSchedule={schedule} />
+        </>
       ) : (
         serverHost.trim() && (
           <p class="hint sign-in-hint">

@@ -4,9 +4,11 @@ import { formatMeetingId } from "../protocol/messages";
 import { upcomingMeetings, type ApiMeeting } from "../protocol/rest";
 
 export interface UpcomingMeetingsProps {
-  /** The user's meetings, from the server. */
+  /** The user's meetings, from the server; a new function loads them again. */
   load(): Promise<ApiMeeting[]>;
   onJoin(meeting: ApiMeeting): void;
+  /** Deletes the meeting on the server (the list is then loaded again by a new `load`). */
+  onDelete(meeting: ApiMeeting): Promise<void>;
   /** "Now", for tests; the clock otherwise. */
   now?: () => Date;
 }
@@ -14,9 +16,21 @@ export interface UpcomingMeetingsProps {
 type Loaded = { status: "loading" } | { status: "loaded"; meetings: ApiMeeting[] } | { status: "failed"; reason: string };
 
 /** The user's scheduled meetings that have not ended, soonest first, each with a button to start it. */
-export function UpcomingMeetings({ load, onJoin, now = () => new Date() }: UpcomingMeetingsProps) {
+/** "Today", "Tomorrow" (in the page's language), or the weekday and date further ahead. */
+function dayOf(start: Date, now: Date, locale: string): string {
+  const midnight = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((midnight(start) - midnight(now)) / 86_400_000);
+  const said =
+    days === 0 || days === 1
+      ? new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(days, "day")
+      : new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long" }).format(start);
+  return said.charAt(0).toLocaleUpperCase(locale) + said.slice(1);
+}
+
+export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date() }: UpcomingMeetingsProps) {
   const { t, lang } = useI18n();
   const [loaded, setLoaded] = useState<Loaded>({ status: "loading" });
+  const [deleteError, setDeleteError] = useState<string | null>(null);
 
   useEffect(() => {
     let current = true;
@@ -31,8 +45,20 @@ export function UpcomingMeetings({ load, onJoin, now = () => new Date() }: Upcom
     // `now` is a clock, not an input: a new function each render must not reload.
   }, [load]);
 
-  const when = new Intl.DateTimeFormat(localeOf(lang), { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
-  const at = now().getTime();
+  const locale = localeOf(lang);
+  const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  const today = now();
+  const at = today.getTime();
+
+  const remove = async (m: ApiMeeting) => {
+    if (!(globalThis.confirm?.(t("deleteMeetingConfirm", { topic: m.topic })) ?? true)) return;
+    setDeleteError(null);
+    try {
+      await onDelete(m);
+    } catch (err) {
+      setDeleteError(t("deleteMeetingFailed", { reason: err instanceof Error ? err.message : String(err) }));
+    }
+  };
 
   return (
     <section class="upcoming" aria-labelledby="upcoming-heading" aria-busy={loaded.status === "loading"}>
@@ -41,6 +67,11 @@ export function UpcomingMeetings({ load, onJoin, now = () => new Date() }: Upcom
       {loaded.status === "failed" && (
         <p role="alert" class="error">
           {t("meetingsFailed", { reason: loaded.reason })}
+        </p>
+      )}
+      {deleteError && (
+        <p role="alert" class="error">
+          {deleteError}
         </p>
       )}
       {loaded.status === "loaded" && loaded.meetings.length === 0 && <p class="hint">{t("noUpcomingMeetings")}</p>}
@@ -54,15 +85,22 @@ export function UpcomingMeetings({ load, onJoin, now = () => new Date() }: Upcom
                 <div class="meeting-line">
                   <strong>{m.topic}</strong>
                   <span>
-                    <time dateTime={m.start_time!}>{when.format(start)}</time>
+                    <time dateTime={m.start_time!}>
+                      {dayOf(start, today, locale)} {clock.format(start)}
+                    </time>
                     {m.duration_minutes ? ` · ${t("minutes", { n: m.duration_minutes })}` : ""}
                     {started ? ` · ${t("meetingInProgress")}` : ""}
                   </span>
                   <span class="hint">{t("meetingIdLabel", { id: formatMeetingId(m.id) })}</span>
                 </div>
-                <button type="button" class={started ? "primary" : undefined} aria-label={t("startMeetingNamed", { topic: m.topic })} onClick={() => onJoin(m)}>
-                  {t("startMeeting")}
-                </button>
+                <span class="meeting-actions">
+                  <button type="button" class={started ? "primary" : undefined} aria-label={t("startMeetingNamed", { topic: m.topic })} onClick={() => onJoin(m)}>
+                    {t("startMeeting")}
+                  </button>
+                  <button type="button" aria-label={t("deleteMeetingNamed", { topic: m.topic })} onClick={() => void remove(m)}>
+                    {t("deleteMeeting")}
+                  </button>
+                </span>
               </li>
             );
           })}

@@ -5,6 +5,7 @@ import { I18nContext, translator, type Lang } from "../i18n";
 import { RestClient } from "../protocol/rest";
 import { ME, fakeServer, meeting } from "../test/fake-server";
 import { Home, type HomeProps } from "./Home";
+import { UpcomingMeetings } from "./UpcomingMeetings";
 import { root, until, useDomRoot } from "../test/dom-root";
 
 useDomRoot();
@@ -108,5 +109,95 @@ describe("Home: hosting on a server", () => {
     mount("en", { serverHost: "meet.uio.no", account: { status: "signed_in", me: ME, client: down, token: "samla_ok" } });
     await until("the failure said", () => root.querySelector(".upcoming [role=alert]")?.textContent === "Could not fetch your meetings: Failed to fetch");
     expect(button("Host a meeting")).toBeDefined();
+  });
+});
+
+describe("Home: scheduling and deleting meetings", () => {
+  const signedIn = (server: ReturnType<typeof fakeServer>) =>
+    ({ status: "signed_in", me: ME, client: new RestClient("meet.uio.no", true, "samla_ok", server.fetch), token: "samla_ok" }) as const;
+  const fill = (selector: string, value: string) =>
+    act(async () => {
+      const input = root.querySelector<HTMLInputElement | HTMLSelectElement>(selector)!;
+      input.value = value;
+      input.dispatchEvent(new Event(input.tagName === "SELECT" ? "change" : "input"));
+    });
+  const submitSchedule = () => act(async () => root.querySelector<HTMLFormElement>("details.schedule form")!.requestSubmit());
+  const status = () => root.querySelector("details.schedule [role=status]")?.textContent;
+  /** A datetime-local value `hours` from now, on the user's clock. */
+  const hoursAhead = (hours: number) => {
+    const d = new Date(Date.now() + hours * 3600_000);
+    const pad = (n: number) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  };
+
+  it("schedules one for later, with the server's reason when it refuses, and lists it", async () => {
+    const server = fakeServer("samla_ok");
+    mount("en", { serverHost: "meet.uio.no", account: signedIn(server) });
+    await until("the empty list", () => text().includes("You have no meetings scheduled ahead."));
+    await fill("#schedule-topic", "Eksamen INF1000");
+    await fill("#schedule-start", hoursAhead(-1));
+    await submitSchedule();
+    expect(status()).toBe("Choose a time ahead.");
+    expect(server.requests.filter((r) => r.startsWith("POST"))).toHaveLength(0);
+
+    const start = hoursAhead(26);
+    await fill("#schedule-start", start);
+    await fill("#schedule-duration", "120");
+    await fill("#schedule-passcode", "12");
+    await submitSchedule();
+    await until("the refusal said", () => status() === "Could not schedule the meeting: passcode must have 4 to 32 characters");
+
+    await fill("#schedule-passcode", "4321");
+    await submitSchedule();
+    await until("the meeting scheduled", () => status() === "The meeting is scheduled.");
+    const created = server.meetings[0]!;
+    expect([created.topic, created.duration_minutes, created.has_passcode, created.waiting_room]).toEqual(["Eksamen INF1000", 120, true, true]);
+    // The time typed is the user's own clock; the server gets it in UTC.
+    expect(new Date(created.start_time!).getTime()).toBe(new Date(start).getTime());
+    await until("the new meeting listed", () => [...root.querySelectorAll(".upcoming li strong")].some((s) => s.textContent === "Eksamen INF1000"));
+    expect(root.querySelector<HTMLInputElement>("#schedule-topic")!.value).toBe("");
+  });
+
+  it("deletes one after asking, and keeps it when the user says no", async () => {
+    const server = fakeServer("samla_ok", [meeting("100000007", "Kontortid", new Date(Date.now() + 3600_000).toISOString())]);
+    mount("nb", { serverHost: "meet.uio.no", account: signedIn(server) });
+    await until("the meeting listed", () => root.querySelectorAll(".upcoming li").length === 1);
+    const confirm = vi.fn().mockReturnValueOnce(false).mockReturnValueOnce(true);
+    const before = globalThis.confirm;
+    globalThis.confirm = confirm;
+    try {
+      const remove = () => act(async () => root.querySelector<HTMLButtonElement>('button[aria-label="Slett «Kontortid»"]')!.click());
+      await remove();
+      expect(confirm).toHaveBeenLastCalledWith("Slette «Kontortid»? Lenken til møtet slutter å virke.");
+      expect(server.meetings).toHaveLength(1);
+      await remove();
+      await until("the list without it", () => text().includes("Du har ingen planlagte møter framover."));
+      expect(server.meetings).toHaveLength(0);
+    } finally {
+      globalThis.confirm = before;
+    }
+  });
+});
+
+describe("upcoming meetings: when", () => {
+  it("say today and tomorrow in the page's language, and the weekday further ahead", async () => {
+    const now = new Date(2026, 11, 7, 9, 0); // Monday 7 December, 09:00 on the user's clock
+    const at = (day: number, hour: number) => new Date(2026, 11, day, hour, 15).toISOString();
+    const meetings = [meeting("100000011", "A", at(7, 10)), meeting("100000012", "B", at(8, 8)), meeting("100000013", "C", at(10, 12))];
+    const whens = async (lang: Lang) => {
+      act(() => {
+        render(
+          <I18nContext.Provider value={{ lang, t: translator(lang) }}>
+            <UpcomingMeetings load={async () => meetings} onJoin={() => {}} onDelete={async () => {}} now={() => now} />
+          </I18nContext.Provider>,
+          root,
+        );
+      });
+      await until("the meetings listed", () => root.querySelectorAll(".upcoming time").length === 3);
+      return [...root.querySelectorAll(".upcoming time")].map((el) => el.textContent);
+    };
+    expect(await whens("nb")).toEqual(["I dag 10:15", "I morgen 08:15", "Torsdag 10. desember 12:15"]);
+    act(() => render(null, root));
+    expect(await whens("en")).toEqual(["Today 10:15", "Tomorrow 08:15", "Thursday 10 December 12:15"]);
   });
 });

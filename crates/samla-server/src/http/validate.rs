@@ -44,7 +44,6 @@ pub fn duration_minutes(minutes: u32) -> Result<u32, ApiFailure> {
     Ok(minutes)
 }
 
-/// Unix milliseconds as RFC 3339 in UTC, to the second, the form the API answers in.
 /// An organisation's cap on video height: none, or 90 to 2160 lines.
 pub fn max_video_height(lines: Option<u32>) -> Result<Option<u32>, ApiFailure> {
     match lines {
