@@ -7,6 +7,7 @@ import type { MediaBackend, MediaDeviceOption } from "./media/backend";
 import { SignallingClient, signallingUrl, type ConnectionStatus } from "./protocol/client";
 import type { ErrorCode, MeetingId } from "./protocol/messages";
 import type { ApiMeeting } from "./protocol/rest";
+import { hostOf } from "./protocol/server-host";
 import { useAccount } from "./settings/account";
 import { readPreferences, storePreferences, type Preferences } from "./settings/preferences";
 import { tabTokenStore, type TokenStore } from "./settings/tokens";
@@ -264,7 +265,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   };
 
   const linkFor = (id: MeetingId) =>
-    `${config.secure ? "https" : "http"}://${serverHost.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "")}/j/${id}`;
+    `${config.secure ? "https" : "http"}://${hostOf(serverHost)}/j/${id}`;
 
   const signedIn = account.state.status === "signed_in" ? account.state : null;
   /** Goes to a meeting's pre-join screen, signed in when the user is (the owner then hosts it). */

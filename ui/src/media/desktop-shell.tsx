@@ -8,6 +8,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { App, type AppConfig, type AppDeps } from "../app";
 import { pickLanguage, readStoredLanguage, translator } from "../i18n";
 import { SignallingClient, type JoinRequest } from "../protocol/client";
+import { hostOf } from "../protocol/server-host";
 import type { TokenStore } from "../settings/tokens";
 import { runFrameBench } from "./bench";
 import { DesktopMediaBackend, FrameFeed, desktopConfig, type DesktopConfig } from "./desktop";
@@ -42,10 +43,6 @@ const keyringTokens: TokenStore = {
   forget: (server) => invoke<void>("token_forget", { server }),
 };
 
-function stripScheme(server: string): string {
-  return server.replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "");
-}
-
 export async function startDesktop(base: AppConfig, root: HTMLElement): Promise<void> {
   const boot = await desktopConfig();
   if (boot.bench_seconds) {
@@ -55,7 +52,7 @@ export async function startDesktop(base: AppConfig, root: HTMLElement): Promise<
   const config: AppConfig = {
     ...base,
     meetingId: boot.join?.meeting_id ?? null,
-    serverHost: boot.join?.server_host ?? (boot.server ? stripScheme(boot.server) : ""),
+    serverHost: boot.join?.server_host ?? (boot.server ? hostOf(boot.server) : ""),
     secure: boot.join?.secure ?? (boot.server ? !boot.server.startsWith("http://") : false),
     name: boot.name ?? base.name,
   };

@@ -2,6 +2,7 @@
 // drops while holding a seat, reconnects with backoff and resumes the seat with the resume
 // token for up to RESUME_GRACE_SECS. Everything the server says is emitted as typed events.
 
+import { hostOf } from "./server-host";
 import {
   PROTOCOL_VERSION,
   RESUME_GRACE_SECS,
@@ -81,8 +82,7 @@ const defaultTimers: Timers = {
 
 /** The signalling URL for a server host ("meet.uio.no", "localhost:8080") or the page's own. */
 export function signallingUrl(host: string, secure: boolean): string {
-  const trimmed = host.trim().replace(/^(https?|wss?):\/\//, "").replace(/\/.*$/, "");
-  return `${secure ? "wss" : "ws"}://${trimmed}/ws`;
+  return `${secure ? "wss" : "ws"}://${hostOf(host)}/ws`;
 }
 
 export class SignallingClient {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fakeServer, meeting } from "../test/fake-server";
-import { ApiError, RestClient, hostOf, upcomingMeetings } from "./rest";
+import { ApiError, RestClient, upcomingMeetings } from "./rest";
+import { hostOf } from "./server-host";
 
 describe("the REST client", () => {
   it("calls the server the user named, whatever they pasted", async () => {

@@ -3,6 +3,8 @@
 // the user's API token as a bearer token; the server answers other origins (the desktop app's
 // page) too, so the same code runs in the app and in a browser.
 
+import { hostOf } from "./server-host";
+
 /** A meeting as its owner sees it (samla_protocol::api::Meeting). */
 export interface ApiMeeting {
   id: string;
@@ -100,14 +102,6 @@ export class RestClient {
     // 204 No Content (a deletion) has no body to read.
     return (res.status === 204 ? null : await res.json()) as T;
   }
-}
-
-/** The host (and port) of a server as the user typed it: "https://meet.uio.no/" is "meet.uio.no". */
-export function hostOf(server: string): string {
-  return server
-    .trim()
-    .replace(/^(https?|wss?):\/\//, "")
-    .replace(/\/.*$/, "");
 }
 
 /** The scheduled meetings that have not ended yet at `now`, soonest first. A meeting without a

@@ -3,7 +3,8 @@
 // loads that server's token.
 
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { ApiError, RestClient, hostOf, type ApiMe } from "../protocol/rest";
+import { ApiError, RestClient, type ApiMe } from "../protocol/rest";
+import { hostOf } from "../protocol/server-host";
 import type { TokenStore } from "./tokens";
 
 export type AccountState =
