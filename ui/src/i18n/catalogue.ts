@@ -46,9 +46,9 @@ export const messages = {
   meetingTopic: { nb: "Emne", nn: "Emne", en: "Topic" },
   apiToken: { nb: "API-nøkkel", nn: "API-nøkkel", en: "API token" },
   apiTokenHint: {
-    nb: "Du finner nøkkelen i kontoinnstillingene hos institusjonen din.",
-    nn: "Du finn nøkkelen i kontoinnstillingane hos institusjonen din.",
-    en: "You find the token in your institution's account settings.",
+    nb: "Nøkkelen får du fra IT-avdelingen, som lager den med «samla-server token create --user e-postadressen-din».",
+    nn: "Nøkkelen får du frå IT-avdelinga, som lagar han med «samla-server token create --user e-postadressa-di».",
+    en: "Your IT staff give you the token; they make it with “samla-server token create --user your-email”.",
   },
   useWaitingRoom: { nb: "Bruk venterom", nn: "Bruk venterom", en: "Use a waiting room" },
   creating: { nb: "Oppretter møtet …", nn: "Opprettar møtet …", en: "Creating the meeting…" },
