@@ -6,8 +6,9 @@ import type { DeviceChoice } from "./media/backend";
 import { NullMediaBackend } from "./media/browser";
 import { SignallingClient, type SocketLike } from "./protocol/client";
 import { PREFERENCES_KEY } from "./settings/preferences";
+import { fakeServer } from "./test/fake-server";
 import type { ClientMessage, ServerMessage } from "./protocol/messages";
-import { root, useDomRoot } from "./test/dom-root";
+import { root, until, useDomRoot } from "./test/dom-root";
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -243,6 +244,51 @@ describe("app: the user's settings", () => {
       expect(root.querySelector<HTMLInputElement>("#name")?.value).toBe("Kari");
     } finally {
       localStorage.removeItem(PREFERENCES_KEY);
+    }
+  });
+});
+
+describe("app: signed in to the server", () => {
+  it("joins a meeting opened by its link as the signed-in user", async () => {
+    // The token this tab keeps for the server; the server (a fake fetch here) knows it.
+    sessionStorage.setItem("samla.token.møte.example:7700", "samla_kari");
+    const realFetch = globalThis.fetch;
+    const server = fakeServer("samla_kari");
+    globalThis.fetch = server.fetch;
+    try {
+      const sockets: FakeSocket[] = [];
+      act(() => {
+        render(
+          <App
+            config={config}
+            deps={{
+              makeClient: (url) =>
+                new SignallingClient({
+                  url,
+                  socketFactory: (u) => {
+                    const s = new FakeSocket(u);
+                    sockets.push(s);
+                    return s;
+                  },
+                }),
+              makeMedia: () => new RecordingMedia(),
+            }}
+          />,
+          root,
+        );
+      });
+      // Signed in once the server has said whose token it is; then join.
+      await until("the token checked with the server", () => server.requests.includes("GET http://møte.example:7700/api/v1/me"));
+      await flush();
+      act(() => root.querySelector<HTMLButtonElement>("#join")!.click());
+      await flush();
+      const sock = sockets[0]!;
+      act(() => sock.open());
+      act(() => sock.receive({ type: "welcome", version: 1, server: "samla-server/test" }));
+      expect(sock.sent.find((m) => m.type === "join")).toMatchObject({ meeting_id: "123456789", token: "samla_kari" });
+    } finally {
+      globalThis.fetch = realFetch;
+      sessionStorage.clear();
     }
   });
 });

@@ -209,7 +209,10 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         .catch(() => {});
     }
     dispatch({ type: "local/joining" });
-    client.join({ meetingId, displayName: choice.name, passcode: choice.passcode, token, clientId: clientId() });
+    // Signed in to this server: join as oneself (an owner hosts, a "signed in only" meeting lets
+    // one in), also by a link or an id typed in.
+    const joinToken = token ?? (account.state.status === "signed_in" ? account.state.token : undefined);
+    client.join({ meetingId, displayName: choice.name, passcode: choice.passcode, token: joinToken, clientId: clientId() });
   };
 
   const leave = () => {
