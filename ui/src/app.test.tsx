@@ -292,3 +292,65 @@ describe("app: signed in to the server", () => {
     }
   });
 });
+
+describe("app: a meeting for signed-in users only", () => {
+  it("offers to sign in when the server asks for it, and joins signed in after", async () => {
+    const realFetch = globalThis.fetch;
+    const server = fakeServer("samla_ola");
+    globalThis.fetch = server.fetch;
+    try {
+      const sockets: FakeSocket[] = [];
+      act(() => {
+        render(
+          <App
+            config={config}
+            deps={{
+              makeClient: (url) =>
+                new SignallingClient({
+                  url,
+                  socketFactory: (u) => {
+                    const s = new FakeSocket(u);
+                    sockets.push(s);
+                    return s;
+                  },
+                }),
+              makeMedia: () => new RecordingMedia(),
+            }}
+          />,
+          root,
+        );
+      });
+      await flush();
+      const button = (label: string) => [...root.querySelectorAll("button")].find((b) => b.textContent === label);
+      expect(button("Sign in")).toBeUndefined();
+      act(() => root.querySelector<HTMLButtonElement>("#join")!.click());
+      await flush();
+      const sock = sockets[0]!;
+      act(() => sock.open());
+      act(() => sock.receive({ type: "welcome", version: 1, server: "samla-server/test" }));
+      expect(sock.sent.find((m) => m.type === "join")).not.toHaveProperty("token");
+      act(() => sock.receive({ type: "error", code: "sign_in_required", message: "sign in first" }));
+      await flush();
+      expect(root.textContent).toContain("You must be signed in to join this meeting.");
+
+      await act(async () => button("Sign in")!.click());
+      await until("the token field", () => !!root.querySelector("#api-token"));
+      await act(async () => {
+        const input = root.querySelector<HTMLInputElement>("#api-token")!;
+        input.value = "samla_ola";
+        input.dispatchEvent(new Event("input"));
+      });
+      await act(async () => root.querySelector<HTMLFormElement>(".settings form")!.requestSubmit());
+      await until("signed in", () => (root.textContent ?? "").includes("Signed in as Kari Nordmann"));
+      await act(async () => button("Back")!.click());
+      await until("the pre-join screen again", () => !!root.querySelector("#join"));
+      act(() => root.querySelector<HTMLButtonElement>("#join")!.click());
+      await flush();
+      const joins = sockets.flatMap((s) => s.sent.filter((m) => m.type === "join"));
+      expect(joins.at(-1)).toMatchObject({ meeting_id: "123456789", token: "samla_ola" });
+    } finally {
+      globalThis.fetch = realFetch;
+      sessionStorage.clear();
+    }
+  });
+});

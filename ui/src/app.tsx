@@ -312,6 +312,21 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         }}
       />
     );
+  } else if (showSettings) {
+    screen = (
+      <Settings
+        serverHost={serverHost}
+        account={account}
+        kept={tokens.kept}
+        preferences={preferences}
+        onPreferences={(prefs) => {
+          setPreferences(prefs);
+          storePreferences(prefs);
+          setName(prefs.name);
+        }}
+        onBack={() => setShowSettings(false)}
+      />
+    );
   } else if (meetingId) {
     const error: ErrorCode | "no_server" | null = view.joinError ?? (noServer ? "no_server" : null);
     screen = (
@@ -326,6 +341,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
         media={preview ?? undefined}
         onDevices={chooseDevices}
         onJoin={join}
+        onSignIn={() => setShowSettings(true)}
         onBack={
           config.meetingId
             ? undefined
@@ -334,21 +350,6 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
                 setMeetingId(null);
               }
         }
-      />
-    );
-  } else if (showSettings) {
-    screen = (
-      <Settings
-        serverHost={serverHost}
-        account={account}
-        kept={tokens.kept}
-        preferences={preferences}
-        onPreferences={(prefs) => {
-          setPreferences(prefs);
-          storePreferences(prefs);
-          setName(prefs.name);
-        }}
-        onBack={() => setShowSettings(false)}
       />
     );
   } else {

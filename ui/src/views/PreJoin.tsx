@@ -32,6 +32,8 @@ export interface PreJoinProps {
   onDevices?: (choice: Omit<PreJoinChoice, "name" | "passcode">) => void;
   onJoin(choice: PreJoinChoice): void;
   onBack?: () => void;
+  /** Opens Settings to sign in: offered when the meeting wants a signed-in user. */
+  onSignIn?: () => void;
 }
 
 export function errorText(code: ErrorCode | "no_server", t: (k: MessageKey, p?: Record<string, string>) => string): string {
@@ -144,7 +146,7 @@ export function SpeakerTest({ media, outputId }: { media: MediaBackend; outputId
   );
 }
 
-export function PreJoin({ meetingId, initialName, initialMic = true, initialCamera = true, error, busy, devices, media, onDevices, onJoin, onBack }: PreJoinProps) {
+export function PreJoin({ meetingId, initialName, initialMic = true, initialCamera = true, error, busy, devices, media, onDevices, onJoin, onBack, onSignIn }: PreJoinProps) {
   const { t } = useI18n();
   const [name, setName] = useState(initialName);
   const [passcode, setPasscode] = useState("");
@@ -319,6 +321,11 @@ export function PreJoin({ meetingId, initialName, initialMic = true, initialCame
           {status}
         </p>
         <div class="row">
+          {onSignIn && (error === "sign_in_required" || error === "invalid_token") && (
+            <button type="button" onClick={onSignIn}>
+              {t("signIn")}
+            </button>
+          )}
           {onBack && (
             <button type="button" onClick={onBack}>
               {t("back")}
