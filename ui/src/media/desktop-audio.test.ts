@@ -12,7 +12,7 @@ type Client = ConstructorParameters<typeof DesktopMediaBackend>[0];
 function backend(sources: object, microphones: { id: string; name: string }[] = []) {
   invoke.mockReset();
   invoke.mockImplementation((cmd: string) =>
-    Promise.resolve(cmd === "media_start" ? sources : cmd === "microphone_list" ? microphones : cmd === "camera_list" ? [] : undefined),
+    Promise.resolve(cmd === "media_start" ? sources : cmd === "microphone_list" ? microphones : cmd.endsWith("_list") ? [] : undefined),
   );
   const feed = { connect() {}, reset() {}, onNewTrack: () => () => {}, has: () => false, onFrame: () => () => {} } as unknown as Feed;
   const client = { onMessage: () => () => {}, send() {} } as unknown as Client;
