@@ -71,12 +71,20 @@ describe("meeting store", () => {
     expect(v.role).toBe("co_host");
     expect(amHost(v)).toBe(false);
     expect(amModerator(v)).toBe(true);
-    expect(v.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "co_host" });
+    expect(v.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "co_host", from: "host" });
     // And Ola, on their side, becomes host.
     let o = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
     o = reduce(o, { type: "participant_updated", participant: person(2, "Ola", "host") });
     expect(amHost(o)).toBe(true);
-    expect(o.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "host" });
+    expect(o.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "host", from: "participant" });
+  });
+
+  it("tells a host who loses the role to the meeting's owner", () => {
+    let v = run(joined(1, "host", [person(1, "Kari", "host")]));
+    v = reduce(v, { type: "participant_joined", participant: person(2, "Kari", "host") });
+    v = reduce(v, { type: "participant_updated", participant: person(1, "Kari", "participant") });
+    expect(v.role).toBe("participant");
+    expect(v.notices.at(-1)).toMatchObject({ kind: "role_changed", role: "participant", from: "host" });
   });
 
   it("counts unread chat while the panel is closed and labels private messages", () => {

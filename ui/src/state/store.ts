@@ -22,7 +22,8 @@ export type Phase = "idle" | "waiting" | "joined" | "ended";
 export type Notice =
   | { id: number; kind: "muted_by"; by: string }
   | { id: number; kind: "unmute_requested"; by: string }
-  | { id: number; kind: "role_changed"; role: Role }
+  /** `from`: the role before, so that losing the host role is not told as losing co-host. */
+  | { id: number; kind: "role_changed"; role: Role; from: Role | null }
   | { id: number; kind: "participant_removed"; name: string }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
 
@@ -166,7 +167,7 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       const participants = i < 0 ? [...view.participants, p] : view.participants.map((x) => (x.id === p.id ? p : x));
       let next: MeetingView = { ...view, participants, waiting: view.waiting.filter((w) => w.id !== p.id) };
       if (p.id === view.me && p.role !== view.role) {
-        next = notice({ ...next, role: p.role, waiting: isModerator(p.role) ? next.waiting : [] }, { kind: "role_changed", role: p.role });
+        next = notice({ ...next, role: p.role, waiting: isModerator(p.role) ? next.waiting : [] }, { kind: "role_changed", role: p.role, from: view.role });
       }
       return next;
     }

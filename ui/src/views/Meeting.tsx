@@ -393,7 +393,9 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
     case "unmute_requested":
       return t("unmuteRequested", { name: n.by });
     case "role_changed":
-      return n.role === "host" ? t("youAreHost") : n.role === "co_host" ? t("youAreCoHost") : t("youAreParticipant");
+      if (n.role === "host") return t("youAreHost");
+      if (n.role === "co_host") return n.from === "host" ? t("youAreCoHostNotHost") : t("youAreCoHost");
+      return n.from === "host" ? t("youAreNoLongerHost") : t("youAreParticipant");
     case "participant_removed":
       return t("participantRemoved", { name: n.name });
     case "error":

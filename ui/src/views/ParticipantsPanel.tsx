@@ -85,8 +85,8 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
               {badges(p).length > 0 && <span class="badges"> ({badges(p).join(", ")})</span>}
               {moderator && other && (
                 <span class="actions" role="group" aria-label={t("actionsFor", { name })}>
-                  {/* What a host does most (mute, lower a hand) at hand; the rest behind "More".
-                      Each button's accessible name says whom it acts on. */}
+                  {/* What a host does most (mute, lower a hand) at hand, named with whom it acts
+                      on; the rest behind "More for {name}", inside this group named for them. */}
                   {p.audio_muted ? (
                     <button type="button" aria-label={t("askToUnmute", { name })} onClick={() => actions.askToUnmute(p.id)}>
                       {t("askToUnmuteShort")}
@@ -106,34 +106,34 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
                       <summary aria-label={t("moreFor", { name })}>{t("more")}</summary>
                       <div class="menu">
                         {host && p.role === "participant" && (
-                          <button type="button" aria-label={t("makeCoHost", { name })} onClick={() => actions.setRole(p.id, "co_host")}>
-                            {t("makeCoHostShort")}
+                          <button type="button" onClick={() => actions.setRole(p.id, "co_host")}>
+                            {t("makeCoHost")}
                           </button>
                         )}
                         {host && p.role === "co_host" && (
-                          <button type="button" aria-label={t("revokeCoHost", { name })} onClick={() => actions.setRole(p.id, "participant")}>
-                            {t("revokeCoHostShort")}
+                          <button type="button" onClick={() => actions.setRole(p.id, "participant")}>
+                            {t("revokeCoHost")}
                           </button>
                         )}
                         {host && (
-                          <button type="button" aria-label={t("makeHost", { name })} onClick={() => actions.handOverHost(p.id)}>
-                            {t("makeHostShort")}
+                          <button type="button" onClick={() => actions.handOverHost(p.id)}>
+                            {t("makeHost")}
                           </button>
                         )}
                         {p.role !== "host" && (
                           <>
-                            <button type="button" aria-label={t("sendToWaitingRoom", { name })} onClick={() => actions.sendToWaitingRoom(p.id)}>
-                              {t("sendToWaitingRoomShort")}
+                            <button type="button" onClick={() => actions.sendToWaitingRoom(p.id)}>
+                              {t("sendToWaitingRoom")}
                             </button>
                             <button
                               type="button"
                               class="danger"
-                              aria-label={t("removeParticipant", { name })}
+                             
                               onClick={() => {
                                 if (globalThis.confirm?.(t("removeConfirm", { name })) ?? true) actions.remove(p.id);
                               }}
                             >
-                              {t("removeShort")}
+                              {t("removeParticipant")}
                             </button>
                           </>
                         )}

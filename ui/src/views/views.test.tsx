@@ -76,12 +76,10 @@ describe("participants panel", () => {
     mount("en", <ParticipantsPanel view={viewAs(1, "host")} actions={actions} />);
     const b = buttons();
     expect(b).toContain("Mute Ola");
-    expect(b).toContain("Remove Ola");
-    expect(b).toContain("Make Ola co-host");
     expect(b).toContain("Lower Ola's hand");
     expect(b).toContain("Admit Gjest");
     expect(b).toContain("Lock meeting");
-    // Mute at hand, the rest behind "More"; short to read, named in full for screen readers.
+    // Mute at hand, the rest behind "More"; short to read, and each in a group named for Ola.
     const ola = root.querySelector('[aria-label="Actions for Ola"]')!;
     expect(ola.querySelector('button[aria-label="Mute Ola"]')?.textContent).toBe("Mute");
     const more = ola.querySelector("details.more")!;
@@ -101,7 +99,10 @@ describe("participants panel", () => {
     mount("en", <ParticipantsPanel view={viewAs(2, "co_host")} actions={fakeActions()} />);
     const b = buttons();
     expect(b).toContain("Admit Gjest");
-    expect(b.some((x) => x?.startsWith("Make "))).toBe(false);
+    expect(b).not.toContain("Make co-host");
+    expect(b).not.toContain("Make host");
+    // The only other person is the host, whom a co-host cannot move or remove.
+    expect(root.querySelector("details.more")).toBeNull();
   });
 
   it("shows no host controls to participants", () => {
@@ -130,6 +131,21 @@ describe("pre-join", () => {
 });
 
 describe("meeting screen", () => {
+  it("tells a host who lost the role to the owner, and a co-host who lost theirs, apart", () => {
+    const media = new NullMediaBackend();
+    const said = (view: MeetingView) => {
+      mount("nb", <Meeting view={view} media={media} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+      return root.querySelector(".notices li")?.textContent;
+    };
+    const host = viewAs(1, "host");
+    expect(said(reduce(host, { type: "participant_updated", participant: person(1, "Kari", "participant") }))).toContain(
+      "Du er ikke lenger vert. Møteeieren har tatt over.",
+    );
+    const coHost = reduce(viewAs(2, "participant"), { type: "participant_updated", participant: person(2, "Ola", "co_host") });
+    const demoted = reduce({ ...coHost, notices: [] }, { type: "participant_updated", participant: person(2, "Ola", "participant") });
+    expect(said(demoted)).toContain("Du er ikke lenger medvert.");
+  });
+
   it("shows the end-for-all button only to the host, an unread badge and keyboard mute", () => {
     const media = new NullMediaBackend();
     const actions = fakeActions();
