@@ -1,8 +1,9 @@
 // Accessibility of the web UI's screens, as axe-core (the checker behind Lighthouse and the
 // browsers' accessibility audits) finds them in the real page in Chromium: every serious or
 // critical violation of WCAG 2.1 A and AA fails the test, with the elements it names. The
-// screens: home (signed out and in, scheduling open), settings, pre-join, the waiting room, and
-// the meeting with the participants and chat panels open, in bokmål.
+// screens: home (signed out and in, scheduling open), settings, pre-join, the waiting room, the
+// meeting with the participants and chat panels open, the speaker view, the devices and
+// reactions menus, and the screen after leaving, in bokmål.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -85,5 +86,20 @@ test("every screen of a meeting passes axe's WCAG 2.1 AA checks", async () => {
   await guest.getByRole("button", { name: /^Chat, 1 ulest/ }).click({ timeout: 10_000 });
   await guest.getByText("Hei alle").waitFor({ timeout: 10_000 });
   await check(guest, "meeting-guest");
+
+  // The guest's other views and menus: speaker view, the devices and reactions menus.
+  await guest.getByRole("button", { name: "Talervisning" }).click();
+  await check(guest, "meeting-speaker-view");
+  await guest.locator("details.devices-menu summary").click();
+  await guest.locator("#meeting-mic").waitFor();
+  await check(guest, "meeting-devices-menu");
+  await guest.locator("details.devices-menu summary").click();
+  await guest.locator("details.reactions summary").click();
+  await check(guest, "meeting-reactions");
+
+  // Leaving: the screen that says so.
+  await guest.getByRole("button", { name: "Forlat møtet" }).click();
+  await guest.getByText(/Du har forlatt møtet/).waitFor({ timeout: 10_000 });
+  await check(guest, "left");
   await stop(cli);
 });
