@@ -24,7 +24,8 @@
 // (switched in place), whose meter and test tone must work; in the meeting the guest must hear
 // the tone spoken into the headset's microphone, and the headset must play the guest's, until the
 // meeting's audio menu switches both back to the built-in ones, which then do the same. A
-// screenshot of the screen is kept after each step.
+// screenshot of the screen is kept after each step, and axe-core checks the main screens
+// (pre-join, meeting, share picker, settings, home, waiting room) for WCAG 2.1 AA violations.
 //
 // Environment: SAMLA_BIN_DIR (samla, samla-server, samla-cli), SAMLA_APP (the app to drive, default
 // SAMLA_BIN_DIR/samla; scripts/test gives the AppImage), OUT_DIR (screenshots, logs),
@@ -32,6 +33,7 @@
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, statSync, existsSync, createWriteStream } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import net from "node:net";
 import { loudSpan, plugIn, readWav, recordSpeakers, SPEAKERS, speakInto, strongestPitch, writeTone } from "./sound.mjs";
@@ -107,6 +109,23 @@ async function wd(method, path, body) {
 }
 let session = null;
 const exec = (script, ...args) => wd("POST", `/session/${session}/execute/sync`, { script, args });
+
+// Accessibility as axe-core finds it in the app's own webview (WebKitGTK): serious and critical
+// violations of WCAG 2.1 A and AA fail the test, naming the elements.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+async function accessible(screen) {
+  await exec(`${axeSource}\nreturn typeof axe;`);
+  const found = await wd("POST", `/session/${session}/execute/async`, {
+    script: `const done = arguments[arguments.length - 1];
+      axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, resultTypes: ["violations"] })
+        .then((r) => done(r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+          .flatMap((v) => v.nodes.map((n) => v.id + " (" + v.impact + "): " + n.target.join(" ") + " – " + n.failureSummary.replace(/\\s+/g, " ")))))
+        .catch((e) => done(["axe could not run: " + e]));`,
+    args: [],
+  });
+  if (found.length) throw new Error(`${screen}: ${found.length} accessibility violations:\n${found.join("\n")}`);
+  console.log(`  ${screen}: no accessibility violations (axe, WCAG 2.1 AA)`);
+}
 
 /** Presses the pre-join's "Test speaker" while recording the machine's (virtual) speakers `sink`:
  * they must play its two notes, as the browser does, A5 (880 Hz) then E5 (659 Hz). */
@@ -218,6 +237,7 @@ await waitFor("the join screen", () => exec("return !!document.querySelector('#j
 // The pre-join screen shows our camera (the synthetic picture) as it will be sent.
 await movingPicture("the pre-join preview", ".preview canvas.self-view");
 await screenshot("prejoin");
+await accessible("prejoin");
 
 console.log("step: test the speakers before joining");
 await testSpeaker("the speakers", "speaker-tested");
@@ -231,6 +251,7 @@ await waitFor("the meeting with Per", () =>
 console.log("step: Per's video");
 await movingPicture("Per's video", PER);
 await screenshot("per-video");
+await accessible("per-video");
 
 console.log("step: self view");
 const self = await movingPicture("our own picture", SELF);
@@ -379,6 +400,7 @@ const picked = await exec(`
   return true;`, windowTitle);
 if (!picked) throw new Error(`the share picker does not list ${JSON.stringify(windowTitle)}`);
 await screenshot("share-picker");
+await accessible("share-picker");
 await clickButton("Share");
 await waitFor("the app sharing the window", () =>
   exec("return [...document.querySelectorAll('button')].some(b => b.textContent.trim() === 'Stop sharing')"),
@@ -461,9 +483,11 @@ const kept = await exec("return document.querySelector('.settings [role=status] 
 console.log(`  ${signedIn} ${kept}`);
 if (kept !== "The token is kept in the system's keyring.") throw new Error(`the token was not kept: ${kept}`);
 await screenshot("settings-signed-in");
+await accessible("settings-signed-in");
 await clickButton("Back");
 await waitFor("the upcoming meeting", async () => (await upcomingTopics()).includes("Forelesning INF1000"), 15_000);
 await screenshot("home-upcoming");
+await accessible("home-upcoming");
 await restartApp();
 const topics = await waitFor("the upcoming meeting after a restart (the token from the keyring)", async () => {
   const t = await upcomingTopics();
@@ -557,6 +581,7 @@ await exec(`
   b.click();`);
 await waitFor("the guest in the waiting room", () => exec("return !!document.querySelector('button[aria-label=\"Admit Gjest\"]')"));
 await screenshot("waiting-room");
+await accessible("waiting-room");
 await exec("document.querySelector('button[aria-label=\"Admit Gjest\"]').click()");
 await waitFor("the guest in the meeting", () =>
   exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Gjest'))"),
