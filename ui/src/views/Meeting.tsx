@@ -6,7 +6,7 @@ import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } f
 import type { MeetingActions } from "./actions";
 import { DevicesMenu } from "./DevicesMenu";
 import { ChatPanel } from "./ChatPanel";
-import { useMedia, useShortcuts } from "./hooks";
+import { useMedia, useMenusClose, useShortcuts } from "./hooks";
 import { deviceErrorText } from "./deviceError";
 import { ParticipantsPanel } from "./ParticipantsPanel";
 import { ShareDialog } from "./ShareDialog";
@@ -114,6 +114,8 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
     [media, local.micMuted, local.cameraOn],
   );
   useShortcuts(shortcuts, local.hasMic || local.hasCamera);
+  const screen = useRef<HTMLDivElement>(null);
+  useMenusClose(screen);
 
   // ---- chat panel open state goes to the store (unread count) ----
   useEffect(() => {
@@ -202,7 +204,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const host = amHost(view);
 
   return (
-    <div class="meeting">
+    <div class="meeting" ref={screen}>
       <header class="bar">
         <div class="title">
           <h1>{view.meeting?.topic || t("appName")}</h1>

@@ -77,3 +77,31 @@ function isButton(target: EventTarget | null): boolean {
   const tag = el?.tagName?.toLowerCase();
   return tag === "button" || tag === "summary" || el?.getAttribute?.("role") === "button";
 }
+
+/** The pop-up menus inside `root` (`<details>` whose content floats: devices, reactions, End,
+ * a participant's More) close as menus do: on Escape, which gives the focus back to the menu's
+ * button, and on a press anywhere outside them. A native `<details>` would stay open. */
+export function useMenusClose(root: { current: HTMLElement | null }): void {
+  useEffect(() => {
+    const el = root.current;
+    if (!el) return;
+    const open = () => [...el.querySelectorAll<HTMLDetailsElement>("details[open]")];
+    const key = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      const menus = open();
+      if (menus.length === 0) return;
+      e.preventDefault();
+      for (const menu of menus) menu.open = false;
+      menus[0]!.querySelector("summary")?.focus();
+    };
+    const press = (e: Event) => {
+      for (const menu of open()) if (!menu.contains(e.target as Node)) menu.open = false;
+    };
+    document.addEventListener("keydown", key);
+    document.addEventListener("pointerdown", press);
+    return () => {
+      document.removeEventListener("keydown", key);
+      document.removeEventListener("pointerdown", press);
+    };
+  }, [root]);
+}

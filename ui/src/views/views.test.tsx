@@ -131,6 +131,29 @@ describe("pre-join", () => {
 });
 
 describe("meeting screen", () => {
+  it("closes an open menu on Escape, back on its button, and on a press outside it", () => {
+    mount("en", <Meeting view={viewAs(1, "host")} media={new NullMediaBackend()} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    const reactions = root.querySelector<HTMLDetailsElement>("details.reactions")!;
+    const end = root.querySelector<HTMLDetailsElement>("details.end-menu")!;
+    act(() => {
+      reactions.open = true;
+    });
+    act(() => {
+      document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    });
+    expect(reactions.open).toBe(false);
+    expect(document.activeElement).toBe(reactions.querySelector("summary"));
+
+    act(() => {
+      end.open = true;
+    });
+    // A press inside the menu leaves it open; one elsewhere closes it.
+    act(() => void end.querySelector("button")!.dispatchEvent(new Event("pointerdown", { bubbles: true })));
+    expect(end.open).toBe(true);
+    act(() => void root.querySelector("h1")!.dispatchEvent(new Event("pointerdown", { bubbles: true })));
+    expect(end.open).toBe(false);
+  });
+
   it("tells a host who lost the role to the owner, and a co-host who lost theirs, apart", () => {
     const media = new NullMediaBackend();
     const said = (view: MeetingView) => {
