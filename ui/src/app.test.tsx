@@ -75,6 +75,7 @@ const config: AppConfig = {
   systemLanguages: ["nb-NO"],
   serverHost: "møte.example:7700",
   secure: false,
+  chooseServer: false,
 };
 
 const flush = () => act(async () => {

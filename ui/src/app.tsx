@@ -31,6 +31,9 @@ export interface AppConfig {
   /** The server host ("meet.uio.no"); the page's own host in the browser. */
   serverHost: string;
   secure: boolean;
+  /** Whether the user picks the server (the desktop app). A page served by a server belongs to
+   * it: its CSP lets it talk to that server only. */
+  chooseServer: boolean;
 }
 
 export interface AppDeps {
@@ -81,7 +84,7 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
 
   const [serverHost, setServerHost] = useState(() => {
     try {
-      return config.meetingId ? config.serverHost : (localStorage.getItem(SERVER_KEY) ?? config.serverHost);
+      return config.meetingId || !config.chooseServer ? config.serverHost : (localStorage.getItem(SERVER_KEY) ?? config.serverHost);
     } catch {
       return config.serverHost;
     }
@@ -356,14 +359,18 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     screen = (
       <Home
         serverHost={serverHost}
-        onServerHost={(h) => {
-          setServerHost(h);
-          try {
-            localStorage.setItem(SERVER_KEY, h);
-          } catch {
-            /* private mode */
-          }
-        }}
+        onServerHost={
+          config.chooseServer
+            ? (h) => {
+                setServerHost(h);
+                try {
+                  localStorage.setItem(SERVER_KEY, h);
+                } catch {
+                  /* private mode */
+                }
+              }
+            : undefined
+        }
         account={account.state}
         onJoin={(id) => goTo(id)}
         onHost={host}

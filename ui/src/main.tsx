@@ -21,6 +21,7 @@ const config: AppConfig = {
   systemLanguages: navigator.languages ?? [navigator.language],
   serverHost: params.get("server") ?? location.host,
   secure: location.protocol === "https:",
+  chooseServer: false,
 };
 
 const root = document.getElementById("app")!;

@@ -55,6 +55,7 @@ export async function startDesktop(base: AppConfig, root: HTMLElement): Promise<
     serverHost: boot.join?.server_host ?? (boot.server ? hostOf(boot.server) : ""),
     secure: boot.join?.secure ?? (boot.server ? !boot.server.startsWith("http://") : false),
     name: boot.name ?? base.name,
+    chooseServer: true,
   };
   render(<DesktopShell boot={boot} base={config} />, root);
 }

@@ -13,7 +13,8 @@ export interface HostRequest {
 
 export interface HomeProps {
   serverHost: string;
-  onServerHost(host: string): void;
+  /** Where the user may pick the server (the desktop app); a page served by one belongs to it. */
+  onServerHost?: (host: string) => void;
   /** Signed in to the server or not: hosting there and the upcoming meetings need it. */
   account: AccountState;
   onJoin(id: MeetingId): void;
@@ -97,14 +98,18 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
           <p role="status">{hereStatus}</p>
         </section>
       )}
-      <label for="server-host">{t("serverHost")}</label>
-      <input
-        id="server-host"
-        value={serverHost}
-        placeholder={t("serverHostHint")}
-        autocomplete="url"
-        onInput={(e) => onServerHost(e.currentTarget.value)}
-      />
+      {onServerHost && (
+        <>
+          <label for="server-host">{t("serverHost")}</label>
+          <input
+            id="server-host"
+            value={serverHost}
+            placeholder={t("serverHostHint")}
+            autocomplete="url"
+            onInput={(e) => onServerHost(e.currentTarget.value)}
+          />
+        </>
+      )}
       {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} onDelete={deleteMeeting} />}
       <form onSubmit={join} aria-labelledby="join-heading">
         <h2 id="join-heading">{t("joinMeeting")}</h2>

@@ -58,6 +58,15 @@ describe("Home: hosting on this computer (desktop app)", () => {
 const button = (label: string) => [...root.querySelectorAll("button")].find((b) => b.textContent === label);
 const text = () => root.textContent ?? "";
 
+describe("Home: the server", () => {
+  it("is picked in the app, and not on a page its server serves", () => {
+    mount("en", { serverHost: "" });
+    expect(root.querySelector("#server-host")).not.toBeNull();
+    mount("en", { serverHost: "meet.uio.no", onServerHost: undefined });
+    expect(root.querySelector("#server-host")).toBeNull();
+  });
+});
+
 describe("Home: hosting on a server", () => {
   it("asks a signed-out user to sign in under Settings, and opens them", async () => {
     const onSettings = vi.fn();
