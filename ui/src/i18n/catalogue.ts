@@ -271,6 +271,7 @@ export const messages = {
   locked: { nb: "Låst", nn: "Låst", en: "Locked" },
   meetingLink: { nb: "Møtelenke", nn: "Møtelenkje", en: "Meeting link" },
   copyLink: { nb: "Kopier lenken", nn: "Kopier lenkja", en: "Copy link" },
+  copyLinkOf: { nb: "Kopier lenken til «{topic}»", nn: "Kopier lenkja til «{topic}»", en: "Copy link to “{topic}”" },
   linkCopied: { nb: "Lenken er kopiert.", nn: "Lenkja er kopiert.", en: "Link copied." },
 
   reaction_thumbs_up: { nb: "Tommel opp", nn: "Tommel opp", en: "Thumbs up" },

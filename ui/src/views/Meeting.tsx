@@ -6,6 +6,7 @@ import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } f
 import type { MeetingActions } from "./actions";
 import { DevicesMenu } from "./DevicesMenu";
 import { ChatPanel } from "./ChatPanel";
+import { CopyLink } from "./CopyLink";
 import { useMedia, useMenusClose, useShortcuts } from "./hooks";
 import { deviceErrorText } from "./deviceError";
 import { ParticipantsPanel } from "./ParticipantsPanel";
@@ -71,7 +72,6 @@ export interface MeetingProps {
 
 export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting, joinUrl, devices = [] }: MeetingProps) {
   const { t } = useI18n();
-  const [copied, setCopied] = useState(false);
   const local = useMedia(media);
   const [layout, setLayout] = useState<"gallery" | "speaker">("gallery");
   const [gridRef, gridSize] = useSize(layout);
@@ -174,17 +174,6 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const gridStyle: Record<string, string> = fit
     ? { "--cols": String(fit.cols), "--tile-w": `${fit.w}px`, "--tile-h": `${fit.h}px` }
     : { "--cols": String(cols) };
-  const copyLink = () => {
-    if (!joinUrl) return;
-    void globalThis.navigator?.clipboard
-      ?.writeText(joinUrl)
-      .then(() => {
-        setCopied(true);
-        setTimeout(() => setCopied(false), 3000);
-      })
-      .catch(() => {});
-  };
-
   const renderTile = (s: TileSpec, large = false) => (
     <Tile
       key={s.key}
@@ -217,12 +206,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
                   <span class="join-link" aria-label={t("meetingLink")}>
                     {joinUrl}
                   </span>{" "}
-                  <button type="button" class="small" onClick={copyLink}>
-                    {t("copyLink")}
-                  </button>
-                  <span class="visually-hidden" role="status">
-                    {copied ? t("linkCopied") : ""}
-                  </span>
+                  <CopyLink url={joinUrl} />
                 </>
               )}
             </p>

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { localeOf, useI18n } from "../i18n";
 import { formatMeetingId } from "../protocol/messages";
 import { upcomingMeetings, type ApiMeeting } from "../protocol/rest";
+import { CopyLink } from "./CopyLink";
 
 export interface UpcomingMeetingsProps {
   /** The user's meetings, from the server; a new function loads them again. */
@@ -91,7 +92,9 @@ export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date(
                     {m.duration_minutes ? ` · ${t("minutes", { n: m.duration_minutes })}` : ""}
                     {started ? ` · ${t("meetingInProgress")}` : ""}
                   </span>
-                  <span class="hint">{t("meetingIdLabel", { id: formatMeetingId(m.id) })}</span>
+                  <span class="hint">
+                    {t("meetingIdLabel", { id: formatMeetingId(m.id) })} <CopyLink url={m.join_url} label={t("copyLinkOf", { topic: m.topic })} />
+                  </span>
                 </div>
                 <span class="meeting-actions">
                   <button type="button" class={started ? "primary" : undefined} aria-label={t("startMeetingNamed", { topic: m.topic })} onClick={() => onJoin(m)}>

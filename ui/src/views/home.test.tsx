@@ -98,6 +98,13 @@ describe("Home: hosting on a server", () => {
     await act(async () => root.querySelector<HTMLButtonElement>('.upcoming button[aria-label="Start “INF1000 forelesning”"]')!.click());
     expect(onStart).toHaveBeenCalledWith(expect.objectContaining({ id: "100000001" }));
 
+    // The link, for the course page: copied, and said so.
+    const writeText = vi.fn(async (_: string) => {});
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    await act(async () => root.querySelector<HTMLButtonElement>('button[aria-label="Copy link to “INF1000 forelesning”"]')!.click());
+    expect(writeText).toHaveBeenCalledWith("http://meet.uio.no/j/100000001");
+    await until("the copy said", () => [...root.querySelectorAll(".upcoming [role=status]")].some((s) => s.textContent === "Link copied."));
+
     // Hosting now: the topic typed, and the waiting room.
     await act(async () => {
       const topic = root.querySelector<HTMLInputElement>("#topic")!;
