@@ -142,7 +142,10 @@ test("Chromium hosts a meeting from the home page and admits a samla-cli guest f
   const guest = start("cli-guest", CLI_BIN, [
     "join", link, "--name", "Ola", "--chat", "Takk for at jeg fikk komme inn", "--for", "60s", "--events-json", guestEvents,
   ]);
-  // The participants button says someone is waiting; the panel lets the host admit them.
+  // The host is told who is waiting, and the participants button says so; the panel lets the
+  // host admit them.
+  const told = page.locator(".notices li", { hasText: "Ola venter i venterommet." });
+  await told.waitFor({ timeout: 15_000 });
   const participants = page.getByRole("button", { name: /^Deltakere \(1\).*1 venter/ });
   await participants.waitFor({ timeout: 15_000 });
   await screenshot(page, "11-host-someone-waiting");
@@ -154,6 +157,7 @@ test("Chromium hosts a meeting from the home page and admits a samla-cli guest f
   await waitingRoom.getByRole("button", { name: "Slipp inn Ola" }).click();
 
   await tileOf(page, "Ola").waitFor({ timeout: 15_000 });
+  await told.waitFor({ state: "detached", timeout: 10_000 });
   await panel.locator(".roster .name", { hasText: /^Ola$/ }).waitFor();
   await waitingRoom.getByText("Ingen venter.").waitFor();
   await page.getByRole("button", { name: "Chat, 1 uleste" }).waitFor({ timeout: 15_000 });

@@ -579,10 +579,10 @@ start("guest", join(bin, "samla-cli"), [
 await exec(`
   const b = [...document.querySelectorAll('button')].find(b => b.textContent.trim().startsWith('Participants'));
   b.click();`);
-await waitFor("the guest in the waiting room", () => exec("return !!document.querySelector('button[aria-label=\"Admit Gjest\"]')"));
+await waitFor("the guest in the waiting room", () => exec("return !!document.querySelector('.panel.participants button[aria-label=\"Admit Gjest\"]')"));
 await screenshot("waiting-room");
 await accessible("waiting-room");
-await exec("document.querySelector('button[aria-label=\"Admit Gjest\"]').click()");
+await exec("document.querySelector('.panel.participants button[aria-label=\"Admit Gjest\"]').click()");
 await waitFor("the guest in the meeting", () =>
   exec("return [...document.querySelectorAll('figure.tile')].some(t => (t.getAttribute('aria-label') || '').includes('Gjest'))"),
 );

@@ -64,6 +64,26 @@ describe("meeting store", () => {
     expect(v.waiting).toHaveLength(0);
   });
 
+  it("tells hosts who came to the waiting room until they are let in or gone", () => {
+    const w = (id: number, name: string) => ({ id, name, signed_in: false });
+    let v = run(joined(1, "host", [person(1, "Kari", "host")]));
+    v = reduce(v, { type: "waiting_room", waiting: [w(5, "Ola")] });
+    expect(v.notices.at(-1)).toMatchObject({ kind: "someone_waiting", who: [w(5, "Ola")] });
+    // Per arrives: one more notice, for Per only.
+    v = reduce(v, { type: "waiting_room", waiting: [w(5, "Ola"), w(6, "Per")] });
+    expect(v.notices.filter((n) => n.kind === "someone_waiting").map((n) => n.kind === "someone_waiting" && n.who.map((x) => x.name))).toEqual([["Ola"], ["Per"]]);
+    // Ola is let in: Ola's notice goes, Per's stays.
+    v = reduce(v, { type: "waiting_room", waiting: [w(6, "Per")] });
+    expect(v.notices.filter((n) => n.kind === "someone_waiting")).toHaveLength(1);
+    v = reduce(v, { type: "waiting_room", waiting: [] });
+    expect(v.notices.filter((n) => n.kind === "someone_waiting")).toHaveLength(0);
+
+    // A participant is not told (and is not sent the waiting room anyway).
+    let p = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    p = reduce(p, { type: "waiting_room", waiting: [w(7, "Siri")] });
+    expect(p.notices).toHaveLength(0);
+  });
+
   it("hands the host role over", () => {
     let v = run(joined(1, "host", [person(1, "Kari", "host"), person(2, "Ola")]));
     v = reduce(v, { type: "participant_updated", participant: person(2, "Ola", "host") });

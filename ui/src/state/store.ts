@@ -25,6 +25,9 @@ export type Notice =
   /** `from`: the role before, so that losing the host role is not told as losing co-host. */
   | { id: number; kind: "role_changed"; role: Role; from: Role | null }
   | { id: number; kind: "participant_removed"; name: string }
+  /** People who came to the waiting room (hosts and co-hosts): it stays until they are let in,
+   * turned away or gone, so that nobody waits unnoticed. */
+  | { id: number; kind: "someone_waiting"; who: WaitingInfo[] }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
 
 export interface ShownReaction {
@@ -182,8 +185,18 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       if (action.reason === "removed") next = notice(next, { kind: "participant_removed", name });
       return next;
     }
-    case "waiting_room":
-      return { ...view, waiting: action.waiting };
+    case "waiting_room": {
+      const still = (w: WaitingInfo) => action.waiting.some((x) => x.id === w.id);
+      // A waiting notice tells only of those still waiting, and goes when none are.
+      const notices = view.notices.flatMap((n): Notice[] => {
+        if (n.kind !== "someone_waiting") return [n];
+        const who = n.who.filter(still);
+        return who.length ? [{ ...n, who }] : [];
+      });
+      const newcomers = action.waiting.filter((w) => !view.waiting.some((x) => x.id === w.id));
+      const next: MeetingView = { ...view, waiting: action.waiting, notices };
+      return newcomers.length && isModerator(view.role) ? notice(next, { kind: "someone_waiting", who: newcomers }) : next;
+    }
     case "meeting_updated":
       return { ...view, meeting: action.meeting };
     case "chat": {

@@ -128,7 +128,10 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
     return () => timers.forEach(clearTimeout);
   }, [view.reactions]);
   useEffect(() => {
-    const timers = view.notices.map((n) => setTimeout(() => dispatch({ type: "local/dismiss_notice", id: n.id }), NOTICE_MS));
+    // Someone waiting is told until handled; the rest fade.
+    const timers = view.notices
+      .filter((n) => n.kind !== "someone_waiting")
+      .map((n) => setTimeout(() => dispatch({ type: "local/dismiss_notice", id: n.id }), NOTICE_MS));
     return () => timers.forEach(clearTimeout);
   }, [view.notices]);
 
@@ -279,6 +282,22 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         {view.notices.map((n) => (
           <li key={n.id}>
             {noticeText(n, t)}
+            {n.kind === "someone_waiting" && (
+              <>
+                {n.who.length === 1 ? (
+                  <button type="button" aria-label={t("admitName", { name: n.who[0]!.name })} onClick={() => actions.admit(n.who[0]!.id)}>
+                    {t("admit")}
+                  </button>
+                ) : (
+                  <button type="button" onClick={() => n.who.forEach((w) => actions.admit(w.id))}>
+                    {t("admitThese", { count: n.who.length })}
+                  </button>
+                )}
+                <button type="button" onClick={() => setPanel("participants")}>
+                  {t("showWaitingRoom")}
+                </button>
+              </>
+            )}
             <button type="button" aria-label={t("close")} onClick={() => dispatch({ type: "local/dismiss_notice", id: n.id })}>
               ×
             </button>
@@ -384,6 +403,10 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
       return n.from === "host" ? t("youAreNoLongerHost") : t("youAreParticipant");
     case "participant_removed":
       return t("participantRemoved", { name: n.name });
+    case "someone_waiting":
+      return n.who.length === 1
+        ? t("waitingNoticeOne", { name: n.who[0]!.name })
+        : t("waitingNoticeMany", { name: n.who[0]!.name, count: n.who.length - 1 });
     case "error":
       return t("error_generic", { message: n.message || n.code });
   }

@@ -131,6 +131,18 @@ describe("pre-join", () => {
 });
 
 describe("meeting screen", () => {
+  it("shows the host who is waiting, with Admit at hand", () => {
+    const actions = fakeActions();
+    const view = reduce(viewAs(1, "host"), { type: "waiting_room", waiting: [{ id: 9, name: "Gjest", signed_in: false }, { id: 10, name: "Per", signed_in: false }] });
+    mount("nb", <Meeting view={view} media={new NullMediaBackend()} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    const notice = root.querySelector(".notices li")!;
+    expect(notice.textContent).toContain("Per venter i venterommet.");
+    act(() => notice.querySelector<HTMLButtonElement>('button[aria-label="Slipp inn Per"]')!.click());
+    expect(actions.admit).toHaveBeenCalledWith(10);
+    act(() => [...notice.querySelectorAll("button")].find((b) => b.textContent === "Vis venterommet")!.click());
+    expect(root.querySelector(".panel.participants")).not.toBeNull();
+  });
+
   it("closes an open menu on Escape, back on its button, and on a press outside it", () => {
     mount("en", <Meeting view={viewAs(1, "host")} media={new NullMediaBackend()} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
     const reactions = root.querySelector<HTMLDetailsElement>("details.reactions")!;
