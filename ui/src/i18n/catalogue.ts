@@ -262,6 +262,7 @@ export const messages = {
   micOff: { nb: "lyd av", nn: "lyd av", en: "muted" },
   cameraOff: { nb: "kamera av", nn: "kamera av", en: "camera off" },
   handRaised: { nb: "hånd oppe", nn: "hand oppe", en: "hand raised" },
+  handRaisedBy: { nb: "{name} rekker opp hånden.", nn: "{name} rekkjer opp handa.", en: "{name} raised a hand." },
   reconnecting: {
     nb: "Forbindelsen ble brutt. Kobler til igjen …",
     nn: "Sambandet vart brote. Koplar til att …",

@@ -84,6 +84,22 @@ describe("meeting store", () => {
     expect(p.notices).toHaveLength(0);
   });
 
+  it("tells hosts of a hand raised, once, and not the one who raised it", () => {
+    const raised = (p: ParticipantInfo) => ({ ...p, hand_raised: true });
+    let v = run(joined(1, "host", [person(1, "Kari", "host"), person(2, "Ola")]));
+    v = reduce(v, { type: "participant_updated", participant: raised(person(2, "Ola")) });
+    expect(v.notices.at(-1)).toMatchObject({ kind: "hand_raised", participant: 2, name: "Ola" });
+    // Ola mutes with the hand still up: no second notice.
+    v = reduce(v, { type: "participant_updated", participant: { ...raised(person(2, "Ola")), audio_muted: true } });
+    expect(v.notices.filter((n) => n.kind === "hand_raised")).toHaveLength(1);
+    // Kari's own hand is not news to Kari; nor is Ola's to another participant.
+    v = reduce(v, { type: "participant_updated", participant: raised(person(1, "Kari", "host")) });
+    expect(v.notices.filter((n) => n.kind === "hand_raised")).toHaveLength(1);
+    let p = run(joined(3, "participant", [person(1, "Kari", "host"), person(2, "Ola"), person(3, "Per")]));
+    p = reduce(p, { type: "participant_updated", participant: raised(person(2, "Ola")) });
+    expect(p.notices).toHaveLength(0);
+  });
+
   it("hands the host role over", () => {
     let v = run(joined(1, "host", [person(1, "Kari", "host"), person(2, "Ola")]));
     v = reduce(v, { type: "participant_updated", participant: person(2, "Ola", "host") });

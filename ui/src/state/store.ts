@@ -28,6 +28,8 @@ export type Notice =
   /** People who came to the waiting room (hosts and co-hosts): it stays until they are let in,
    * turned away or gone, so that nobody waits unnoticed. */
   | { id: number; kind: "someone_waiting"; who: WaitingInfo[] }
+  /** Someone else raised a hand (hosts and co-hosts, who call on them or lower it). */
+  | { id: number; kind: "hand_raised"; participant: ParticipantId; name: string }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
 
 export interface ShownReaction {
@@ -169,6 +171,10 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       const i = view.participants.findIndex((x) => x.id === p.id);
       const participants = i < 0 ? [...view.participants, p] : view.participants.map((x) => (x.id === p.id ? p : x));
       let next: MeetingView = { ...view, participants, waiting: view.waiting.filter((w) => w.id !== p.id) };
+      const raised = p.hand_raised && !(i >= 0 && view.participants[i]!.hand_raised);
+      if (raised && p.id !== view.me && isModerator(view.role)) {
+        next = notice(next, { kind: "hand_raised", participant: p.id, name: p.name });
+      }
       if (p.id === view.me && p.role !== view.role) {
         next = notice({ ...next, role: p.role, waiting: isModerator(p.role) ? next.waiting : [] }, { kind: "role_changed", role: p.role, from: view.role });
       }

@@ -282,6 +282,11 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         {view.notices.map((n) => (
           <li key={n.id}>
             {noticeText(n, t)}
+            {n.kind === "hand_raised" && view.participants.some((p) => p.id === n.participant && p.hand_raised) && (
+              <button type="button" aria-label={t("lowerHandOf", { name: n.name })} onClick={() => actions.lowerHand(n.participant)}>
+                {t("lowerHand")}
+              </button>
+            )}
             {n.kind === "someone_waiting" && (
               <>
                 {n.who.length === 1 ? (
@@ -403,6 +408,8 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
       return n.from === "host" ? t("youAreNoLongerHost") : t("youAreParticipant");
     case "participant_removed":
       return t("participantRemoved", { name: n.name });
+    case "hand_raised":
+      return t("handRaisedBy", { name: n.name });
     case "someone_waiting":
       return n.who.length === 1
         ? t("waitingNoticeOne", { name: n.who[0]!.name })

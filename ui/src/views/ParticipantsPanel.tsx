@@ -76,7 +76,8 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
       )}
 
       <ul class="roster">
-        {view.participants.map((p) => {
+        {/* Raised hands first, so a teacher sees who wants to speak; otherwise in join order. */}
+        {[...view.participants.filter((p) => p.hand_raised), ...view.participants.filter((p) => !p.hand_raised)].map((p) => {
           const name = p.name;
           const other = p.id !== view.me;
           return (

@@ -131,6 +131,20 @@ describe("pre-join", () => {
 });
 
 describe("meeting screen", () => {
+  it("shows the host a raised hand, with Lower hand at hand, and lists raised hands first", () => {
+    const actions = fakeActions();
+    let view = viewAs(1, "host");
+    view = reduce(view, { type: "participant_joined", participant: person(3, "Per") });
+    view = reduce(view, { type: "participant_updated", participant: person(3, "Per", "participant", { hand_raised: true }) });
+    mount("nb", <Meeting view={view} media={new NullMediaBackend()} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    const notice = [...root.querySelectorAll(".notices li")].find((li) => li.textContent?.includes("Per rekker opp hånden."))!;
+    act(() => notice.querySelector<HTMLButtonElement>('button[aria-label="Ta ned hånden til Per"]')!.click());
+    expect(actions.lowerHand).toHaveBeenCalledWith(3);
+    mount("nb", <ParticipantsPanel view={view} actions={actions} />);
+    // Ola raised first (viewAs), then Per; Kari's hand is down.
+    expect([...root.querySelectorAll(".roster .name")].map((n) => n.textContent)).toEqual(["Ola", "Per", "Kari"]);
+  });
+
   it("shows the host who is waiting, with Admit at hand", () => {
     const actions = fakeActions();
     const view = reduce(viewAs(1, "host"), { type: "waiting_room", waiting: [{ id: 9, name: "Gjest", signed_in: false }, { id: 10, name: "Per", signed_in: false }] });
