@@ -94,8 +94,6 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   const account = useAccount(serverHost, config.secure, tokens);
   const [preferences, setPreferences] = useState<Preferences>(() => readPreferences());
   const [showSettings, setShowSettings] = useState(false);
-  /** The token the meeting is joined with: set when the user goes to a meeting signed in. */
-  const [token, setToken] = useState<string | undefined>(undefined);
   const [view, dispatch] = useReducer(reduce, initialView);
   const [status, setStatus] = useState<ConnectionStatus>("idle");
   const [joining, setJoining] = useState(false);
@@ -213,9 +211,9 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     }
     dispatch({ type: "local/joining" });
     // Signed in to this server: join as oneself (an owner hosts, a "signed in only" meeting lets
-    // one in), also by a link or an id typed in.
-    const joinToken = token ?? (account.state.status === "signed_in" ? account.state.token : undefined);
-    client.join({ meetingId, displayName: choice.name, passcode: choice.passcode, token: joinToken, clientId: clientId() });
+    // one in), however the meeting was reached.
+    const token = account.state.status === "signed_in" ? account.state.token : undefined;
+    client.join({ meetingId, displayName: choice.name, passcode: choice.passcode, token, clientId: clientId() });
   };
 
   const leave = () => {
@@ -273,17 +271,15 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   const linkFor = (id: MeetingId) =>
     `${config.secure ? "https" : "http"}://${hostOf(serverHost)}/j/${id}`;
 
-  const signedIn = account.state.status === "signed_in" ? account.state : null;
-  /** Goes to a meeting's pre-join screen, signed in when the user is (the owner then hosts it). */
+  /** Goes to a meeting's pre-join screen (joined signed in when the user is: an owner hosts). */
   const goTo = (id: MeetingId, link?: string) => {
-    setToken(signedIn?.token);
     setJoinUrl(link);
     setMeetingId(id);
   };
 
   const host = async (req: HostRequest) => {
-    if (!signedIn) return;
-    const meeting = await signedIn.client.createMeeting({ topic: req.topic, waiting_room: req.waitingRoom });
+    if (account.state.status !== "signed_in") return;
+    const meeting = await account.state.client.createMeeting({ topic: req.topic, waiting_room: req.waitingRoom });
     goTo(meeting.id, meeting.join_url);
   };
 
