@@ -333,7 +333,18 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
           <summary>{t("reactions")}</summary>
           <div role="group" aria-label={t("reactions")}>
             {REACTIONS.map((r) => (
-              <button key={r} type="button" aria-label={t(`reaction_${r}`)} title={t(`reaction_${r}`)} onClick={() => actions.react(r)}>
+              <button
+                key={r}
+                type="button"
+                aria-label={t(`reaction_${r}`)}
+                title={t(`reaction_${r}`)}
+                onClick={(e) => {
+                  actions.react(r);
+                  // One reaction per opening, as in other meeting apps; the menu gets out of the way.
+                  const menu = e.currentTarget.closest("details");
+                  if (menu) menu.open = false;
+                }}
+              >
                 {REACTION_EMOJI[r]}
               </button>
             ))}

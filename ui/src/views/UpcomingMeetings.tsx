@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useReducer, useState } from "preact/hooks";
 import { localeOf, useI18n } from "../i18n";
 import { formatMeetingId } from "../protocol/messages";
 import { upcomingMeetings, type ApiMeeting } from "../protocol/rest";
@@ -14,9 +14,11 @@ export interface UpcomingMeetingsProps {
   now?: () => Date;
 }
 
+/** How often the list looks at the clock again. */
+const CLOCK_TICK_MS = 30_000;
+
 type Loaded = { status: "loading" } | { status: "loaded"; meetings: ApiMeeting[] } | { status: "failed"; reason: string };
 
-/** The user's scheduled meetings that have not ended, soonest first, each with a button to start it. */
 /** "Today", "Tomorrow" (in the page's language), or the weekday and date further ahead. */
 function dayOf(start: Date, now: Date, locale: string): string {
   const midnight = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
@@ -28,6 +30,7 @@ function dayOf(start: Date, now: Date, locale: string): string {
   return said.charAt(0).toLocaleUpperCase(locale) + said.slice(1);
 }
 
+/** The user's scheduled meetings that have not ended, soonest first, each with a button to start it. */
 export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date() }: UpcomingMeetingsProps) {
   const { t, lang } = useI18n();
   const [loaded, setLoaded] = useState<Loaded>({ status: "loading" });
@@ -37,7 +40,7 @@ export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date(
     let current = true;
     setLoaded({ status: "loading" });
     load().then(
-      (all) => current && setLoaded({ status: "loaded", meetings: upcomingMeetings(all, now()) }),
+      (all) => current && setLoaded({ status: "loaded", meetings: all }),
       (err: unknown) => current && setLoaded({ status: "failed", reason: err instanceof Error ? err.message : String(err) }),
     );
     return () => {
@@ -48,8 +51,15 @@ export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date(
 
   const locale = localeOf(lang);
   const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  // The list follows the clock: a meeting that starts says so, one that ends goes.
+  const [, tick] = useReducer((n: number, _: void) => n + 1, 0);
+  useEffect(() => {
+    const timer = setInterval(() => tick(), CLOCK_TICK_MS);
+    return () => clearInterval(timer);
+  }, []);
   const today = now();
   const at = today.getTime();
+  const shown = loaded.status === "loaded" ? upcomingMeetings(loaded.meetings, today) : [];
 
   const remove = async (m: ApiMeeting) => {
     if (!(globalThis.confirm?.(t("deleteMeetingConfirm", { topic: m.topic })) ?? true)) return;
@@ -75,10 +85,10 @@ export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date(
           {deleteError}
         </p>
       )}
-      {loaded.status === "loaded" && loaded.meetings.length === 0 && <p class="hint">{t("noUpcomingMeetings")}</p>}
-      {loaded.status === "loaded" && loaded.meetings.length > 0 && (
+      {loaded.status === "loaded" && shown.length === 0 && <p class="hint">{t("noUpcomingMeetings")}</p>}
+      {shown.length > 0 && (
         <ul>
-          {loaded.meetings.map((m) => {
+          {shown.map((m) => {
             const start = new Date(m.start_time!);
             const started = start.getTime() <= at;
             return (

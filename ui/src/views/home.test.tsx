@@ -217,3 +217,32 @@ describe("upcoming meetings: when", () => {
     expect(await whens("en")).toEqual(["Today 10:15", "Tomorrow 08:15", "Thursday 10 December 12:15"]);
   });
 });
+
+describe("upcoming meetings: as time passes", () => {
+  it("say when one has started, and drop it once it is over", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let clock = new Date(2026, 11, 7, 10, 0);
+      const lecture = meeting("100000021", "Forelesning", new Date(2026, 11, 7, 10, 15).toISOString(), 45);
+      act(() => {
+        render(
+          <I18nContext.Provider value={{ lang: "en", t: translator("en") }}>
+            <UpcomingMeetings load={async () => [lecture]} onJoin={() => {}} onDelete={async () => {}} now={() => clock} />
+          </I18nContext.Provider>,
+          root,
+        );
+      });
+      await until("the lecture listed", () => root.querySelectorAll(".upcoming li").length === 1);
+      expect(root.querySelector(".upcoming li")!.textContent).not.toContain("in progress");
+      clock = new Date(2026, 11, 7, 10, 20);
+      act(() => void vi.advanceTimersByTime(30_000));
+      expect(root.querySelector(".upcoming li")!.textContent).toContain("in progress");
+      clock = new Date(2026, 11, 7, 11, 1);
+      act(() => void vi.advanceTimersByTime(30_000));
+      expect(root.querySelectorAll(".upcoming li")).toHaveLength(0);
+      expect(text()).toContain("You have no meetings scheduled ahead.");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -160,7 +160,6 @@ describe("meeting screen", () => {
   it("closes an open menu on Escape, back on its button, and on a press outside it", () => {
     mount("en", <Meeting view={viewAs(1, "host")} media={new NullMediaBackend()} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
     const reactions = root.querySelector<HTMLDetailsElement>("details.reactions")!;
-    const end = root.querySelector<HTMLDetailsElement>("details.end-menu")!;
     act(() => {
       reactions.open = true;
     });
@@ -170,6 +169,18 @@ describe("meeting screen", () => {
     expect(reactions.open).toBe(false);
     expect(document.activeElement).toBe(reactions.querySelector("summary"));
 
+    // A reaction sent closes its menu.
+    const actions = fakeActions();
+    mount("en", <Meeting view={viewAs(1, "host")} media={new NullMediaBackend()} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    const menu = root.querySelector<HTMLDetailsElement>("details.reactions")!;
+    act(() => {
+      menu.open = true;
+    });
+    act(() => root.querySelector<HTMLButtonElement>('details.reactions button[aria-label="Clap"]')!.click());
+    expect(actions.react).toHaveBeenCalledWith("clap");
+    expect(menu.open).toBe(false);
+
+    const end = root.querySelector<HTMLDetailsElement>("details.end-menu")!;
     act(() => {
       end.open = true;
     });
