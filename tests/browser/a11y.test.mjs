@@ -3,7 +3,8 @@
 // critical violation of WCAG 2.1 A and AA fails the test, with the elements it names. The
 // screens: home (signed out and in, scheduling open), settings, pre-join, the waiting room, the
 // meeting with the participants and chat panels open, the speaker view, the devices and
-// reactions menus, and the screen after leaving, in bokmål.
+// reactions menus, and the screen after leaving, in bokmål. And a keyboard user's way through a
+// meeting: join, mute with M, send a reaction from its menu, close a menu with Escape, leave.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -102,4 +103,62 @@ test("every screen of a meeting passes axe's WCAG 2.1 AA checks", async () => {
   await guest.getByText(/Du har forlatt møtet/).waitFor({ timeout: 10_000 });
   await check(guest, "left");
   await stop(cli);
+});
+
+/** Presses Tab until the focused element is `what` (a description of it is returned by `name`);
+ * fails after 40 presses, naming where the focus went. */
+async function tabTo(page, what, isIt) {
+  const seen = [];
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el ? { tag: el.tagName.toLowerCase(), text: (el.getAttribute("aria-label") || el.textContent || "").trim().slice(0, 40), id: el.id } : null;
+    });
+    seen.push(focused && `${focused.tag}:${focused.text || focused.id}`);
+    if (focused && isIt(focused)) return;
+  }
+  assert.fail(`Tab never reached ${what}; the focus went: ${seen.join(" → ")}`);
+}
+
+test("a keyboard user joins, mutes, reacts and leaves without a mouse", async () => {
+  const meeting = await createMeeting({ topic: "Tastatur" });
+  const { page } = await openBrowser("keyboard");
+  await page.goto(`${meeting.join_url}?lang=nb`);
+  // The name field has the focus on arrival (no name given yet).
+  await page.getByRole("button", { name: "Bli med" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "name");
+  await page.keyboard.type("Tastaturbruker");
+  await tabTo(page, "Join", (f) => f.id === "join");
+  await page.keyboard.press("Enter");
+  await page.locator("figure.tile.self").waitFor({ timeout: 15_000 });
+
+  // M mutes, and the mute button says so.
+  const muteButton = page.locator(".controls > button").first();
+  assert.equal(await muteButton.getAttribute("aria-pressed"), "false");
+  await page.keyboard.press("m");
+  assert.equal(await muteButton.getAttribute("aria-pressed"), "true");
+  assert.equal((await muteButton.textContent()).trim(), "Slå på lyden");
+
+  // The reactions menu opens from the keyboard, a reaction is sent, and the menu closes.
+  await tabTo(page, "Reactions", (f) => f.tag === "summary" && f.text === "Reaksjoner");
+  await page.keyboard.press("Enter");
+  assert.ok(await page.locator("details.reactions").evaluate((d) => d.open));
+  await tabTo(page, "a reaction", (f) => f.text === "Klapp");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.locator("details.reactions").evaluate((d) => d.open), false, "the reactions menu stayed open");
+  // Escape closes a menu opened from the keyboard, and the focus is back on its button.
+  await page.locator("details.reactions summary").focus();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("details.reactions").evaluate((d) => d.open), false);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), "Reaksjoner");
+
+  // First in, with nobody else to run it, the user is its host: End offers leaving.
+  await tabTo(page, "End", (f) => f.tag === "summary" && f.text === "Avslutt");
+  await page.keyboard.press("Enter");
+  await tabTo(page, "Leave", (f) => f.text === "Forlat møtet");
+  await page.keyboard.press("Enter");
+  await page.getByText(/Du har forlatt møtet/).waitFor({ timeout: 10_000 });
+  await screenshot(page, "a11y-keyboard-left");
 });
