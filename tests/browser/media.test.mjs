@@ -112,6 +112,16 @@ test("Chromium and samla-cli participants see and hear each other in the gallery
   await assertMovingPicture(t, page.locator(".main-tile figure.tile"), "the speaker view's main tile");
   await screenshot(page, "21-media-speaker-view");
 
+  // Robot 2 pinned: the main picture, whoever speaks, and moving; unpinned, it need not be.
+  await page.locator('.strip figure.tile[aria-label^="Robot 2"] button.pin, .main-tile figure.tile[aria-label^="Robot 2"] button.pin').first().click({ force: true });
+  const pinned = page.locator('.main-tile figure.tile[aria-label^="Robot 2"]');
+  await pinned.waitFor({ timeout: 5_000 });
+  await assertMovingPicture(t, pinned, "Robot 2, pinned");
+  assert.equal(await pinned.locator("button.pin").getAttribute("aria-pressed"), "true");
+  await screenshot(page, "21-media-pinned");
+  await pinned.locator("button.pin").click();
+  assert.equal(await page.locator('button.pin[aria-pressed="true"]').count(), 0);
+
   // What the robot got from Chromium: its stats file is written every second and on exit.
   const fromChromium = await robotSeesChromium("the Robot to decode Chromium's video and audio", (c) => c.frames_decoded > 0 && c.audio_frames_decoded > 0, statsFile);
   t.diagnostic(`robot's stats for Chromium: ${JSON.stringify(fromChromium)}`);

@@ -74,6 +74,8 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const { t } = useI18n();
   const local = useMedia(media);
   const [layout, setLayout] = useState<"gallery" | "speaker">("gallery");
+  /** The tile the user pinned as the main one (its key), whoever speaks. */
+  const [pinned, setPinned] = useState<string | null>(null);
   const [gridRef, gridSize] = useSize(layout);
   const [page, setPage] = useState(0);
   const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
@@ -163,6 +165,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   let shown: TileSpec[];
   if (layout === "speaker") {
     main =
+      all.find((x) => x.key === pinned) ??
       screens[0] ??
       tiles.find((x) => x.participant.id === view.activeSpeaker && !x.isSelf) ??
       tiles.find((x) => !x.isSelf) ??
@@ -189,6 +192,20 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
       actions={actions}
       reaction={reactionOf(s.participant.id)}
       large={large}
+      pinned={s.key === pinned}
+      onPin={
+        s.isSelf
+          ? undefined
+          : () => {
+              // Pinning shows the tile large (speaker view); unpinning goes back to who speaks.
+              if (s.key === pinned) {
+                setPinned(null);
+              } else {
+                setPinned(s.key);
+                setLayout("speaker");
+              }
+            }
+      }
     />
   );
 

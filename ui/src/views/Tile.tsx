@@ -23,9 +23,12 @@ export interface TileProps {
   actions: MeetingActions;
   reaction?: Reaction | undefined;
   large?: boolean;
+  /** Whether this tile is pinned as the main one, and how to pin or unpin it (absent: no pin). */
+  pinned?: boolean;
+  onPin?: (() => void) | undefined;
 }
 
-export function Tile({ participant, source, isSelf, speaking, videoOn, media, actions, reaction, large }: TileProps) {
+export function Tile({ participant, source, isSelf, speaking, videoOn, media, actions, reaction, large, pinned, onPin }: TileProps) {
   const { t } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const screen = source.kind === "local-screen" || (source.kind === "remote" && source.track === "screen");
@@ -84,6 +87,11 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
         <span class="name">{caption}</span>
         {participant.audio_muted && !screen && <MicOffIcon />}
       </figcaption>
+      {onPin && (
+        <button type="button" class="pin small" aria-pressed={!!pinned} aria-label={t(pinned ? "unpinName" : "pinName", { name: caption })} onClick={onPin}>
+          {t(pinned ? "unpin" : "pin")}
+        </button>
+      )}
       {reaction && (
         <span class="reaction" aria-hidden="true">
           {REACTION_EMOJI[reaction]}

@@ -131,6 +131,24 @@ describe("pre-join", () => {
 });
 
 describe("meeting screen", () => {
+  it("pins a participant as the main picture, whoever speaks, until unpinned", () => {
+    let view = viewAs(1, "host");
+    view = reduce(view, { type: "participant_joined", participant: person(3, "Per") });
+    view = reduce(view, { type: "active_speaker", participant: 3 });
+    const media = new NullMediaBackend();
+    const show = (v: MeetingView) =>
+      mount("en", <Meeting view={v} media={media} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    show(view);
+    expect(root.querySelector('figure.self button.pin')).toBeNull();
+    act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Pin Ola as the main picture"]')!.click());
+    const main = () => root.querySelector(".main-tile figure")?.getAttribute("data-participant");
+    expect(main()).toBe("2");
+    expect(root.querySelector('button[aria-label="Unpin Ola"]')?.getAttribute("aria-pressed")).toBe("true");
+    act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Unpin Ola"]')!.click());
+    // Back to who speaks.
+    expect(main()).toBe("3");
+  });
+
   it("shows the host a raised hand, with Lower hand at hand, and lists raised hands first", () => {
     const actions = fakeActions();
     let view = viewAs(1, "host");
