@@ -8,6 +8,7 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
   const moderator = amModerator(view);
   const host = amHost(view);
   const meeting = view.meeting;
+  const raisedHands = view.participants.filter((p) => p.hand_raised);
 
   const badges = (p: ParticipantInfo) => {
     const out: string[] = [];
@@ -62,6 +63,11 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
           <button type="button" onClick={() => actions.muteAll()}>
             {t("muteAll")}
           </button>
+          {raisedHands.length > 1 && (
+            <button type="button" onClick={() => raisedHands.forEach((p) => actions.lowerHand(p.id))}>
+              {t("lowerAllHands", { count: raisedHands.length })}
+            </button>
+          )}
           <label for="chat-policy">{t("chatPolicy")}</label>
           <select
             id="chat-policy"
@@ -77,7 +83,7 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
 
       <ul class="roster">
         {/* Raised hands first, so a teacher sees who wants to speak; otherwise in join order. */}
-        {[...view.participants.filter((p) => p.hand_raised), ...view.participants.filter((p) => !p.hand_raised)].map((p) => {
+        {[...raisedHands, ...view.participants.filter((p) => !p.hand_raised)].map((p) => {
           const name = p.name;
           const other = p.id !== view.me;
           return (

@@ -161,6 +161,10 @@ describe("meeting screen", () => {
     mount("nb", <ParticipantsPanel view={view} actions={actions} />);
     // Ola raised first (viewAs), then Per; Kari's hand is down.
     expect([...root.querySelectorAll(".roster .name")].map((n) => n.textContent)).toEqual(["Ola", "Per", "Kari"]);
+    // Two hands up: the host can lower them all at once.
+    act(() => [...root.querySelectorAll("button")].find((b) => b.textContent === "Ta ned alle hender (2)")!.click());
+    expect(actions.lowerHand).toHaveBeenCalledWith(2);
+    expect(actions.lowerHand).toHaveBeenCalledWith(3);
   });
 
   it("shows the host who is waiting, with Admit at hand", () => {
