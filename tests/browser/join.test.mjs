@@ -68,10 +68,15 @@ test("a guest gets past the passcode and the waiting room, chats both ways and l
   const unread = page.getByRole("button", { name: "Chat, 1 unread" });
   await unread.waitFor({ timeout: 15_000 });
   assert.equal((await unread.locator(".badge").textContent()).trim(), "1");
+  // And the message itself, for a moment, with a way into the chat.
+  const chatPreview = page.locator(".notices li", { hasText: "Ola: Hei fra Ola" });
+  await chatPreview.waitFor({ timeout: 5000 });
   await screenshot(page, "04-guest-unread-badge");
 
-  // Opening the chat shows both messages (the host's from before we came in) and clears it.
-  await unread.click();
+  // Opening the chat (from the preview) shows both messages (the host's from before we came
+  // in), and clears the badge and the preview.
+  await chatPreview.getByRole("button", { name: "Open chat" }).click();
+  await chatPreview.waitFor({ state: "detached", timeout: 5000 });
   const chat = page.getByRole("region", { name: "Chat" });
   await chat.getByText("Hei fra Ola").waitFor({ timeout: 5000 });
   await chat.getByText("Hei fra verten").waitFor({ timeout: 5000 });

@@ -100,6 +100,23 @@ describe("meeting store", () => {
     expect(p.notices).toHaveLength(0);
   });
 
+  it("previews a chat message from someone else while the chat is closed, until it is opened", () => {
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")]));
+    v = reduce(v, { type: "chat", message: chat(1, 1, "Kari", { kind: "everyone" }, "Spørsmål? " + "x".repeat(200)) });
+    const preview = v.notices.at(-1);
+    expect(preview).toMatchObject({ kind: "chat_message", from: "Kari", private: false });
+    expect(preview?.kind === "chat_message" && preview.text.length).toBe(101);
+    v = reduce(v, { type: "chat", message: chat(2, 1, "Kari", { kind: "participant", id: 2 }, "Psst") });
+    expect(v.notices.at(-1)).toMatchObject({ kind: "chat_message", text: "Psst", private: true });
+    // My own messages are not news; an open chat shows them itself, and clears the previews.
+    v = reduce(v, { type: "chat", message: chat(3, 2, "Ola", { kind: "everyone" }, "Hei") });
+    expect(v.notices.filter((n) => n.kind === "chat_message")).toHaveLength(2);
+    v = reduce(v, { type: "local/chat_open", open: true });
+    expect(v.notices.filter((n) => n.kind === "chat_message")).toHaveLength(0);
+    v = reduce(v, { type: "chat", message: chat(4, 1, "Kari", { kind: "everyone" }, "Bra") });
+    expect(v.notices.filter((n) => n.kind === "chat_message")).toHaveLength(0);
+  });
+
   it("hands the host role over", () => {
     let v = run(joined(1, "host", [person(1, "Kari", "host"), person(2, "Ola")]));
     v = reduce(v, { type: "participant_updated", participant: person(2, "Ola", "host") });

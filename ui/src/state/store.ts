@@ -30,6 +30,8 @@ export type Notice =
   | { id: number; kind: "someone_waiting"; who: WaitingInfo[] }
   /** Someone else raised a hand (hosts and co-hosts, who call on them or lower it). */
   | { id: number; kind: "hand_raised"; participant: ParticipantId; name: string }
+  /** A chat message while the chat is closed: who wrote what (shortened), and whether to me alone. */
+  | { id: number; kind: "chat_message"; from: string; text: string; private: boolean }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
 
 export interface ShownReaction {
@@ -92,6 +94,8 @@ export const initialView: MeetingView = {
 
 /** At most this many toasts are kept; older ones fall off. */
 const MAX_NOTICES = 5;
+/** How much of a chat message its notice shows. */
+const CHAT_PREVIEW_CHARS = 100;
 const MAX_REACTIONS = 30;
 
 function notice(view: MeetingView, n: DistributiveOmit<Notice, "id">): MeetingView {
@@ -109,7 +113,10 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
   switch (action.type) {
     // ---- local ----
     case "local/chat_open":
-      return { ...view, chatOpen: action.open, unread: action.open ? 0 : view.unread };
+      return action.open
+        ? // The chat itself now shows what the chat notices said.
+          { ...view, chatOpen: true, unread: 0, notices: view.notices.filter((n) => n.kind !== "chat_message") }
+        : { ...view, chatOpen: false };
     case "local/dismiss_notice":
       return { ...view, notices: view.notices.filter((n) => n.id !== action.id) };
     case "local/reaction_done":
@@ -208,11 +215,15 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
     case "chat": {
       if (view.chat.some((m) => m.seq === action.message.seq)) return view;
       const mine = action.message.from === view.me;
-      return {
+      const next = {
         ...view,
         chat: [...view.chat, action.message],
         unread: view.chatOpen || mine ? view.unread : view.unread + 1,
       };
+      if (view.chatOpen || mine) return next;
+      // A question in the chat is seen even while the chat is closed (a screen shared, say).
+      const text = action.message.text.length > CHAT_PREVIEW_CHARS ? `${action.message.text.slice(0, CHAT_PREVIEW_CHARS)}…` : action.message.text;
+      return notice(next, { kind: "chat_message", from: action.message.from_name, text, private: action.message.to.kind !== "everyone" });
     }
     case "muted_by":
       return notice(view, { kind: "muted_by", by: nameOf(view, action.by) });

@@ -304,6 +304,14 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
                 {t("lowerHand")}
               </button>
             )}
+            {n.kind === "chat_message" && (
+              <button
+                type="button"
+                onClick={() => setPanel("chat")}
+              >
+                {t("openChat")}
+              </button>
+            )}
             {n.kind === "someone_waiting" && (
               <>
                 {n.who.length === 1 ? (
@@ -438,6 +446,8 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
       return t("participantRemoved", { name: n.name });
     case "hand_raised":
       return t("handRaisedBy", { name: n.name });
+    case "chat_message":
+      return t(n.private ? "chatNoticePrivate" : "chatNotice", { name: n.from, text: n.text });
     case "someone_waiting":
       return n.who.length === 1
         ? t("waitingNoticeOne", { name: n.who[0]!.name })
