@@ -82,17 +82,49 @@ const flush = () => act(async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 });
 
-/** Renders the app with `media` as its backend and signalling to a fake socket. */
-function renderApp(media: NullMediaBackend, overrides: Partial<AppConfig> = {}) {
+/** Renders the app with signalling to fake sockets and `media` as each backend it makes (a new
+ * RecordingMedia each time without one); returns both, in the order the app made them. */
+function renderApp<M extends NullMediaBackend = RecordingMedia>(media?: M, overrides: Partial<AppConfig> = {}) {
+  const sockets: FakeSocket[] = [];
+  const made: M[] = [];
   act(() => {
     render(
       <App
         config={{ ...config, ...overrides }}
-        deps={{ makeClient: (url) => new SignallingClient({ url, socketFactory: (u) => new FakeSocket(u) }), makeMedia: () => media }}
+        deps={{
+          makeClient: (url) =>
+            new SignallingClient({
+              url,
+              socketFactory: (u) => {
+                const socket = new FakeSocket(u);
+                sockets.push(socket);
+                return socket;
+              },
+            }),
+          makeMedia: () => {
+            const m = media ?? (new RecordingMedia() as unknown as M);
+            made.push(m);
+            return m;
+          },
+        }}
       />,
       root,
     );
   });
+  return { sockets, media: made };
+}
+
+/** Runs `body` with `fetch` answered by a fake samla-server that knows `token`. */
+async function withServer(token: string, body: (server: ReturnType<typeof fakeServer>) => Promise<void>) {
+  const realFetch = globalThis.fetch;
+  const server = fakeServer(token);
+  globalThis.fetch = server.fetch;
+  try {
+    await body(server);
+  } finally {
+    globalThis.fetch = realFetch;
+    sessionStorage.clear();
+  }
 }
 
 describe("app: device lists", () => {
@@ -144,32 +176,7 @@ describe("app: another device picked before joining", () => {
 
 describe("app: from the join link into the meeting", () => {
   it("previews the camera before joining, keeps the devices and the choices, and shows the link", async () => {
-    const sockets: FakeSocket[] = [];
-    const media: RecordingMedia[] = [];
-    act(() => {
-      render(
-        <App
-          config={config}
-          deps={{
-            makeClient: (url) =>
-              new SignallingClient({
-                url,
-                socketFactory: (u) => {
-                  const s = new FakeSocket(u);
-                  sockets.push(s);
-                  return s;
-                },
-              }),
-            makeMedia: () => {
-              const m = new RecordingMedia();
-              media.push(m);
-              return m;
-            },
-          }}
-        />,
-        root,
-      );
-    });
+    const { sockets, media } = renderApp();
     await flush();
 
     // The pre-join screen opened the devices for its preview, and did not connect yet.
@@ -253,31 +260,8 @@ describe("app: signed in to the server", () => {
   it("joins a meeting opened by its link as the signed-in user", async () => {
     // The token this tab keeps for the server; the server (a fake fetch here) knows it.
     sessionStorage.setItem("samla.token.møte.example:7700", "samla_kari");
-    const realFetch = globalThis.fetch;
-    const server = fakeServer("samla_kari");
-    globalThis.fetch = server.fetch;
-    try {
-      const sockets: FakeSocket[] = [];
-      act(() => {
-        render(
-          <App
-            config={config}
-            deps={{
-              makeClient: (url) =>
-                new SignallingClient({
-                  url,
-                  socketFactory: (u) => {
-                    const s = new FakeSocket(u);
-                    sockets.push(s);
-                    return s;
-                  },
-                }),
-              makeMedia: () => new RecordingMedia(),
-            }}
-          />,
-          root,
-        );
-      });
+    await withServer("samla_kari", async (server) => {
+      const { sockets } = renderApp();
       // Signed in once the server has said whose token it is; then join.
       await until("the token checked with the server", () => server.requests.includes("GET http://møte.example:7700/api/v1/me"));
       await flush();
@@ -287,40 +271,14 @@ describe("app: signed in to the server", () => {
       act(() => sock.open());
       act(() => sock.receive({ type: "welcome", version: 1, server: "samla-server/test" }));
       expect(sock.sent.find((m) => m.type === "join")).toMatchObject({ meeting_id: "123456789", token: "samla_kari" });
-    } finally {
-      globalThis.fetch = realFetch;
-      sessionStorage.clear();
-    }
+    });
   });
 });
 
 describe("app: a meeting for signed-in users only", () => {
   it("offers to sign in when the server asks for it, and joins signed in after", async () => {
-    const realFetch = globalThis.fetch;
-    const server = fakeServer("samla_ola");
-    globalThis.fetch = server.fetch;
-    try {
-      const sockets: FakeSocket[] = [];
-      act(() => {
-        render(
-          <App
-            config={config}
-            deps={{
-              makeClient: (url) =>
-                new SignallingClient({
-                  url,
-                  socketFactory: (u) => {
-                    const s = new FakeSocket(u);
-                    sockets.push(s);
-                    return s;
-                  },
-                }),
-              makeMedia: () => new RecordingMedia(),
-            }}
-          />,
-          root,
-        );
-      });
+    await withServer("samla_ola", async () => {
+      const { sockets } = renderApp();
       await flush();
       const button = (label: string) => [...root.querySelectorAll("button")].find((b) => b.textContent === label);
       expect(button("Sign in")).toBeUndefined();
@@ -349,9 +307,6 @@ describe("app: a meeting for signed-in users only", () => {
       await flush();
       const joins = sockets.flatMap((s) => s.sent.filter((m) => m.type === "join"));
       expect(joins.at(-1)).toMatchObject({ meeting_id: "123456789", token: "samla_ola" });
-    } finally {
-      globalThis.fetch = realFetch;
-      sessionStorage.clear();
-    }
+    });
   });
 });
