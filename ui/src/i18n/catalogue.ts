@@ -344,6 +344,7 @@ export const messages = {
     en: "Ask to unmute: {name}",
   },
   muteAll: { nb: "Slå av lyden for alle", nn: "Slå av lyden for alle", en: "Mute all" },
+  findParticipant: { nb: "Finn deltaker", nn: "Finn deltakar", en: "Find a participant" },
   lowerAllHands: { nb: "Ta ned alle hender ({count})", nn: "Ta ned alle hender ({count})", en: "Lower all hands ({count})" },
   removeConfirm: {
     nb: "Fjerne {name} fra møtet? Personen kan ikke komme tilbake.",

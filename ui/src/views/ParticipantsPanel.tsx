@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import type { ChatPolicy, ParticipantInfo } from "../protocol/messages";
 import { amHost, amModerator, type MeetingView } from "../state/store";
@@ -9,6 +10,12 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
   const host = amHost(view);
   const meeting = view.meeting;
   const raisedHands = view.participants.filter((p) => p.hand_raised);
+  // A class is long to scroll: past a handful of people, a search narrows both lists.
+  const [query, setQuery] = useState("");
+  const searchable = view.participants.length + view.waiting.length > SEARCH_FROM;
+  const matches = (name: string) => !searchable || fold(name).includes(fold(query.trim()));
+  const waiting = view.waiting.filter((w) => matches(w.name));
+  const listed = [...raisedHands, ...view.participants.filter((p) => !p.hand_raised)].filter((p) => matches(p.name));
 
   const badges = (p: ParticipantInfo) => {
     const out: string[] = [];
@@ -26,6 +33,16 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
   return (
     <section class="panel participants" aria-labelledby="participants-heading">
       <h2 id="participants-heading">{t("participantsCount", { count: view.participants.length })}</h2>
+      {searchable && (
+        <input
+          type="search"
+          class="participant-search"
+          aria-label={t("findParticipant")}
+          placeholder={t("findParticipant")}
+          value={query}
+          onInput={(e) => setQuery(e.currentTarget.value)}
+        />
+      )}
 
       {moderator && (
         <section class="waiting-room" aria-labelledby="waiting-heading">
@@ -35,7 +52,7 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
           ) : (
             <>
               <ul>
-                {view.waiting.map((w) => (
+                {waiting.map((w) => (
                   <li key={w.id}>
                     <span class="name">{w.name}</span>
                     <button type="button" onClick={() => actions.admit(w.id)} aria-label={t("admitName", { name: w.name })}>
@@ -83,7 +100,7 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
 
       <ul class="roster">
         {/* Raised hands first, so a teacher sees who wants to speak; otherwise in join order. */}
-        {[...raisedHands, ...view.participants.filter((p) => !p.hand_raised)].map((p) => {
+        {listed.map((p) => {
           const name = p.name;
           const other = p.id !== view.me;
           return (
@@ -155,4 +172,18 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
       </ul>
     </section>
   );
+}
+
+/** From how many people (in the meeting and waiting) the panel offers a search. */
+const SEARCH_FROM = 8;
+
+/** A name as the search compares it: case and accents aside ("Åse" is found by "ase"), and
+ * Norwegian letters too ("Øyvind" by "oyvind", "Ærlig" by "aerlig"). */
+function fold(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/æ/g, "ae")
+    .replace(/ø/g, "o")
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "");
 }

@@ -95,6 +95,36 @@ describe("participants panel", () => {
     expect(actions.admit).toHaveBeenCalledWith(9);
   });
 
+  it("offers a search in a class, which finds names whatever their case and accents", async () => {
+    let view = viewAs(1, "host");
+    mount("nb", <ParticipantsPanel view={view} actions={fakeActions()} />);
+    expect(root.querySelector("input[type=search]"), "two people and one waiting need no search").toBeNull();
+    const names = ["Øyvind Berg", "Åse Li", "Ærlig Vik", "Per", "Siri", "Nils", "Eva"];
+    names.forEach((name, i) => {
+      view = reduce(view, { type: "participant_joined", participant: person(20 + i, name) });
+    });
+    mount("nb", <ParticipantsPanel view={view} actions={fakeActions()} />);
+    const search = root.querySelector<HTMLInputElement>('input[aria-label="Finn deltaker"]')!;
+    const shown = () => [...root.querySelectorAll(".roster .name")].map((n) => n.textContent);
+    const type = (text: string) =>
+      act(() => {
+        search.value = text;
+        search.dispatchEvent(new Event("input"));
+      });
+    type("oyv");
+    expect(shown()).toEqual(["Øyvind Berg"]);
+    type("ASE");
+    expect(shown()).toEqual(["Åse Li"]);
+    type("aerl");
+    expect(shown()).toEqual(["Ærlig Vik"]);
+    // The waiting room is searched too.
+    type("gje");
+    expect(shown()).toEqual([]);
+    expect([...root.querySelectorAll(".waiting-room .name")].map((n) => n.textContent)).toEqual(["Gjest"]);
+    type("");
+    expect(shown()).toHaveLength(9);
+  });
+
   it("shows co-hosts moderation but not role changes", () => {
     mount("en", <ParticipantsPanel view={viewAs(2, "co_host")} actions={fakeActions()} />);
     const b = buttons();
