@@ -216,9 +216,24 @@ test("a signed-in teacher sees her upcoming meetings on the home page and starts
   assert.equal(new Date(stored.start_time).getTime(), new Date(`${day}T10:00`).getTime(), "the server holds another start time than the one typed");
   assert.equal(stored.duration_minutes, 45);
   await screenshot(page, "14-teacher-scheduled-office-hours");
+
+  // Moved an hour later and renamed: the form opens with the meeting as it is.
+  await officeHours.getByRole("button", { name: "Endre «Kontortid»" }).click();
+  const edit = page.getByRole("form", { name: "Endre «Kontortid»" });
+  assert.equal(await edit.getByLabel("Emne").inputValue(), "Kontortid");
+  assert.equal(await edit.getByLabel("Starter").inputValue(), `${day}T10:00`);
+  assert.equal(await edit.getByLabel("Varighet").inputValue(), "45");
+  await edit.getByLabel("Emne").fill("Kontortid (flyttet)");
+  await edit.getByLabel("Starter").fill(`${day}T11:00`);
+  await edit.getByRole("button", { name: "Lagre" }).click();
+  const moved = upcoming.getByRole("listitem").filter({ hasText: "Kontortid (flyttet)" });
+  await moved.waitFor({ timeout: 10_000 });
+  assert.match(await moved.locator("time").textContent(), /^I morgen 11:00$/);
+  await screenshot(page, "14-teacher-moved-office-hours");
+
   page.once("dialog", (dialog) => void dialog.accept());
-  await officeHours.getByRole("button", { name: "Slett «Kontortid»" }).click();
-  await officeHours.waitFor({ state: "detached", timeout: 10_000 });
+  await moved.getByRole("button", { name: "Slett «Kontortid (flyttet)»" }).click();
+  await moved.waitFor({ state: "detached", timeout: 10_000 });
 
   // The token is kept for the tab: a reload stays signed in.
   await page.reload();

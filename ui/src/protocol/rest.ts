@@ -77,6 +77,11 @@ export class RestClient {
     return this.call("POST", "/meetings", meeting);
   }
 
+  /** Changes one of the user's meetings; fields left out stay as they are. */
+  updateMeeting(id: string, change: Partial<NewApiMeeting>): Promise<ApiMeeting> {
+    return this.call("PATCH", `/meetings/${encodeURIComponent(id)}`, change);
+  }
+
   /** Deletes one of the user's meetings; its link stops working. */
   async deleteMeeting(id: string): Promise<void> {
     await this.call<null>("DELETE", `/meetings/${encodeURIComponent(id)}`);

@@ -56,6 +56,14 @@ export function fakeServer(token: string, meetings: ApiMeeting[] = []): FakeServ
         return json(201, created);
       }
       const one = /^\/api\/v1\/meetings\/(\d+)$/.exec(path);
+      if (one && method === "PATCH") {
+        const change = JSON.parse(String(init?.body)) as Partial<NewApiMeeting>;
+        const i = server.meetings.findIndex((m) => m.id === one[1]);
+        if (i < 0) return json(404, { error: "not_found", message: "no such meeting" });
+        const { passcode, ...rest } = change;
+        server.meetings[i] = { ...server.meetings[i]!, ...rest, ...(passcode ? { has_passcode: true } : {}) };
+        return json(200, server.meetings[i]);
+      }
       if (one && method === "DELETE") {
         const before = server.meetings.length;
         server.meetings = server.meetings.filter((m) => m.id !== one[1]);

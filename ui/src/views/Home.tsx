@@ -3,7 +3,7 @@ import { useI18n } from "../i18n";
 import { parseMeetingId, type MeetingId } from "../protocol/messages";
 import type { ApiMeeting, NewApiMeeting } from "../protocol/rest";
 import type { AccountState } from "../settings/account";
-import { ScheduleMeeting } from "./ScheduleMeeting";
+import { ScheduleMeeting } from "./MeetingForm";
 import { UpcomingMeetings } from "./UpcomingMeetings";
 
 export interface HostRequest {
@@ -80,6 +80,10 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
     await client!.deleteMeeting(meeting.id);
     relist((n) => n + 1);
   };
+  const changeMeeting = async (meeting: ApiMeeting, change: NewApiMeeting) => {
+    await client!.updateMeeting(meeting.id, change);
+    relist((n) => n + 1);
+  };
 
   return (
     <main class="card home">
@@ -110,7 +114,7 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
           />
         </>
       )}
-      {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} onDelete={deleteMeeting} />}
+      {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} onDelete={deleteMeeting} onChange={changeMeeting} />}
       <form onSubmit={join} aria-labelledby="join-heading">
         <h2 id="join-heading">{t("joinMeeting")}</h2>
         <label for="meeting-link">{t("joinByLinkOrId")}</label>

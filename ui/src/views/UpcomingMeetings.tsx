@@ -1,8 +1,9 @@
 import { useEffect, useReducer, useState } from "preact/hooks";
 import { localeOf, useI18n } from "../i18n";
 import { formatMeetingId } from "../protocol/messages";
-import { upcomingMeetings, type ApiMeeting } from "../protocol/rest";
+import { upcomingMeetings, type ApiMeeting, type NewApiMeeting } from "../protocol/rest";
 import { CopyLink } from "./CopyLink";
+import { MeetingForm } from "./MeetingForm";
 
 export interface UpcomingMeetingsProps {
   /** The user's meetings, from the server; a new function loads them again. */
@@ -10,6 +11,8 @@ export interface UpcomingMeetingsProps {
   onJoin(meeting: ApiMeeting): void;
   /** Deletes the meeting on the server (the list is then loaded again by a new `load`). */
   onDelete(meeting: ApiMeeting): Promise<void>;
+  /** Changes the meeting on the server (and the list is loaded again). */
+  onChange(meeting: ApiMeeting, change: NewApiMeeting): Promise<void>;
   /** "Now", for tests; the clock otherwise. */
   now?: () => Date;
 }
@@ -31,10 +34,12 @@ function dayOf(start: Date, now: Date, locale: string): string {
 }
 
 /** The user's scheduled meetings that have not ended, soonest first, each with a button to start it. */
-export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date() }: UpcomingMeetingsProps) {
+export function UpcomingMeetings({ load, onJoin, onDelete, onChange, now = () => new Date() }: UpcomingMeetingsProps) {
   const { t, lang } = useI18n();
   const [loaded, setLoaded] = useState<Loaded>({ status: "loading" });
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  /** The meeting being changed, if any (its form shows under it). */
+  const [editing, setEditing] = useState<string | null>(null);
 
   useEffect(() => {
     let current = true;
@@ -110,10 +115,30 @@ export function UpcomingMeetings({ load, onJoin, onDelete, now = () => new Date(
                   <button type="button" class={started ? "primary" : undefined} aria-label={t("startMeetingNamed", { topic: m.topic })} onClick={() => onJoin(m)}>
                     {t("startMeeting")}
                   </button>
+                  <button
+                    type="button"
+                    aria-label={t("editMeetingNamed", { topic: m.topic })}
+                    aria-expanded={editing === m.id}
+                    onClick={() => setEditing(editing === m.id ? null : m.id)}
+                  >
+                    {t("editMeeting")}
+                  </button>
                   <button type="button" aria-label={t("deleteMeetingNamed", { topic: m.topic })} onClick={() => void remove(m)}>
                     {t("deleteMeeting")}
                   </button>
                 </span>
+                {editing === m.id && (
+                  <MeetingForm
+                    idPrefix={`edit-${m.id}`}
+                    editing={m}
+                    now={now}
+                    onSubmit={async (change) => {
+                      await onChange(m, change);
+                      setEditing(null); // The list shows the change.
+                    }}
+                    onCancel={() => setEditing(null)}
+                  />
+                )}
               </li>
             );
           })}
