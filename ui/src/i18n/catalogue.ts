@@ -21,7 +21,6 @@ export const messages = {
   youSuffix: { nb: "{name} (deg)", nn: "{name} (deg)", en: "{name} (you)" },
   host: { nb: "vert", nn: "vert", en: "host" },
   coHost: { nb: "medvert", nn: "medvert", en: "co-host" },
-  guest: { nb: "gjest", nn: "gjest", en: "guest" },
 
   // ---- home ----
   homeTitle: { nb: "Velkommen til Samla", nn: "Velkomen til Samla", en: "Welcome to Samla" },
@@ -300,7 +299,6 @@ export const messages = {
   reaction_laugh: { nb: "Latter", nn: "Latter", en: "Laugh" },
   reaction_surprised: { nb: "Overrasket", nn: "Overraska", en: "Surprised" },
   reaction_celebrate: { nb: "Feiring", nn: "Feiring", en: "Celebrate" },
-  reactionFrom: { nb: "{name}: {reaction}", nn: "{name}: {reaction}", en: "{name}: {reaction}" },
 
   // ---- chat ----
   chat: { nb: "Chat", nn: "Chat", en: "Chat" },
