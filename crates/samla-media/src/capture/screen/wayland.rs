@@ -142,17 +142,14 @@ fn start_portal(
         };
         let opened = async {
             let proxy = Screencast::new().await?;
-            // The pointer drawn into the picture where the portal can;
-            // asking for a mode it lacks would fail the whole request.
-            let cursor = if proxy
-                .available_cursor_modes()
-                .await?
-                .contains(CursorMode::Embedded)
-            {
-                CursorMode::Embedded
-            } else {
-                CursorMode::Hidden
-            };
+            // The pointer drawn into the picture where the portal can. Asking
+            // for a mode it lacks fails the whole request, so with none
+            // offered (a backend that has not said yet) none is asked for,
+            // and the portal draws the pointer its own way.
+            let modes = proxy.available_cursor_modes().await?;
+            let cursor = [CursorMode::Embedded, CursorMode::Hidden]
+                .into_iter()
+                .find(|&mode| modes.contains(mode));
             let session = proxy.create_session(Default::default()).await?;
             // Each request's answer is checked: after a cancelled choice the
             // session is gone, and a `Start` on it would never be answered.
