@@ -43,8 +43,14 @@ pub fn describe(event: &Event, before: &MeetingView) -> Option<String> {
             }
             ServerMessage::MovedToWaitingRoom => "a host moved us to the waiting room".into(),
             ServerMessage::MeetingUpdated { meeting } => format!(
-                "meeting updated: locked={} waiting_room={} chat={:?}",
-                meeting.locked, meeting.waiting_room, meeting.chat_policy
+                "meeting updated: locked={} waiting_room={} chat={:?} share={:?} \
+                 mute_on_entry={} self_unmute={}",
+                meeting.locked,
+                meeting.waiting_room,
+                meeting.chat_policy,
+                meeting.share_policy,
+                meeting.mute_on_entry,
+                meeting.self_unmute
             ),
             ServerMessage::Chat { message } => {
                 let to = match message.to {
@@ -97,6 +103,7 @@ mod tests {
                 hand_raised: false,
                 connected: true,
                 signed_in: false,
+                may_unmute: true,
             },
         );
         let left = Event::Server(ServerMessage::ParticipantLeft {

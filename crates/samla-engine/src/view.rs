@@ -145,7 +145,9 @@ impl MeetingView {
 
 #[cfg(test)]
 mod tests {
-    use samla_protocol::{ChatPolicy, ChatTarget, CloseReason, LeaveReason, MeetingId};
+    use samla_protocol::{
+        ChatPolicy, ChatTarget, CloseReason, LeaveReason, MeetingId, SharePolicy,
+    };
 
     use super::*;
 
@@ -156,6 +158,9 @@ mod tests {
             locked: false,
             waiting_room: true,
             chat_policy: ChatPolicy::Everyone,
+            share_policy: SharePolicy::Everyone,
+            mute_on_entry: false,
+            self_unmute: true,
         }
     }
 
@@ -169,6 +174,7 @@ mod tests {
             hand_raised: false,
             connected: true,
             signed_in: false,
+            may_unmute: true,
         }
     }
 

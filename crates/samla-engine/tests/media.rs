@@ -15,7 +15,7 @@ use samla_engine::Event;
 use samla_media::Tone;
 use samla_protocol::{
     ChatPolicy, ClientMessage, MeetingState, ParticipantId, ParticipantInfo, RemoteTrack, Role,
-    ServerMessage, TrackKind,
+    ServerMessage, SharePolicy, TrackKind,
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
@@ -404,6 +404,9 @@ fn joined(you: u32, everyone: &[(u32, &str)]) -> Event {
             locked: false,
             waiting_room: false,
             chat_policy: ChatPolicy::Everyone,
+            share_policy: SharePolicy::Everyone,
+            mute_on_entry: false,
+            self_unmute: true,
         },
         participants: everyone
             .iter()
@@ -416,6 +419,7 @@ fn joined(you: u32, everyone: &[(u32, &str)]) -> Event {
                 hand_raised: false,
                 connected: true,
                 signed_in: false,
+                may_unmute: true,
             })
             .collect(),
         waiting: vec![],

@@ -6,7 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use samla_engine::{EngineError, Event, JoinOptions, Session, Status};
 use samla_protocol::{
     ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, MeetingId, MeetingState,
-    ParticipantId, Role, ServerMessage,
+    ParticipantId, Role, ServerMessage, SharePolicy,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -72,6 +72,9 @@ fn joined(token: &str) -> ServerMessage {
             locked: false,
             waiting_room: false,
             chat_policy: ChatPolicy::Everyone,
+            share_policy: SharePolicy::Everyone,
+            mute_on_entry: false,
+            self_unmute: true,
         },
         participants: vec![],
         waiting: vec![],

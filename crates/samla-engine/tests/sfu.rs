@@ -21,7 +21,7 @@ use samla_media::{
     dominant_frequency, AudioFrame, AudioSink, CaptureError, Pacing, Tone, AUDIO_SAMPLE_RATE,
 };
 use samla_protocol::api::{NewMeeting, OrganisationSettings};
-use samla_protocol::ParticipantId;
+use samla_protocol::{ClientMessage, ParticipantId, SharePolicy};
 use url::Url;
 
 /// The tests here run one at a time: each encodes and decodes real video in a debug build,
@@ -725,4 +725,89 @@ async fn a_microphone_picked_in_the_meeting_is_heard() {
     ola_hears
         .wait_until("Ola hears Kari's headset", is(1100.0))
         .await;
+}
+
+/// A teacher stops participants unmuting themselves. A participant's client that sends its
+/// microphone anyway (this engine sends whatever the signalling says) is not heard: the SFU
+/// holds the audio back. Asked to speak by the host, the participant is heard again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_microphone_the_host_holds_back_is_not_heard_even_from_a_client_that_sends_it() {
+    let Some((_alone, server, _, meeting)) = alone_with_a_meeting("Lecture").await else {
+        return;
+    };
+    let kari_hears = Played::default();
+    let (kari, _kari_media, _) =
+        join_listening(&server.base, &meeting.id, "Kari", Some(&kari_hears)).await;
+    let (ola, _ola_media, ola_id) = join_listening(&server.base, &meeting.id, "Ola", None).await;
+    let ola_tone = Tone::sender_frequency(ola_id.0);
+    let is_ola = move |f: f32, _| (f - ola_tone).abs() < 15.0;
+    kari_hears.wait_until("Kari hears Ola", is_ola).await;
+
+    // Ola never said he unmuted, so under the new rule he is held back at once.
+    kari.send(ClientMessage::SetSelfUnmute { allowed: false })
+        .unwrap();
+    kari_hears
+        .wait_until("Kari no longer hears Ola", |_, peak| peak < 100)
+        .await;
+    // Saying he unmutes is refused, and he stays unheard.
+    ola.send(ClientMessage::SetMedia {
+        audio_muted: false,
+        video_on: false,
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (frequency, peak) = kari_hears.recent();
+    assert!(peak < 100, "Ola is heard at {frequency} Hz, peak {peak}");
+    assert!(ola.view().participants[&ola_id].audio_muted);
+
+    kari.send(ClientMessage::AskToUnmute {
+        participant: ola_id,
+    })
+    .unwrap();
+    kari_hears.wait_until("Kari hears Ola again", is_ola).await;
+}
+
+/// Where only hosts may share, a participant's screen reaches nobody (the SFU does not offer
+/// it), while their camera does; when the host allows sharing again, it arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_shared_where_only_hosts_may_share_reaches_nobody_until_allowed() {
+    let Some((_alone, server, token, meeting)) = alone_with_a_meeting("Seminar").await else {
+        return;
+    };
+    let camera = "synthetic:320x180@15";
+    let (kari, kari_media, _, _) =
+        join_with(&server.base, &meeting.id, "Kari", Some(&token), camera).await;
+    let (_ola, ola_media, ola_id, _) =
+        join_with(&server.base, &meeting.id, "Ola", None, camera).await;
+    kari.send(ClientMessage::SetSharePolicy {
+        policy: SharePolicy::HostsOnly,
+    })
+    .unwrap();
+    wait_for(&kari_media, ola_id, "Kari sees Ola's camera", |s| {
+        s.frames_decoded >= 15
+    })
+    .await;
+
+    ola_media
+        .share_screen(Some(VideoInput::Synthetic(
+            "synthetic:640x360@10".parse().unwrap(),
+        )))
+        .unwrap();
+    let camera_before = kari_media.stats()[&ola_id].frames_decoded;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let s = &kari_media.stats()[&ola_id];
+    assert_eq!(s.screen_frames_decoded, 0, "{s:?}");
+    assert!(
+        s.frames_decoded > camera_before,
+        "the camera stopped: {s:?}"
+    );
+
+    kari.send(ClientMessage::SetSharePolicy {
+        policy: SharePolicy::Everyone,
+    })
+    .unwrap();
+    wait_for(&kari_media, ola_id, "Kari decodes Ola's screen", |s| {
+        s.screen_frames_decoded >= 20 && s.screen_height == Some(360)
+    })
+    .await;
 }

@@ -78,6 +78,20 @@ pub enum ClientMessage {
     SetChatPolicy {
         policy: ChatPolicy,
     },
+    /// Who may share a screen or a window.
+    SetSharePolicy {
+        policy: SharePolicy,
+    },
+    /// Whether people who join are muted on arrival.
+    SetMuteOnEntry {
+        mute_on_entry: bool,
+    },
+    /// Whether participants may unmute themselves. When not, a muted participant speaks
+    /// only after a host's `ask_to_unmute`, and the server forwards nothing from their
+    /// microphone until then.
+    SetSelfUnmute {
+        allowed: bool,
+    },
 
     // ---- anyone ------------------------------------------------------------------
     /// My own microphone and camera state.
@@ -145,6 +159,9 @@ impl ClientMessage {
         "mute_all",
         "ask_to_unmute",
         "set_chat_policy",
+        "set_share_policy",
+        "set_mute_on_entry",
+        "set_self_unmute",
         "set_media",
         "raise_hand",
         "lower_hand",
@@ -327,6 +344,16 @@ pub enum ChatPolicy {
     Off,
 }
 
+/// Who may share a screen or a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharePolicy {
+    #[default]
+    Everyone,
+    /// Only the host and co-hosts; the server forwards no one else's screen.
+    HostsOnly,
+}
+
 /// Whom a chat message is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -360,6 +387,19 @@ pub struct MeetingState {
     pub locked: bool,
     pub waiting_room: bool,
     pub chat_policy: ChatPolicy,
+    /// Who may share a screen or a window.
+    #[serde(default)]
+    pub share_policy: SharePolicy,
+    /// People who join are muted on arrival (hosts and co-hosts excepted).
+    #[serde(default)]
+    pub mute_on_entry: bool,
+    /// Participants may unmute themselves; see [`ParticipantInfo::may_unmute`].
+    #[serde(default = "yes")]
+    pub self_unmute: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One participant in the meeting, as everyone sees them.
@@ -375,6 +415,10 @@ pub struct ParticipantInfo {
     pub connected: bool,
     /// Joined with an account of the organisation rather than as a guest.
     pub signed_in: bool,
+    /// May turn their microphone on: hosts and co-hosts always; others when the meeting
+    /// lets participants unmute themselves, or after a host asked them to.
+    #[serde(default = "yes")]
+    pub may_unmute: bool,
 }
 
 /// Someone in the waiting room, as hosts see them.

@@ -17,13 +17,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use samla_protocol::{
     ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, LeaveReason,
-    MeetingState, ParticipantId, ParticipantInfo, Reaction, Role, ServerMessage, WaitingInfo,
-    MAX_CHAT_CHARS, MAX_NAME_CHARS, RESUME_GRACE_SECS,
+    MeetingState, ParticipantId, ParticipantInfo, Reaction, Role, ServerMessage, SharePolicy,
+    TrackKind, WaitingInfo, MAX_CHAT_CHARS, MAX_NAME_CHARS, RESUME_GRACE_SECS,
 };
 
 use super::{
-    AttendanceEvent, AttendanceRecord, ConnId, Input, MediaRequest, MeetingConfig, Member, Output,
-    Record,
+    AttendanceEvent, AttendanceRecord, ConnId, Forwarding, Input, MediaRequest, MeetingConfig,
+    Member, Output, Record,
 };
 
 #[cfg(test)]
@@ -41,6 +41,10 @@ pub struct MeetingMachine {
     config: MeetingConfig,
     locked: bool,
     chat_policy: ChatPolicy,
+    share_policy: SharePolicy,
+    mute_on_entry: bool,
+    /// Participants may unmute themselves; when not, only [`Seat::unmute_granted`] lets them.
+    self_unmute: bool,
     /// Everyone in the meeting or waiting, in the order they first joined (id order).
     seats: Vec<Seat>,
     next_participant: u32,
@@ -85,6 +89,11 @@ struct Seat {
     audio_muted: bool,
     video_on: bool,
     hand_raised: bool,
+    /// A host asked this participant to unmute: they may, even where participants may not
+    /// unmute themselves, until a host mutes them again.
+    unmute_granted: bool,
+    /// What the SFU was last told it may forward of this seat's media.
+    forwarding: Forwarding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +178,10 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
         | M::Mute { .. }
         | M::MuteAll
         | M::AskToUnmute { .. }
-        | M::SetChatPolicy { .. } => Need::Moderator,
+        | M::SetChatPolicy { .. }
+        | M::SetSharePolicy { .. }
+        | M::SetMuteOnEntry { .. }
+        | M::SetSelfUnmute { .. } => Need::Moderator,
         M::EndForAll | M::SetRole { .. } | M::HandOverHost { .. } => Need::Host,
     }
 }
@@ -194,7 +206,22 @@ impl Seat {
         self.in_meeting() && self.role.is_moderator()
     }
 
-    fn info(&self) -> ParticipantInfo {
+    /// Whether this seat may turn its microphone on, given whether the meeting lets
+    /// participants unmute themselves.
+    fn may_unmute(&self, self_unmute: bool) -> bool {
+        self.role.is_moderator() || self_unmute || self.unmute_granted
+    }
+
+    /// What of this seat's media the SFU may forward. A microphone stays shut while it is
+    /// muted and its owner may not unmute: a client that sends audio anyway is not heard.
+    fn forwarding(&self, self_unmute: bool, share_policy: SharePolicy) -> Forwarding {
+        Forwarding {
+            audio: !self.audio_muted || self.may_unmute(self_unmute),
+            screen: share_policy == SharePolicy::Everyone || self.role.is_moderator(),
+        }
+    }
+
+    fn info(&self, self_unmute: bool) -> ParticipantInfo {
         ParticipantInfo {
             id: self.id,
             name: self.name.clone(),
@@ -204,6 +231,7 @@ impl Seat {
             hand_raised: self.hand_raised,
             connected: self.is_connected(),
             signed_in: self.user_id.is_some(),
+            may_unmute: self.may_unmute(self_unmute),
         }
     }
 
@@ -309,6 +337,9 @@ impl MeetingMachine {
             config,
             locked: false,
             chat_policy: ChatPolicy::default(),
+            share_policy: SharePolicy::default(),
+            mute_on_entry: false,
+            self_unmute: true,
             seats: Vec::new(),
             next_participant,
             next_entry: 0,
@@ -366,6 +397,7 @@ impl MeetingMachine {
             Input::Disconnected { conn } => self.disconnected(now_ms, conn, out),
             Input::Tick => self.expire(now_ms, out),
         }
+        self.sync_forwarding(out);
         if self.seats.is_empty() && !self.empty_reported {
             self.empty_reported = true;
             out.push(Output::Empty);
@@ -423,6 +455,9 @@ impl MeetingMachine {
             locked: self.locked,
             waiting_room: self.config.waiting_room,
             chat_policy: self.chat_policy,
+            share_policy: self.share_policy,
+            mute_on_entry: self.mute_on_entry,
+            self_unmute: self.self_unmute,
         }
     }
 
@@ -470,7 +505,7 @@ impl MeetingMachine {
                 .seats
                 .iter()
                 .filter(|s| s.in_meeting())
-                .map(Seat::info)
+                .map(|s| s.info(self.self_unmute))
                 .collect(),
             waiting: if moderator {
                 self.waiting_list()
@@ -561,7 +596,7 @@ impl MeetingMachine {
             self.broadcast(
                 skip,
                 ServerMessage::ParticipantUpdated {
-                    participant: seat.info(),
+                    participant: seat.info(self.self_unmute),
                 },
                 out,
             );
@@ -683,6 +718,8 @@ impl MeetingMachine {
             audio_muted: true,
             video_on: false,
             hand_raised: false,
+            unmute_granted: false,
+            forwarding: Forwarding::ALL,
         });
         self.empty_reported = false;
         let i = self.seats.len() - 1;
@@ -722,7 +759,7 @@ impl MeetingMachine {
         self.broadcast(
             Some(id),
             ServerMessage::ParticipantJoined {
-                participant: self.seats[i].info(),
+                participant: self.seats[i].info(self.self_unmute),
             },
             out,
         );
@@ -902,6 +939,7 @@ impl MeetingMachine {
             }
             M::AskToUnmute { participant } => {
                 let i = self.in_meeting(participant)?;
+                self.update(i, out, |s| s.unmute_granted = true);
                 send_one(
                     out,
                     self.seats[i].conn(),
@@ -914,10 +952,30 @@ impl MeetingMachine {
                     self.send_meeting_updated(out);
                 }
             }
+            M::SetSharePolicy { policy } => {
+                if self.share_policy != policy {
+                    self.share_policy = policy;
+                    self.send_meeting_updated(out);
+                }
+            }
+            M::SetMuteOnEntry { mute_on_entry } => {
+                if self.mute_on_entry != mute_on_entry {
+                    self.mute_on_entry = mute_on_entry;
+                    self.send_meeting_updated(out);
+                }
+            }
+            M::SetSelfUnmute { allowed } => self.set_self_unmute(allowed, out),
             M::SetMedia {
                 audio_muted,
                 video_on,
             } => {
+                let seat = &self.seats[me];
+                if !audio_muted && seat.audio_muted && !seat.may_unmute(self.self_unmute) {
+                    return Err(refused(
+                        ErrorCode::NotAllowed,
+                        "the host has not allowed participants to unmute themselves",
+                    ));
+                }
                 self.update(me, out, |s| {
                     s.audio_muted = audio_muted;
                     s.video_on = video_on;
@@ -935,10 +993,26 @@ impl MeetingMachine {
             }
             M::React { reaction } => self.react(my_id, reaction, out),
             M::Chat { to, text } => self.chat(now_ms, me, to, text, out)?,
-            M::MediaOffer { sdp, tracks } => out.push(Output::Media {
-                participant: my_id,
-                request: MediaRequest::Offer { sdp, tracks },
-            }),
+            M::MediaOffer { sdp, tracks } => {
+                let sharing = tracks.iter().any(|t| t.kind == TrackKind::Screen);
+                let seat = &self.seats[me];
+                if sharing && !seat.forwarding(self.self_unmute, self.share_policy).screen {
+                    // The offer still goes through, so that the session stays in step with
+                    // the client; the SFU forwards the screen to no one.
+                    send_one(
+                        out,
+                        seat.conn(),
+                        ServerMessage::Error {
+                            code: ErrorCode::NotAllowed,
+                            message: "only hosts may share their screen in this meeting".into(),
+                        },
+                    );
+                }
+                out.push(Output::Media {
+                    participant: my_id,
+                    request: MediaRequest::Offer { sdp, tracks },
+                });
+            }
             M::MediaAnswer { sdp } => out.push(Output::Media {
                 participant: my_id,
                 request: MediaRequest::Answer { sdp },
@@ -961,9 +1035,9 @@ impl MeetingMachine {
 
     /// Applies `change` to the seat at `i` and announces it if anything visible changed.
     fn update(&mut self, i: usize, out: &mut Vec<Output>, change: impl FnOnce(&mut Seat)) {
-        let before = self.seats[i].info();
+        let before = self.seats[i].info(self.self_unmute);
         change(&mut self.seats[i]);
-        let after = self.seats[i].info();
+        let after = self.seats[i].info(self.self_unmute);
         if before != after {
             self.broadcast(
                 None,
@@ -1128,14 +1202,58 @@ impl MeetingMachine {
     fn mute(&mut self, by: ParticipantId, targets: &[usize], out: &mut Vec<Output>) {
         let mut notified = Vec::new();
         for &i in targets {
-            if !self.seats[i].audio_muted {
+            let seat = &self.seats[i];
+            // A grant taken back shows only where participants may not unmute themselves.
+            if !seat.audio_muted || (seat.unmute_granted && !self.self_unmute) {
                 self.mark_changed(i);
-                self.seats[i].audio_muted = true;
-                notified.extend(self.seats[i].conn());
+            }
+            let seat = &mut self.seats[i];
+            seat.unmute_granted = false;
+            if !seat.audio_muted {
+                seat.audio_muted = true;
+                notified.extend(seat.conn());
             }
         }
         send(out, notified, ServerMessage::MutedBy { by });
         self.announce_changes(None, out);
+    }
+
+    /// Lets participants unmute themselves, or stops them. Either way earlier "ask to
+    /// unmute" grants end: they answered the old rule.
+    fn set_self_unmute(&mut self, allowed: bool, out: &mut Vec<Output>) {
+        if self.self_unmute == allowed {
+            return;
+        }
+        for i in 0..self.seats.len() {
+            let seat = &self.seats[i];
+            if seat.in_meeting() && !seat.role.is_moderator() {
+                self.mark_changed(i);
+            }
+            self.seats[i].unmute_granted = false;
+        }
+        self.self_unmute = allowed;
+        self.send_meeting_updated(out);
+        self.announce_changes(None, out);
+    }
+
+    /// Tells the SFU what it may forward of each seat's media, where that changed. Runs
+    /// after every input, so no rule change can leave a microphone or a screen open.
+    fn sync_forwarding(&mut self, out: &mut Vec<Output>) {
+        for seat in &mut self.seats {
+            if !seat.in_meeting() {
+                // The SFU forgets a seat that leaves the meeting (`MediaGone`).
+                seat.forwarding = Forwarding::ALL;
+                continue;
+            }
+            let forwarding = seat.forwarding(self.self_unmute, self.share_policy);
+            if seat.forwarding != forwarding {
+                seat.forwarding = forwarding;
+                out.push(Output::Media {
+                    participant: seat.id,
+                    request: MediaRequest::Forwarding(forwarding),
+                });
+            }
+        }
     }
 
     fn react(&self, participant: ParticipantId, reaction: Reaction, out: &mut Vec<Output>) {

@@ -81,9 +81,13 @@ pub enum Output {
 }
 
 /// The media part of the protocol, passed through to the SFU once the machine has checked
-/// that the sender is in the meeting (not waiting).
+/// that the sender is in the meeting (not waiting), and the meeting's own rules for the SFU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaRequest {
+    /// What the SFU may forward of this participant's media, the meeting's rules applied
+    /// (a host muted them and they may not unmute; only hosts may share). It holds from
+    /// before their first offer until they leave the meeting.
+    Forwarding(Forwarding),
     Offer {
         sdp: String,
         tracks: Vec<PublishedTrack>,
@@ -96,6 +100,24 @@ pub enum MediaRequest {
         kind: TrackKind,
         max_height: u32,
     },
+}
+
+/// What of one participant's media the SFU forwards to the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forwarding {
+    /// Their microphone: when not, their audio ends at the SFU (and never makes them the
+    /// active speaker).
+    pub audio: bool,
+    /// Their shared screen: when not, nobody is offered it.
+    pub screen: bool,
+}
+
+impl Forwarding {
+    /// Everything: the rule for everyone until the meeting's settings say otherwise.
+    pub const ALL: Forwarding = Forwarding {
+        audio: true,
+        screen: true,
+    };
 }
 
 /// What a meeting persists.

@@ -21,7 +21,7 @@ use super::keyframe::{self, KeyframeStart};
 use super::layers;
 use super::speaker::SpeakerDetector;
 use super::{Audience, Command, CommandKind, MediaSignal};
-use crate::meeting::MediaRequest;
+use crate::meeting::{Forwarding, MediaRequest};
 use crate::metrics::Metrics;
 
 /// Keyframe requests for one publisher layer are sent at most this often: a burst of
@@ -255,6 +255,10 @@ struct Room {
     /// The organisation's cap on video height: no subscriber gets a taller layer, whatever
     /// it draws the tile at (the lowest layer excepted, so that everyone sees something).
     max_video_height: Option<u32>,
+    /// Participants whose media is held back by the meeting's rules (only those; everyone
+    /// else's is forwarded). Kept here, not in the session, so that it holds before the
+    /// first offer and across a replaced session.
+    withheld: HashMap<ParticipantId, Forwarding>,
     tx: mpsc::Sender<MediaSignal>,
     peers: Vec<Peer>,
     speakers: SpeakerDetector,
@@ -352,6 +356,7 @@ impl SfuCore {
                             key: meeting_key(&meeting),
                             max_height: HashMap::new(),
                             max_video_height,
+                            withheld: HashMap::new(),
                             meeting,
                             tx: reply,
                             peers: Vec::new(),
@@ -382,6 +387,7 @@ impl SfuCore {
                 self.rooms[r].max_height.retain(|(sub, publisher, _), _| {
                     *sub != participant && *publisher != participant
                 });
+                self.rooms[r].withheld.remove(&participant);
                 r
             }
             CommandKind::VideoCap { max_video_height } => {
@@ -532,6 +538,27 @@ impl SfuCore {
         request: MediaRequest,
     ) -> Result<(), SfuError> {
         match request {
+            MediaRequest::Forwarding(forwarding) => {
+                let room = &mut self.rooms[r];
+                let before = room.forwarding(participant);
+                if forwarding == Forwarding::ALL {
+                    room.withheld.remove(&participant);
+                } else {
+                    room.withheld.insert(participant, forwarding);
+                }
+                if before.screen != forwarding.screen {
+                    // Their screen comes or goes for everyone, like a track (un)published.
+                    for q in 0..room.peers.len() {
+                        room.sync_subscriptions(q);
+                    }
+                    for q in 0..room.peers.len() {
+                        room.negotiate(now, q);
+                    }
+                    room.update_layers(now);
+                }
+                tracing::debug!(meeting = %room.meeting, %participant, audio = forwarding.audio, screen = forwarding.screen, "forwarding rules");
+                Ok(())
+            }
             MediaRequest::Offer { sdp, tracks } => {
                 let fingerprint = sdp_attribute(&sdp, "fingerprint")
                     .unwrap_or_default()
@@ -791,9 +818,10 @@ impl SfuCore {
                 self.remove_peer(now, r, id);
             }
         }
-        // A room lives while it has sessions, or preferences sent before anyone's first offer.
+        // A room lives while it has sessions, or preferences and rules set before anyone's
+        // first offer.
         self.rooms
-            .retain(|r| !r.peers.is_empty() || !r.max_height.is_empty());
+            .retain(|r| !r.peers.is_empty() || !r.max_height.is_empty() || !r.withheld.is_empty());
         let count = self.peer_count() as i64;
         Metrics::add(&self.metrics.media_peers, count - self.counted_peers);
         self.counted_peers = count;
@@ -1059,7 +1087,15 @@ impl Room {
         }
     }
 
-    /// Makes subscriber `q`'s wanted tracks match what the others publish.
+    /// What the meeting's rules let the SFU forward of `participant`'s media.
+    fn forwarding(&self, participant: ParticipantId) -> Forwarding {
+        self.withheld
+            .get(&participant)
+            .copied()
+            .unwrap_or(Forwarding::ALL)
+    }
+
+    /// Makes subscriber `q`'s wanted tracks match what the others publish (and may share).
     fn sync_subscriptions(&mut self, q: usize) {
         let me = self.peers[q].id;
         let sources: Vec<(ParticipantId, TrackKind)> = self
@@ -1067,6 +1103,7 @@ impl Room {
             .iter()
             .filter(|p| p.id != me && !p.dead)
             .flat_map(|p| p.published.iter().map(move |t| (p.id, t.kind)))
+            .filter(|&(id, kind)| kind != TrackKind::Screen || self.forwarding(id).screen)
             .collect();
         let peer = &mut self.peers[q];
         for t in &mut peer.out {
@@ -1423,6 +1460,12 @@ impl Room {
         metrics: &Metrics,
     ) {
         let publisher = self.peers[p].id;
+        // Most rooms withhold nothing: skip the lookup then.
+        let forwarding = if self.withheld.is_empty() {
+            Forwarding::ALL
+        } else {
+            self.forwarding(publisher)
+        };
         let Some(track) = self.peers[p].published.iter_mut().find(|t| t.mid == mid) else {
             return; // a mid the client did not name in `tracks`
         };
@@ -1430,6 +1473,16 @@ impl Room {
             return; // padding for bandwidth probing: it ends at the SFU
         }
         let kind = track.kind;
+        let allowed = match kind {
+            TrackKind::Audio => forwarding.audio,
+            TrackKind::Screen => forwarding.screen,
+            TrackKind::Camera => true,
+        };
+        if !allowed {
+            // Held back by the meeting's rules: it ends here, before it can count as speech
+            // or as a layer anyone watches.
+            return;
+        }
         let slot = layer.map_or(0, |rid| track.slot_of(rid));
         if layer.is_some() {
             track.seen[slot] = Some(now);

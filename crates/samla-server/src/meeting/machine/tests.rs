@@ -2,11 +2,14 @@
 
 use samla_protocol::{
     ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, LeaveReason,
-    MeetingId, ParticipantId, Reaction, Role, ServerMessage, PROTOCOL_VERSION,
+    MeetingId, ParticipantId, ParticipantInfo, PublishedTrack, Reaction, Role, ServerMessage,
+    SharePolicy, TrackKind, PROTOCOL_VERSION,
 };
 
 use super::MeetingMachine;
-use crate::meeting::{AttendanceEvent, ConnId, Input, MeetingConfig, Member, Output, Record};
+use crate::meeting::{
+    AttendanceEvent, ConnId, Forwarding, Input, MediaRequest, MeetingConfig, Member, Output, Record,
+};
 
 const T0: i64 = 1_700_000_000_000;
 const OWNER: &str = "owner-1";
@@ -838,6 +841,294 @@ fn nobody_is_unmuted_by_force() {
         to(&out, host.conn)[..],
         [ServerMessage::ParticipantUpdated { participant }] if !participant.audio_muted
     ));
+}
+
+/// The forwarding rules the SFU is given in `out`, per participant.
+fn forwarding(out: &[Output]) -> Vec<(ParticipantId, Forwarding)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Media {
+                participant,
+                request: MediaRequest::Forwarding(f),
+            } => Some((*participant, *f)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How `seen_by` was last told about `who` in `out`.
+fn update_about<'a>(
+    out: &'a [Output],
+    seen_by: &Person,
+    who: &Person,
+) -> Option<&'a ParticipantInfo> {
+    to(out, seen_by.conn)
+        .into_iter()
+        .rev()
+        .find_map(|msg| match msg {
+            ServerMessage::ParticipantUpdated { participant } if participant.id == who.id => {
+                Some(participant)
+            }
+            _ => None,
+        })
+}
+
+const MIC_SHUT: Forwarding = Forwarding {
+    audio: false,
+    screen: true,
+};
+
+fn unmute() -> ClientMessage {
+    ClientMessage::SetMedia {
+        audio_muted: false,
+        video_on: false,
+    }
+}
+
+#[test]
+fn where_participants_may_not_unmute_a_muted_one_speaks_only_when_asked() {
+    let (mut m, host, per, pia) = host_and_two();
+    m.send(&pia, unmute());
+    // Only hosts decide.
+    let out = m.send(&per, ClientMessage::SetSelfUnmute { allowed: false });
+    assert_refused(&out, per.conn, ErrorCode::NotAllowed);
+
+    let out = m.send(&host, ClientMessage::SetSelfUnmute { allowed: false });
+    for who in [&host, &per, &pia] {
+        assert!(to(&out, who.conn).iter().any(|msg| matches!(
+            msg,
+            ServerMessage::MeetingUpdated { meeting } if !meeting.self_unmute
+        )));
+    }
+    let per_now = update_about(&out, &pia, &per).expect("Per's new state");
+    assert!(!per_now.may_unmute && per_now.audio_muted);
+    // Pia speaks on until she mutes; the host may always unmute.
+    assert!(!update_about(&out, &per, &pia).unwrap().may_unmute);
+    assert!(update_about(&out, &per, &host).is_none());
+    // Per's microphone is shut at the SFU, Pia's (on) and the host's are not.
+    assert_eq!(forwarding(&out), [(per.id, MIC_SHUT)]);
+
+    // Per cannot unmute: nothing changes, he is told why.
+    let out = m.send(&per, unmute());
+    assert_refused(&out, per.conn, ErrorCode::NotAllowed);
+    // Pia mutes herself and is then held like Per.
+    let out = m.send(
+        &pia,
+        ClientMessage::SetMedia {
+            audio_muted: true,
+            video_on: false,
+        },
+    );
+    assert_eq!(forwarding(&out), [(pia.id, MIC_SHUT)]);
+
+    // The host asks Per: he may now, and his microphone opens at the SFU.
+    let out = m.send(
+        &host,
+        ClientMessage::AskToUnmute {
+            participant: per.id,
+        },
+    );
+    assert!(to(&out, per.conn).contains(&&ServerMessage::UnmuteRequested { by: host.id }));
+    assert!(update_about(&out, &host, &per).unwrap().may_unmute);
+    assert_eq!(forwarding(&out), [(per.id, Forwarding::ALL)]);
+    let out = m.send(&per, unmute());
+    assert!(!update_about(&out, &host, &per).unwrap().audio_muted);
+    assert!(forwarding(&out).is_empty(), "no rule changed: {out:#?}");
+
+    // Muted again by the host, the grant is gone.
+    let out = m.send(
+        &host,
+        ClientMessage::Mute {
+            participant: per.id,
+        },
+    );
+    let per_now = update_about(&out, &pia, &per).unwrap();
+    assert!(per_now.audio_muted && !per_now.may_unmute);
+    assert_eq!(forwarding(&out), [(per.id, MIC_SHUT)]);
+    assert_refused(&m.send(&per, unmute()), per.conn, ErrorCode::NotAllowed);
+
+    // A co-host may always unmute.
+    let out = m.send(
+        &host,
+        ClientMessage::SetRole {
+            participant: pia.id,
+            role: Role::CoHost,
+        },
+    );
+    assert!(update_about(&out, &per, &pia).unwrap().may_unmute);
+    assert_eq!(forwarding(&out), [(pia.id, Forwarding::ALL)]);
+
+    // Letting everyone unmute again opens every microphone.
+    let out = m.send(&host, ClientMessage::SetSelfUnmute { allowed: true });
+    assert!(update_about(&out, &host, &per).unwrap().may_unmute);
+    assert_eq!(forwarding(&out), [(per.id, Forwarding::ALL)]);
+    let out = m.send(&per, unmute());
+    assert!(!update_about(&out, &host, &per).unwrap().audio_muted);
+}
+
+#[test]
+fn a_newcomer_where_participants_may_not_unmute_arrives_shut() {
+    let mut m = Meeting::new(true);
+    let owner = m.join(owner());
+    let out = m.send(&owner, ClientMessage::SetSelfUnmute { allowed: false });
+    assert!(forwarding(&out).is_empty(), "the owner may always unmute");
+    let ida = m.join(guest("Ida"));
+    let out = m.send(
+        &owner,
+        ClientMessage::Admit {
+            participant: ida.id,
+        },
+    );
+    // The rule reaches the SFU in the same step as Ida's admission, before her first offer.
+    assert_eq!(forwarding(&out), [(ida.id, MIC_SHUT)]);
+    match joined(&out, &ida) {
+        ServerMessage::Joined {
+            meeting,
+            participants,
+            ..
+        } => {
+            assert!(!meeting.self_unmute);
+            let me = participants.iter().find(|p| p.id == ida.id).unwrap();
+            assert!(me.audio_muted && !me.may_unmute);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Back to the waiting room, the SFU forgets her; let in again, it is told again.
+    let out = m.send(
+        &owner,
+        ClientMessage::SendToWaitingRoom {
+            participant: ida.id,
+        },
+    );
+    assert!(out.contains(&Output::MediaGone {
+        participant: ida.id
+    }));
+    assert!(forwarding(&out).is_empty());
+    let out = m.send(
+        &owner,
+        ClientMessage::Admit {
+            participant: ida.id,
+        },
+    );
+    assert_eq!(forwarding(&out), [(ida.id, MIC_SHUT)]);
+}
+
+#[test]
+fn mute_on_entry_is_the_hosts_to_set_and_everyone_sees_it() {
+    let (mut m, host, per, _pia) = host_and_two();
+    let out = m.send(
+        &per,
+        ClientMessage::SetMuteOnEntry {
+            mute_on_entry: true,
+        },
+    );
+    assert_refused(&out, per.conn, ErrorCode::NotAllowed);
+    let out = m.send(
+        &host,
+        ClientMessage::SetMuteOnEntry {
+            mute_on_entry: true,
+        },
+    );
+    assert!(to(&out, per.conn).iter().any(|msg| matches!(
+        msg,
+        ServerMessage::MeetingUpdated { meeting } if meeting.mute_on_entry
+    )));
+    // Setting it again changes nothing.
+    assert!(m
+        .send(
+            &host,
+            ClientMessage::SetMuteOnEntry {
+                mute_on_entry: true
+            }
+        )
+        .is_empty());
+    let (conn, out) = m.try_join(guest("Ola"));
+    let ola = seat_from(conn, &out);
+    match joined(&out, &ola) {
+        ServerMessage::Joined {
+            meeting,
+            participants,
+            ..
+        } => {
+            assert!(meeting.mute_on_entry);
+            // Muted, and free to unmute: the meeting lets participants do so.
+            let me = participants.iter().find(|p| p.id == ola.id).unwrap();
+            assert!(me.audio_muted && me.may_unmute);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn where_only_hosts_may_share_nobody_else_is_shown_sharing() {
+    let (mut m, host, per, pia) = host_and_two();
+    let share = |mid: &str| ClientMessage::MediaOffer {
+        sdp: "v=0".into(),
+        tracks: vec![PublishedTrack {
+            mid: mid.into(),
+            kind: TrackKind::Screen,
+        }],
+    };
+    let out = m.send(
+        &per,
+        ClientMessage::SetSharePolicy {
+            policy: SharePolicy::HostsOnly,
+        },
+    );
+    assert_refused(&out, per.conn, ErrorCode::NotAllowed);
+    let out = m.send(
+        &host,
+        ClientMessage::SetSharePolicy {
+            policy: SharePolicy::HostsOnly,
+        },
+    );
+    assert!(to(&out, pia.conn).iter().any(|msg| matches!(
+        msg,
+        ServerMessage::MeetingUpdated { meeting } if meeting.share_policy == SharePolicy::HostsOnly
+    )));
+    let screen_shut = Forwarding {
+        audio: true,
+        screen: false,
+    };
+    assert_eq!(
+        forwarding(&out),
+        [(per.id, screen_shut), (pia.id, screen_shut)]
+    );
+
+    // Per's offer with a screen still reaches the SFU (the session must stay in step), and
+    // he is told that nobody sees it.
+    let out = m.send(&per, share("2"));
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Media { participant, request: MediaRequest::Offer { .. } } if *participant == per.id
+    )));
+    assert!(to(&out, per.conn).iter().any(|msg| matches!(
+        msg,
+        ServerMessage::Error {
+            code: ErrorCode::NotAllowed,
+            ..
+        }
+    )));
+    // The host shares freely.
+    let out = m.send(&host, share("2"));
+    assert!(to(&out, host.conn).is_empty(), "{out:#?}");
+
+    // Made co-host, Pia may share.
+    let out = m.send(
+        &host,
+        ClientMessage::SetRole {
+            participant: pia.id,
+            role: Role::CoHost,
+        },
+    );
+    assert_eq!(forwarding(&out), [(pia.id, Forwarding::ALL)]);
+    let out = m.send(
+        &host,
+        ClientMessage::SetSharePolicy {
+            policy: SharePolicy::Everyone,
+        },
+    );
+    assert_eq!(forwarding(&out), [(per.id, Forwarding::ALL)]);
 }
 
 #[test]
