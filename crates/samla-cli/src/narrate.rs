@@ -44,13 +44,14 @@ pub fn describe(event: &Event, before: &MeetingView) -> Option<String> {
             ServerMessage::MovedToWaitingRoom => "a host moved us to the waiting room".into(),
             ServerMessage::MeetingUpdated { meeting } => format!(
                 "meeting updated: locked={} waiting_room={} chat={:?} share={:?} \
-                 mute_on_entry={} self_unmute={}",
+                 mute_on_entry={} self_unmute={} spotlight={:?}",
                 meeting.locked,
                 meeting.waiting_room,
                 meeting.chat_policy,
                 meeting.share_policy,
                 meeting.mute_on_entry,
-                meeting.self_unmute
+                meeting.self_unmute,
+                meeting.spotlight
             ),
             ServerMessage::Chat { message } => {
                 let to = match message.to {

@@ -161,6 +161,7 @@ mod tests {
             share_policy: SharePolicy::Everyone,
             mute_on_entry: false,
             self_unmute: true,
+            spotlight: None,
         }
     }
 

@@ -407,6 +407,7 @@ fn joined(you: u32, everyone: &[(u32, &str)]) -> Event {
             share_policy: SharePolicy::Everyone,
             mute_on_entry: false,
             self_unmute: true,
+            spotlight: None,
         },
         participants: everyone
             .iter()

@@ -75,6 +75,7 @@ fn joined(token: &str) -> ServerMessage {
             share_policy: SharePolicy::Everyone,
             mute_on_entry: false,
             self_unmute: true,
+            spotlight: None,
         },
         participants: vec![],
         waiting: vec![],

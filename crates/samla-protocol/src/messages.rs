@@ -92,6 +92,11 @@ pub enum ClientMessage {
     SetSelfUnmute {
         allowed: bool,
     },
+    /// Show one participant's video as the main picture for everyone (`None` ends it).
+    SetSpotlight {
+        #[serde(default)]
+        participant: Option<ParticipantId>,
+    },
 
     // ---- anyone ------------------------------------------------------------------
     /// My own microphone and camera state.
@@ -162,6 +167,7 @@ impl ClientMessage {
         "set_share_policy",
         "set_mute_on_entry",
         "set_self_unmute",
+        "set_spotlight",
         "set_media",
         "raise_hand",
         "lower_hand",
@@ -396,6 +402,10 @@ pub struct MeetingState {
     /// Participants may unmute themselves; see [`ParticipantInfo::may_unmute`].
     #[serde(default = "yes")]
     pub self_unmute: bool,
+    /// The participant a host put in the spotlight: everyone's main picture, until a host
+    /// ends it or they leave the meeting.
+    #[serde(default)]
+    pub spotlight: Option<ParticipantId>,
 }
 
 fn yes() -> bool {

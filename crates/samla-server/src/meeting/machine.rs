@@ -45,6 +45,8 @@ pub struct MeetingMachine {
     mute_on_entry: bool,
     /// Participants may unmute themselves; when not, only [`Seat::unmute_granted`] lets them.
     self_unmute: bool,
+    /// Always someone in the meeting (cleared when they leave it).
+    spotlight: Option<ParticipantId>,
     /// Everyone in the meeting or waiting, in the order they first joined (id order).
     seats: Vec<Seat>,
     next_participant: u32,
@@ -181,7 +183,8 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
         | M::SetChatPolicy { .. }
         | M::SetSharePolicy { .. }
         | M::SetMuteOnEntry { .. }
-        | M::SetSelfUnmute { .. } => Need::Moderator,
+        | M::SetSelfUnmute { .. }
+        | M::SetSpotlight { .. } => Need::Moderator,
         M::EndForAll | M::SetRole { .. } | M::HandOverHost { .. } => Need::Host,
     }
 }
@@ -340,6 +343,7 @@ impl MeetingMachine {
             share_policy: SharePolicy::default(),
             mute_on_entry: false,
             self_unmute: true,
+            spotlight: None,
             seats: Vec::new(),
             next_participant,
             next_entry: 0,
@@ -458,6 +462,7 @@ impl MeetingMachine {
             share_policy: self.share_policy,
             mute_on_entry: self.mute_on_entry,
             self_unmute: self.self_unmute,
+            spotlight: self.spotlight,
         }
     }
 
@@ -796,6 +801,7 @@ impl MeetingMachine {
                 out,
             );
         }
+        self.end_spotlight_of(seat.id, out);
         self.ensure_host();
         self.announce_changes(None, out);
     }
@@ -965,6 +971,15 @@ impl MeetingMachine {
                 }
             }
             M::SetSelfUnmute { allowed } => self.set_self_unmute(allowed, out),
+            M::SetSpotlight { participant } => {
+                if let Some(p) = participant {
+                    self.in_meeting(p)?;
+                }
+                if self.spotlight != participant {
+                    self.spotlight = participant;
+                    self.send_meeting_updated(out);
+                }
+            }
             M::SetMedia {
                 audio_muted,
                 video_on,
@@ -1072,6 +1087,7 @@ impl MeetingMachine {
             self.reclaim = None;
         }
         out.push(Output::MediaGone { participant });
+        self.end_spotlight_of(participant, out);
         let seat = &mut self.seats[i];
         seat.place = Place::Waiting;
         seat.role = Role::Participant;
@@ -1234,6 +1250,14 @@ impl MeetingMachine {
         self.self_unmute = allowed;
         self.send_meeting_updated(out);
         self.announce_changes(None, out);
+    }
+
+    /// Ends the spotlight on someone who is leaving the meeting.
+    fn end_spotlight_of(&mut self, participant: ParticipantId, out: &mut Vec<Output>) {
+        if self.spotlight == Some(participant) {
+            self.spotlight = None;
+            self.send_meeting_updated(out);
+        }
     }
 
     /// Tells the SFU what it may forward of each seat's media, where that changed. Runs

@@ -1131,6 +1131,71 @@ fn where_only_hosts_may_share_nobody_else_is_shown_sharing() {
     assert_eq!(forwarding(&out), [(per.id, Forwarding::ALL)]);
 }
 
+/// The spotlight `seen_by` was last told of in `out`, if any update came.
+fn spotlight_seen(out: &[Output], seen_by: &Person) -> Option<Option<ParticipantId>> {
+    to(out, seen_by.conn)
+        .into_iter()
+        .rev()
+        .find_map(|msg| match msg {
+            ServerMessage::MeetingUpdated { meeting } => Some(meeting.spotlight),
+            _ => None,
+        })
+}
+
+#[test]
+fn a_host_spotlights_someone_for_everyone_until_they_leave() {
+    let (mut m, host, per, pia) = host_and_two();
+    let spotlight = |p: Option<&Person>| ClientMessage::SetSpotlight {
+        participant: p.map(|p| p.id),
+    };
+    assert_refused(
+        &m.send(&per, spotlight(Some(&per))),
+        per.conn,
+        ErrorCode::NotAllowed,
+    );
+    assert_refused(
+        &m.send(
+            &host,
+            ClientMessage::SetSpotlight {
+                participant: Some(ParticipantId(999)),
+            },
+        ),
+        host.conn,
+        ErrorCode::ParticipantNotFound,
+    );
+
+    let out = m.send(&host, spotlight(Some(&per)));
+    for who in [&host, &per, &pia] {
+        assert_eq!(spotlight_seen(&out, who), Some(Some(per.id)));
+    }
+    // A newcomer sees it in the full picture.
+    let (conn, out) = m.try_join(guest("Ola"));
+    let ola = seat_from(conn, &out);
+    match joined(&out, &ola) {
+        ServerMessage::Joined { meeting, .. } => assert_eq!(meeting.spotlight, Some(per.id)),
+        other => panic!("{other:?}"),
+    }
+    // Moving it and ending it.
+    let out = m.send(&host, spotlight(Some(&pia)));
+    assert_eq!(spotlight_seen(&out, &ola), Some(Some(pia.id)));
+    let out = m.send(&host, spotlight(None));
+    assert_eq!(spotlight_seen(&out, &per), Some(None));
+    assert!(m.send(&host, spotlight(None)).is_empty());
+
+    // It ends when its participant leaves the meeting, or is sent to the waiting room.
+    m.send(&host, spotlight(Some(&pia)));
+    let out = m.send(&pia, ClientMessage::Leave);
+    assert_eq!(spotlight_seen(&out, &per), Some(None));
+    m.send(&host, spotlight(Some(&ola)));
+    let out = m.send(
+        &host,
+        ClientMessage::SendToWaitingRoom {
+            participant: ola.id,
+        },
+    );
+    assert_eq!(spotlight_seen(&out, &per), Some(None));
+}
+
 #[test]
 fn mute_all_spares_the_issuer_and_other_moderators() {
     let (mut m, host, per, pia) = host_and_two();
