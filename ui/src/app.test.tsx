@@ -1,13 +1,13 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { App, type AppConfig } from "./app";
 import type { DeviceChoice } from "./media/backend";
 import { NullMediaBackend } from "./media/browser";
 import { SignallingClient, type SocketLike } from "./protocol/client";
 import { PREFERENCES_KEY } from "./settings/preferences";
 import { fakeServer } from "./test/fake-server";
-import type { ClientMessage, ServerMessage } from "./protocol/messages";
+import type { ClientMessage, MeetingState, ParticipantInfo, Role, ServerMessage } from "./protocol/messages";
 import { root, until, useDomRoot } from "./test/dom-root";
 
 class FakeSocket implements SocketLike {
@@ -213,9 +213,9 @@ describe("app: from the join link into the meeting", () => {
         you: 1,
         role: "participant",
         resume_token: "t",
-        meeting: { id: "123456789", topic: "Matte 101", locked: false, waiting_room: false, chat_policy: "everyone" },
+        meeting: { id: "123456789", topic: "Matte 101", locked: false, waiting_room: false, chat_policy: "everyone", share_policy: "everyone", mute_on_entry: false, self_unmute: true, spotlight: null },
         participants: [
-          { id: 1, name: "Kari", role: "participant", audio_muted: false, video_on: false, hand_raised: false, connected: true, signed_in: false },
+          { id: 1, name: "Kari", role: "participant", audio_muted: false, video_on: false, hand_raised: false, connected: true, signed_in: false, may_unmute: true },
         ],
         waiting: [],
         chat: [],
@@ -308,5 +308,279 @@ describe("app: a meeting for signed-in users only", () => {
       const joins = sockets.flatMap((s) => s.sent.filter((m) => m.type === "join"));
       expect(joins.at(-1)).toMatchObject({ meeting_id: "123456789", token: "samla_ola" });
     });
+  });
+});
+
+// ---- the meeting's security settings, as a teacher sets them and a student meets them ----
+
+const LECTURE: MeetingState = {
+  id: "123456789",
+  topic: "Matte 101",
+  locked: false,
+  waiting_room: false,
+  chat_policy: "everyone",
+  share_policy: "everyone",
+  mute_on_entry: false,
+  self_unmute: true,
+  spotlight: null,
+};
+const kari = (role: Role, extra: Partial<ParticipantInfo> = {}): ParticipantInfo => ({
+  id: 1,
+  name: "Kari",
+  role,
+  audio_muted: false,
+  video_on: false,
+  hand_raised: false,
+  connected: true,
+  signed_in: false,
+  may_unmute: true,
+  ...extra,
+});
+
+/** Joins from the pre-join screen with the microphone on (as it opens) and is let in as `self`. */
+async function enter(meeting: Partial<MeetingState>, self: ParticipantInfo, media: RecordingMedia = new RecordingMedia()) {
+  const { sockets } = renderApp(media);
+  await flush();
+  const micBox = [...root.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].find((c) =>
+    c.parentElement?.textContent?.includes("Microphone on"),
+  )!;
+  expect(micBox.checked).toBe(true);
+  act(() => root.querySelector<HTMLButtonElement>("#join")!.click());
+  await flush();
+  const sock = sockets[0]!;
+  act(() => sock.open());
+  act(() => sock.receive({ type: "welcome", version: 1, server: "samla-server/test" }));
+  act(() =>
+    sock.receive({
+      type: "joined",
+      you: 1,
+      role: self.role,
+      resume_token: "t",
+      meeting: { ...LECTURE, ...meeting },
+      participants: [self, { ...kari("host"), id: 2, name: "Lærer" }],
+      waiting: [],
+      chat: [],
+    }),
+  );
+  await flush();
+  return { sock, media };
+}
+
+const micButton = () => root.querySelector<HTMLButtonElement>('.controls button[aria-keyshortcuts="M"]')!;
+const shareButton = () =>
+  [...root.querySelectorAll<HTMLButtonElement>(".controls button")].find((b) => /^(Share screen|Stop sharing)$/.test(b.textContent ?? ""))!;
+const notices = () => [...root.querySelectorAll(".notices li")].map((li) => li.textContent ?? "");
+const mediaSent = (sock: FakeSocket) => sock.sent.filter((m) => m.type === "set_media");
+const key = (k: string, type: "keydown" | "keyup" = "keydown") => act(() => void window.dispatchEvent(new KeyboardEvent(type, { key: k })));
+
+describe("app: the host's security settings", () => {
+  it("are three checkboxes that ask the server and show what it says", async () => {
+    const { sock } = await enter({}, kari("host"));
+    act(() => [...root.querySelectorAll("button")].find((b) => b.textContent?.startsWith("Participants ("))!.click());
+    const group = root.querySelector("fieldset.security")!;
+    expect(group.querySelector("legend")?.textContent).toBe("Security");
+    const box = (label: string) => [...group.querySelectorAll("label")].find((l) => l.textContent === label)!.querySelector("input")!;
+    const share = () => box("Participants may share their screen");
+    const unmute = () => box("Participants may unmute themselves");
+    const onEntry = () => box("Mute participants when they join");
+    expect([share().checked, unmute().checked, onEntry().checked]).toEqual([true, true, false]);
+
+    sock.sent = [];
+    act(() => share().click());
+    act(() => unmute().click());
+    act(() => onEntry().click());
+    expect(sock.sent).toEqual([
+      { type: "set_share_policy", policy: "hosts_only" },
+      { type: "set_self_unmute", allowed: false },
+      { type: "set_mute_on_entry", mute_on_entry: true },
+    ]);
+    // Nothing changed until the server says so.
+    expect([share().checked, unmute().checked, onEntry().checked]).toEqual([true, true, false]);
+
+    act(() => sock.receive({ type: "meeting_updated", meeting: { ...LECTURE, share_policy: "hosts_only", self_unmute: false, mute_on_entry: true } }));
+    expect([share().checked, unmute().checked, onEntry().checked]).toEqual([false, false, true]);
+
+    sock.sent = [];
+    act(() => share().click());
+    act(() => unmute().click());
+    act(() => onEntry().click());
+    expect(sock.sent).toEqual([
+      { type: "set_share_policy", policy: "everyone" },
+      { type: "set_self_unmute", allowed: true },
+      { type: "set_mute_on_entry", mute_on_entry: false },
+    ]);
+  });
+
+  it("leave a host's own microphone alone: a host joining a meeting that mutes on entry keeps it on", async () => {
+    const { sock, media } = await enter({ mute_on_entry: true, self_unmute: false }, kari("host"));
+    expect(media.local.micMuted).toBe(false);
+    expect(mediaSent(sock)[0]).toMatchObject({ audio_muted: false });
+    expect(micButton().hasAttribute("aria-disabled")).toBe(false);
+  });
+});
+
+describe("app: a participant who may not unmute", () => {
+  it("stays muted on Unmute, M and space, is told why and offered to raise a hand; unmutes once asked to", async () => {
+    const { sock, media } = await enter({ self_unmute: false }, kari("participant", { may_unmute: false }));
+    // Muted on entry although the pre-join had the microphone on, and the server never heard otherwise.
+    expect(media.local.micMuted).toBe(true);
+    expect(mediaSent(sock).length).toBeGreaterThan(0);
+    expect(mediaSent(sock).every((m) => m.type === "set_media" && m.audio_muted)).toBe(true);
+
+    const mic = micButton();
+    expect(mic.textContent).toBe("Unmute");
+    expect(mic.getAttribute("aria-disabled")).toBe("true");
+    expect(mic.title).toBe("The host has not allowed participants to unmute themselves. Raise your hand if you want to speak.");
+
+    act(() => mic.click());
+    key("m");
+    key(" ");
+    key(" ", "keyup");
+    expect(media.local.micMuted).toBe(true);
+    expect(mediaSent(sock).some((m) => m.type === "set_media" && !m.audio_muted)).toBe(false);
+    // Told once, however often pressed.
+    expect(notices().filter((n) => n.includes("The host has not allowed participants to unmute themselves."))).toHaveLength(1);
+
+    const raise = [...root.querySelectorAll<HTMLButtonElement>(".notices button")].find((b) => b.textContent === "Raise hand")!;
+    sock.sent = [];
+    act(() => raise.click());
+    expect(sock.sent).toEqual([{ type: "raise_hand" }]);
+    act(() => sock.receive({ type: "participant_updated", participant: kari("participant", { may_unmute: false, hand_raised: true, audio_muted: true }) }));
+    expect([...root.querySelectorAll(".notices button")].some((b) => b.textContent === "Raise hand")).toBe(false);
+    expect(micButton().title).toBe("The host has not allowed participants to unmute themselves.");
+
+    // The teacher asks Kari to speak: now Unmute works.
+    act(() => sock.receive({ type: "participant_updated", participant: kari("participant", { may_unmute: true, hand_raised: true, audio_muted: true }) }));
+    act(() => sock.receive({ type: "unmute_requested", by: 2 }));
+    expect(notices().some((n) => n.includes("Lærer asks you to unmute."))).toBe(true);
+    expect(notices().some((n) => n.includes("has not allowed"))).toBe(false);
+    expect(micButton().hasAttribute("aria-disabled")).toBe(false);
+    sock.sent = [];
+    act(() => micButton().click());
+    expect(media.local.micMuted).toBe(false);
+    expect(sock.sent).toEqual([{ type: "set_media", audio_muted: false, video_on: true }]);
+  });
+});
+
+/** Opens the devices only when let, as a browser does while it asks for permission. */
+class SlowMedia extends RecordingMedia {
+  private release: (() => void) | null = null;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+  override async openDevices(opts: { mic: boolean; camera: boolean; devices?: DeviceChoice }) {
+    await this.gate;
+    await super.openDevices(opts);
+  }
+  open() {
+    this.release?.();
+  }
+}
+
+describe("app: joining a meeting that mutes participants when they join", () => {
+  it("starts muted whatever the pre-join said, tells why, and lets one unmute when allowed", async () => {
+    const { sock, media } = await enter({ mute_on_entry: true }, kari("participant"));
+    expect(media.local.micMuted).toBe(true);
+    expect(mediaSent(sock)[0]).toMatchObject({ type: "set_media", audio_muted: true });
+    expect(notices().some((n) => n.startsWith("The host mutes participants when they join.") && !n.includes("Raise your hand"))).toBe(true);
+    // Participants may unmute themselves here.
+    act(() => micButton().click());
+    expect(media.local.micMuted).toBe(false);
+    expect(mediaSent(sock).at(-1)).toMatchObject({ audio_muted: false });
+    // The seat resumed after a dropped connection is no new entry: the microphone stays on.
+    act(() =>
+      sock.receive({
+        type: "joined",
+        you: 1,
+        role: "participant",
+        resume_token: "t",
+        meeting: { ...LECTURE, mute_on_entry: true },
+        participants: [kari("participant")],
+        waiting: [],
+        chat: [],
+      }),
+    );
+    expect(media.local.micMuted).toBe(false);
+  });
+
+  it("says to raise a hand when participants may not unmute themselves", async () => {
+    await enter({ mute_on_entry: true, self_unmute: false }, kari("participant", { may_unmute: false }));
+    const notice = [...root.querySelectorAll(".notices li")].find((li) => li.textContent?.includes("The host mutes participants when they join."))!;
+    expect(notice.textContent).toContain("Raise your hand if you want to speak.");
+    expect([...notice.querySelectorAll("button")].map((b) => b.textContent)).toContain("Raise hand");
+  });
+
+  it("keeps the microphone off when the devices open only after the meeting let us in", async () => {
+    const slow = new SlowMedia();
+    const { sock } = await enterSlow(slow);
+    expect(slow.local.micMuted).toBe(true);
+    await act(async () => slow.open());
+    await flush();
+    expect(slow.local.micMuted).toBe(true);
+    expect(mediaSent(sock).some((m) => m.type === "set_media" && !m.audio_muted)).toBe(false);
+  });
+});
+
+/** As {@link enter}, but the devices are still opening when the meeting lets us in. */
+async function enterSlow(media: SlowMedia) {
+  const { sockets } = renderApp(media);
+  await flush();
+  act(() => root.querySelector<HTMLButtonElement>("#join")!.click());
+  await flush();
+  const sock = sockets[0]!;
+  act(() => sock.open());
+  act(() => sock.receive({ type: "welcome", version: 1, server: "samla-server/test" }));
+  act(() =>
+    sock.receive({
+      type: "joined",
+      you: 1,
+      role: "participant",
+      resume_token: "t",
+      meeting: { ...LECTURE, mute_on_entry: true },
+      participants: [kari("participant")],
+      waiting: [],
+      chat: [],
+    }),
+  );
+  await flush();
+  return { sock };
+}
+
+describe("app: screen sharing for hosts only", () => {
+  it("refuses a participant's Share with the reason, and opens no picker", async () => {
+    const media = Object.assign(new RecordingMedia(), { listShareTargets: vi.fn(async () => []) });
+    const start = vi.spyOn(media, "startScreenShare");
+    await enter({ share_policy: "hosts_only" }, kari("participant"), media);
+    const share = shareButton();
+    expect(share.getAttribute("aria-disabled")).toBe("true");
+    expect(share.title).toBe("Only hosts can share their screen.");
+    expect(share.hasAttribute("aria-haspopup")).toBe(false);
+    act(() => share.click());
+    await flush();
+    expect(root.querySelector('[role="dialog"]')).toBeNull();
+    expect(media.listShareTargets).not.toHaveBeenCalled();
+    expect(start).not.toHaveBeenCalled();
+    expect(notices().some((n) => n.includes("Only hosts can share their screen."))).toBe(true);
+  });
+
+  it("stops a participant's share when the host turns sharing off, and a co-host's when made participant", async () => {
+    const { sock, media } = await enter({}, kari("participant"));
+    await act(async () => shareButton().click());
+    expect(media.local.sharingScreen).toBe(true);
+    expect(shareButton().textContent).toBe("Stop sharing");
+    act(() => sock.receive({ type: "meeting_updated", meeting: { ...LECTURE, share_policy: "hosts_only" } }));
+    await flush();
+    expect(media.local.sharingScreen).toBe(false);
+    expect(shareButton().textContent).toBe("Share screen");
+    expect(shareButton().getAttribute("aria-disabled")).toBe("true");
+    expect(notices().some((n) => n.includes("The host has turned off screen sharing for participants."))).toBe(true);
+
+    act(() => render(null, root));
+    const co = await enter({ share_policy: "hosts_only" }, kari("co_host"));
+    expect(shareButton().hasAttribute("aria-disabled")).toBe(false);
+    await act(async () => shareButton().click());
+    expect(co.media.local.sharingScreen).toBe(true);
+    act(() => co.sock.receive({ type: "participant_updated", participant: kari("participant") }));
+    await flush();
+    expect(co.media.local.sharingScreen).toBe(false);
+    expect(notices().some((n) => n.includes("The host has turned off screen sharing for participants."))).toBe(true);
   });
 });

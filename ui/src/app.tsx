@@ -5,13 +5,13 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "p
 import { I18nContext, pickLanguage, readStoredLanguage, storeLanguage, translator, localeOf, type Lang } from "./i18n";
 import type { MediaBackend, MediaDeviceOption } from "./media/backend";
 import { SignallingClient, signallingUrl, type ConnectionStatus } from "./protocol/client";
-import type { ErrorCode, MeetingId } from "./protocol/messages";
+import type { ErrorCode, MeetingId, ParticipantId } from "./protocol/messages";
 import type { ApiMeeting } from "./protocol/rest";
 import { hostOf } from "./protocol/server-host";
 import { useAccount } from "./settings/account";
 import { readPreferences, storePreferences, type Preferences } from "./settings/preferences";
 import { tabTokenStore, type TokenStore } from "./settings/tokens";
-import { initialView, reduce } from "./state/store";
+import { initialView, mutedOnEntry, reduce } from "./state/store";
 import { Ended } from "./views/Ended";
 import { Home, type HostRequest } from "./views/Home";
 import { LanguageSetting } from "./views/LanguagePicker";
@@ -105,6 +105,13 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
   const [preview, setPreview] = useState<MediaBackend | null>(null);
   const devicesOpening = useRef<Promise<void> | null>(null);
   const lastChoice = useRef<PreJoinChoice | null>(null);
+  /** The pre-join choice waits for the devices to open: a browser asking for permission can
+   * take longer than the meeting takes to let us in. */
+  const choicePending = useRef(false);
+  /** Set when the meeting muted us as we came in (it mutes people who join, or does not let us
+   * unmute ourselves) before the devices had opened: until the choice applies, nothing turns
+   * the microphone on (the devices opening would), and then it applies with the microphone off. */
+  const entryHold = useRef(false);
   const clientRef = useRef<SignallingClient | null>(null);
   const mediaRef = useRef<MediaBackend | null>(null);
 
@@ -133,6 +140,8 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
       media.onDevicesChanged?.(() => {
         void media.listDevices().then(setDevices).catch(() => {});
       }) ?? null;
+    /** The seat we hold, to tell an entry from a resume of it. */
+    let seat: ParticipantId | null = null;
     client.onMessage((msg) => {
       switch (msg.type) {
         case "media_config":
@@ -150,8 +159,21 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
           setJoining(false);
           break;
         case "joined":
-        case "waiting":
           setJoining(false);
+          // Muted before the server is first told our media state, so it never hears "unmuted".
+          if (msg.you !== seat && mutedOnEntry(msg)) {
+            media.setMicMuted(true);
+            if (choicePending.current) entryHold.current = true;
+          }
+          seat = msg.you;
+          break;
+        case "waiting":
+          seat = null;
+          setJoining(false);
+          break;
+        case "moved_to_waiting_room":
+          // Let in again later is an entry of its own.
+          seat = null;
           break;
         default:
           break;
@@ -179,6 +201,10 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     // Keep the server told about our microphone and camera.
     let last = "";
     media.subscribe(() => {
+      if (entryHold.current && !media.local.micMuted) {
+        media.setMicMuted(true);
+        return;
+      }
       const key = `${media.local.micMuted}/${media.local.cameraOn}`;
       if (key !== last) {
         last = key;
@@ -195,20 +221,20 @@ export function App({ config, deps }: { config: AppConfig; deps: AppDeps }) {
     setNoServer(false);
     setJoining(true);
     const { client, media } = ensureClient();
-    const opening = devicesOpening.current;
-    if (opening) {
-      // Opened for the preview: keep them, as chosen.
-      void opening.then(() => {
-        media.setMicMuted(!choice.mic);
-        media.setCameraOn(choice.camera);
-      });
-    } else {
-      devicesOpening.current = media
-        .openDevices({ mic: choice.mic, camera: choice.camera, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
-        .then(() => media.listDevices())
-        .then(setDevices)
-        .catch(() => {});
-    }
+    // Opened for the preview, they are kept; otherwise they open now.
+    devicesOpening.current ??= media
+      .openDevices({ mic: choice.mic, camera: choice.camera, devices: { audioInput: choice.audioInput, videoInput: choice.videoInput } })
+      .then(() => media.listDevices())
+      .then(setDevices)
+      .catch(() => {});
+    choicePending.current = true;
+    entryHold.current = false;
+    void devicesOpening.current.then(() => {
+      media.setMicMuted(!choice.mic || entryHold.current);
+      media.setCameraOn(choice.camera);
+      choicePending.current = false;
+      entryHold.current = false;
+    });
     dispatch({ type: "local/joining" });
     // Signed in to this server: join as oneself (an owner hosts, a "signed in only" meeting lets
     // one in), however the meeting was reached.

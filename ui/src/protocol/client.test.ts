@@ -65,7 +65,17 @@ class FakeTimers implements Timers {
   }
 }
 
-const meeting = { id: "123456789", topic: "Møte", locked: false, waiting_room: false, chat_policy: "everyone" as const };
+const meeting = {
+  id: "123456789",
+  topic: "Møte",
+  locked: false,
+  waiting_room: false,
+  chat_policy: "everyone" as const,
+  share_policy: "everyone" as const,
+  mute_on_entry: false,
+  self_unmute: true,
+  spotlight: null,
+};
 const joinedMsg = (token: string): ServerMessage => ({
   type: "joined",
   you: 4,
@@ -160,6 +170,9 @@ describe("SignallingClient", () => {
     client.muteAll();
     client.askToUnmute(5);
     client.setChatPolicy("hosts_only");
+    client.setSharePolicy("hosts_only");
+    client.setMuteOnEntry(true);
+    client.setSelfUnmute(false);
     client.setMedia(true, false);
     client.raiseHand();
     client.lowerHand();
@@ -185,6 +198,9 @@ describe("SignallingClient", () => {
       { type: "mute_all" },
       { type: "ask_to_unmute", participant: 5 },
       { type: "set_chat_policy", policy: "hosts_only" },
+      { type: "set_share_policy", policy: "hosts_only" },
+      { type: "set_mute_on_entry", mute_on_entry: true },
+      { type: "set_self_unmute", allowed: false },
       { type: "set_media", audio_muted: true, video_on: false },
       { type: "raise_hand" },
       { type: "lower_hand" },

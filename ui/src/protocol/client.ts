@@ -16,6 +16,7 @@ import {
   type Reaction,
   type Role,
   type ServerMessage,
+  type SharePolicy,
   type ServerMessageOf,
   type ServerMessageType,
   type TrackKind,
@@ -344,6 +345,16 @@ export class SignallingClient {
   }
   setChatPolicy(policy: ChatPolicy) {
     return this.send({ type: "set_chat_policy", policy });
+  }
+  setSharePolicy(policy: SharePolicy) {
+    return this.send({ type: "set_share_policy", policy });
+  }
+  setMuteOnEntry(muteOnEntry: boolean) {
+    return this.send({ type: "set_mute_on_entry", mute_on_entry: muteOnEntry });
+  }
+  /** Lets participants unmute themselves, or (false) only after a host asked them to. */
+  setSelfUnmute(allowed: boolean) {
+    return this.send({ type: "set_self_unmute", allowed });
   }
   setMedia(audioMuted: boolean, videoOn: boolean) {
     return this.send({ type: "set_media", audio_muted: audioMuted, video_on: videoOn });

@@ -14,6 +14,8 @@ export type ParticipantId = number;
 export type Role = "host" | "co_host" | "participant";
 export type TrackKind = "audio" | "camera" | "screen";
 export type ChatPolicy = "everyone" | "hosts_only" | "off";
+/** Who may share a screen or a window. */
+export type SharePolicy = "everyone" | "hosts_only";
 export type Reaction = "thumbs_up" | "clap" | "heart" | "laugh" | "surprised" | "celebrate";
 export type LeaveReason = "left" | "removed" | "timed_out" | "moved_to_waiting_room";
 export type CloseReason = "left" | "denied" | "removed" | "meeting_ended" | "replaced";
@@ -73,6 +75,17 @@ export interface MeetingState {
   locked: boolean;
   waiting_room: boolean;
   chat_policy: ChatPolicy;
+  /** Who may share a screen or a window. */
+  share_policy: SharePolicy;
+  /** People who join are muted on arrival (hosts and co-hosts excepted). */
+  mute_on_entry: boolean;
+  /** Participants may unmute themselves (see ParticipantInfo.may_unmute). */
+  self_unmute: boolean;
+  /**
+   * The participant a host put in the spotlight: everyone's main picture, until a host ends
+   * it or they leave the meeting.
+   */
+  spotlight: ParticipantId | null;
 }
 
 export interface ParticipantInfo {
@@ -86,6 +99,11 @@ export interface ParticipantInfo {
   connected: boolean;
   /** Joined with an account of the organisation rather than as a guest. */
   signed_in: boolean;
+  /**
+   * May turn the microphone on: hosts and co-hosts always; others when the meeting lets
+   * participants unmute themselves, or after a host asked them to.
+   */
+  may_unmute: boolean;
 }
 
 export interface WaitingInfo {
@@ -132,6 +150,10 @@ export type ClientMessage =
   | { type: "mute_all" }
   | { type: "ask_to_unmute"; participant: ParticipantId }
   | { type: "set_chat_policy"; policy: ChatPolicy }
+  | { type: "set_share_policy"; policy: SharePolicy }
+  | { type: "set_mute_on_entry"; mute_on_entry: boolean }
+  | { type: "set_self_unmute"; allowed: boolean }
+  | { type: "set_spotlight"; participant: ParticipantId | null }
   // anyone
   | { type: "set_media"; audio_muted: boolean; video_on: boolean }
   | { type: "raise_hand" }
@@ -165,6 +187,10 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "mute_all",
   "ask_to_unmute",
   "set_chat_policy",
+  "set_share_policy",
+  "set_mute_on_entry",
+  "set_self_unmute",
+  "set_spotlight",
   "set_media",
   "raise_hand",
   "lower_hand",

@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage, MeetingState, ParticipantInfo, ServerMessage } from "../protocol/messages";
-import { amHost, amModerator, canChat, chatAudience, initialView, reduce, type MeetingView, type StoreAction } from "./store";
+import { amHost, amModerator, canChat, chatAudience, initialView, mayShare, mayUnmute, reduce, type MeetingView, type StoreAction } from "./store";
 
-const meeting: MeetingState = { id: "123456789", topic: "Forelesning", locked: false, waiting_room: true, chat_policy: "everyone" };
+const meeting: MeetingState = {
+  id: "123456789",
+  topic: "Forelesning",
+  locked: false,
+  waiting_room: true,
+  chat_policy: "everyone",
+  share_policy: "everyone",
+  mute_on_entry: false,
+  self_unmute: true,
+  spotlight: null,
+};
 const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant"): ParticipantInfo => ({
   id,
   name,
@@ -12,6 +22,7 @@ const person = (id: number, name: string, role: ParticipantInfo["role"] = "parti
   hand_raised: false,
   connected: true,
   signed_in: false,
+  may_unmute: true,
 });
 const chat = (seq: number, from: number, from_name: string, to: ChatMessage["to"], text: string): ChatMessage => ({
   seq,
@@ -209,5 +220,39 @@ describe("meeting store", () => {
     expect(v.reactions).toMatchObject([{ participant: 1, reaction: "clap" }]);
     v = reduce(v, { type: "local/reaction_done", id: v.reactions[0]!.id });
     expect(v.reactions).toEqual([]);
+  });
+
+  it("tells a participant muted on entry why, once per entry, and not the hosts", () => {
+    const onEntry = { meeting: { ...meeting, mute_on_entry: true } };
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")], onEntry));
+    expect(v.notices.map((n) => n.kind === "muted_on_entry" && n.mayUnmute)).toEqual([true]);
+    // A resume of the seat is no entry.
+    v = reduce(v, joined(2, "participant", [person(1, "Kari", "host"), person(2, "Ola")], onEntry));
+    expect(v.notices).toHaveLength(1);
+    expect(run(joined(1, "host", [person(1, "Kari", "host")], onEntry)).notices).toEqual([]);
+    expect(run(joined(1, "co_host", [person(1, "Kari", "co_host")], onEntry)).notices).toEqual([]);
+
+    // Not allowed to unmute either: the notice says so; without mute on entry, it is told alone.
+    const locked = { ...person(2, "Ola"), may_unmute: false };
+    expect(run(joined(2, "participant", [locked], onEntry)).notices).toMatchObject([{ kind: "muted_on_entry", mayUnmute: false }]);
+    expect(run(joined(2, "participant", [locked], { meeting: { ...meeting, self_unmute: false } })).notices).toMatchObject([{ kind: "unmute_not_allowed" }]);
+  });
+
+  it("follows whether I may unmute and share, and drops the refusal once a host lets me speak", () => {
+    let v = run(joined(2, "participant", [person(1, "Kari", "host"), { ...person(2, "Ola"), may_unmute: false }], { meeting: { ...meeting, self_unmute: false } }));
+    expect(mayUnmute(v)).toBe(false);
+    // Pressed again and again, the refusal is told once.
+    v = reduce(v, { type: "local/notice", kind: "unmute_not_allowed" });
+    v = reduce(v, { type: "local/notice", kind: "unmute_not_allowed" });
+    expect(v.notices.filter((n) => n.kind === "unmute_not_allowed")).toHaveLength(1);
+    v = reduce(v, { type: "participant_updated", participant: { ...person(2, "Ola"), may_unmute: true } });
+    expect(mayUnmute(v)).toBe(true);
+    expect(v.notices.filter((n) => n.kind === "unmute_not_allowed")).toEqual([]);
+
+    expect(mayShare(v)).toBe(true);
+    v = reduce(v, { type: "meeting_updated", meeting: { ...meeting, share_policy: "hosts_only" } });
+    expect(mayShare(v)).toBe(false);
+    v = reduce(v, { type: "participant_updated", participant: person(2, "Ola", "co_host") });
+    expect(mayShare(v)).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import {
   type RemoteTrack,
   type Role,
   type ServerMessage,
+  type ServerMessageOf,
   type WaitingInfo,
 } from "../protocol/messages";
 
@@ -32,7 +33,16 @@ export type Notice =
   | { id: number; kind: "hand_raised"; participant: ParticipantId; name: string }
   /** A chat message while the chat is closed: who wrote what (shortened), and whether to me alone. */
   | { id: number; kind: "chat_message"; from: string; text: string; private: boolean }
+  /** I came in muted because the meeting mutes people who join; `mayUnmute`: whether I may turn
+   * the microphone on myself (if not, a raised hand asks to speak). */
+  | { id: number; kind: "muted_on_entry"; mayUnmute: boolean }
+  | { id: number; kind: LocalNoticeKind }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
+
+/** Notices the meeting screen raises itself, when the meeting's settings refuse what I pressed:
+ * Unmute while the host has not let participants unmute themselves, Share while only hosts may
+ * share, and a share the host's new setting stopped. */
+export type LocalNoticeKind = "unmute_not_allowed" | "share_not_allowed" | "share_stopped";
 
 export interface ShownReaction {
   id: number;
@@ -65,6 +75,7 @@ export interface MeetingView {
 export type LocalAction =
   | { type: "local/chat_open"; open: boolean }
   | { type: "local/dismiss_notice"; id: number }
+  | { type: "local/notice"; kind: LocalNoticeKind }
   | { type: "local/reaction_done"; id: number }
   | { type: "local/joining" }
   | { type: "local/left" }
@@ -119,6 +130,9 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
         : { ...view, chatOpen: false };
     case "local/dismiss_notice":
       return { ...view, notices: view.notices.filter((n) => n.id !== action.id) };
+    case "local/notice":
+      // Pressing M again and again tells it once, afresh, rather than filling the list.
+      return notice({ ...view, notices: view.notices.filter((n) => n.kind !== action.kind) }, { kind: action.kind });
     case "local/reaction_done":
       return { ...view, reactions: view.reactions.filter((r) => r.id !== action.id) };
     case "local/joining":
@@ -156,7 +170,7 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       };
     case "joined": {
       const resumed = view.phase === "joined" && view.me === action.you;
-      return {
+      const next: MeetingView = {
         ...view,
         phase: "joined",
         me: action.you,
@@ -171,6 +185,12 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
         joinError: null,
         remoteTracks: resumed ? view.remoteTracks : [],
       };
+      // Coming in muted by the meeting's settings, the user is told why (a resume is no entry).
+      if (resumed || !mutedOnEntry(action)) return next;
+      const mayUnmute = action.participants.find((p) => p.id === action.you)?.may_unmute ?? true;
+      return action.meeting.mute_on_entry
+        ? notice(next, { kind: "muted_on_entry", mayUnmute })
+        : notice(next, { kind: "unmute_not_allowed" });
     }
     case "participant_joined":
     case "participant_updated": {
@@ -181,6 +201,10 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       const raised = p.hand_raised && !(i >= 0 && view.participants[i]!.hand_raised);
       if (raised && p.id !== view.me && isModerator(view.role)) {
         next = notice(next, { kind: "hand_raised", participant: p.id, name: p.name });
+      }
+      if (p.id === view.me && p.may_unmute) {
+        // Allowed now (a host asked me to unmute): "not allowed" no longer holds.
+        next = { ...next, notices: next.notices.filter((n) => n.kind !== "unmute_not_allowed") };
       }
       if (p.id === view.me && p.role !== view.role) {
         next = notice({ ...next, role: p.role, waiting: isModerator(p.role) ? next.waiting : [] }, { kind: "role_changed", role: p.role, from: view.role });
@@ -265,6 +289,25 @@ export function amModerator(view: MeetingView): boolean {
 
 export function amHost(view: MeetingView): boolean {
   return view.role === "host";
+}
+
+/** Whether the microphone starts off on this entry whatever was chosen before joining: the
+ * meeting mutes people who join, or does not let me unmute myself (hosts and co-hosts are
+ * never muted so). */
+export function mutedOnEntry(joined: ServerMessageOf<"joined">): boolean {
+  if (isModerator(joined.role)) return false;
+  const mine = joined.participants.find((p) => p.id === joined.you);
+  return joined.meeting.mute_on_entry || mine?.may_unmute === false;
+}
+
+/** Whether I may turn my microphone on (the server keeps it off otherwise). */
+export function mayUnmute(view: MeetingView): boolean {
+  return amModerator(view) || (me(view)?.may_unmute ?? true);
+}
+
+/** Whether I may share a screen or a window under the meeting's share policy. */
+export function mayShare(view: MeetingView): boolean {
+  return amModerator(view) || view.meeting?.share_policy !== "hosts_only";
 }
 
 /** How a chat message is labelled: public, to the hosts, or private (and between whom). */

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { ScreenShareError, type MediaBackend, type MediaDeviceOption, type ShareTarget, type VideoSource } from "../media/backend";
 import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
-import { amHost, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
+import { amHost, mayShare, mayUnmute, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
 import { DevicesMenu } from "./DevicesMenu";
 import { ChatPanel } from "./ChatPanel";
@@ -89,19 +89,41 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
     // Only the app's own failures are shown; a cancelled browser picker is not an error.
     media.startScreenShare(target).catch((e: unknown) => setShareError(e instanceof ScreenShareError ? e : null));
   };
+  const shareAllowed = mayShare(view);
+  /** Share is pressable but refused (and says why) while only hosts may share. */
+  const shareRefused = !local.sharingScreen && !shareAllowed;
   const toggleShare = () => {
     if (local.sharingScreen) {
       media.stopScreenShare();
+      return;
+    }
+    if (shareRefused) {
+      dispatch({ type: "local/notice", kind: "share_not_allowed" });
       return;
     }
     // The app offers its own list of screens and windows; a browser shows its picker.
     if (media.listShareTargets) setPicking(true);
     else startShare();
   };
+  // The host turned sharing off for participants, or took my co-host role, while I shared (or
+  // picked what to share): stop as the Stop sharing button does, and say why.
+  useEffect(() => {
+    if (shareAllowed) return;
+    setPicking(false);
+    if (local.sharingScreen) {
+      media.stopScreenShare();
+      dispatch({ type: "local/notice", kind: "share_stopped" });
+    }
+  }, [shareAllowed, local.sharingScreen]);
   const self = meOf(view);
 
   // ---- media controls ----
-  const toggleMic = () => media.setMicMuted(!local.micMuted);
+  const unmuteAllowed = mayUnmute(view);
+  /** Unmute (button, M, space) is refused while the host does not let me unmute myself: the
+   * server would keep me muted, so the microphone stays off and a notice says why. */
+  const unmuteRefused = local.micMuted && !unmuteAllowed;
+  const refuseUnmute = () => dispatch({ type: "local/notice", kind: "unmute_not_allowed" });
+  const toggleMic = () => (unmuteRefused ? refuseUnmute() : media.setMicMuted(!local.micMuted));
   const toggleCamera = () => media.setCameraOn(!local.cameraOn);
   const shortcuts = useMemo(
     () => ({
@@ -109,11 +131,15 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
       toggleCamera,
       micMuted: local.micMuted,
       pushToTalk: (down: boolean) => {
+        if (down && !unmuteAllowed) {
+          refuseUnmute();
+          return;
+        }
         setTalking(down);
         media.setMicMuted(!down);
       },
     }),
-    [media, local.micMuted, local.cameraOn],
+    [media, local.micMuted, local.cameraOn, unmuteAllowed],
   );
   useShortcuts(shortcuts, local.hasMic || local.hasCamera);
   const screen = useRef<HTMLDivElement>(null);
@@ -304,6 +330,11 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
                 {t("lowerHand")}
               </button>
             )}
+            {(n.kind === "unmute_not_allowed" || (n.kind === "muted_on_entry" && !n.mayUnmute)) && !unmuteAllowed && !handUp && (
+              <button type="button" onClick={() => actions.raiseHand()}>
+                {t("raiseHand")}
+              </button>
+            )}
             {n.kind === "chat_message" && (
               <button
                 type="button"
@@ -336,7 +367,15 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
       </ul>
 
       <footer class="controls" role="toolbar" aria-label={t("meetingControls")} aria-describedby="shortcuts-hint">
-        <button type="button" aria-pressed={local.micMuted} aria-keyshortcuts="M" disabled={!local.hasMic} onClick={toggleMic}>
+        <button
+          type="button"
+          aria-pressed={local.micMuted}
+          aria-keyshortcuts="M"
+          disabled={!local.hasMic}
+          aria-disabled={unmuteRefused || undefined}
+          title={unmuteRefused ? (handUp ? t("unmuteNotAllowed") : `${t("unmuteNotAllowed")} ${t("raiseHandToSpeak")}`) : undefined}
+          onClick={toggleMic}
+        >
           {local.micMuted ? t("unmute") : t("mute")}
         </button>
         <button type="button" aria-pressed={!local.cameraOn} aria-keyshortcuts="V" disabled={!local.hasCamera} onClick={toggleCamera}>
@@ -346,7 +385,9 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
         <button
           type="button"
           aria-pressed={local.sharingScreen}
-          aria-haspopup={media.listShareTargets ? "dialog" : undefined}
+          aria-haspopup={media.listShareTargets && !shareRefused ? "dialog" : undefined}
+          aria-disabled={shareRefused || undefined}
+          title={shareRefused ? t("shareNotAllowed") : undefined}
           onClick={toggleShare}
         >
           {local.sharingScreen ? t("stopSharing") : t("shareScreen")}
@@ -452,6 +493,14 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
       return n.who.length === 1
         ? t("waitingNoticeOne", { name: n.who[0]!.name })
         : t("waitingNoticeMany", { name: n.who[0]!.name, count: n.who.length - 1 });
+    case "muted_on_entry":
+      return n.mayUnmute ? t("mutedOnEntry") : `${t("mutedOnEntry")} ${t("raiseHandToSpeak")}`;
+    case "unmute_not_allowed":
+      return t("unmuteNotAllowed");
+    case "share_not_allowed":
+      return t("shareNotAllowed");
+    case "share_stopped":
+      return t("shareStopped");
     case "error":
       return t("error_generic", { message: n.message || n.code });
   }

@@ -95,6 +95,16 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
             <option value="hosts_only">{t("chatPolicy_hosts_only")}</option>
             <option value="off">{t("chatPolicy_off")}</option>
           </select>
+          <fieldset class="security">
+            <legend>{t("security")}</legend>
+            <Setting
+              label={t("allowShare")}
+              on={meeting.share_policy === "everyone"}
+              onToggle={(on) => actions.setSharePolicy(on ? "everyone" : "hosts_only")}
+            />
+            <Setting label={t("allowSelfUnmute")} on={meeting.self_unmute} onToggle={(on) => actions.setSelfUnmute(on)} />
+            <Setting label={t("muteOnEntry")} on={meeting.mute_on_entry} onToggle={(on) => actions.setMuteOnEntry(on)} />
+          </fieldset>
         </section>
       )}
 
@@ -171,6 +181,26 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
         })}
       </ul>
     </section>
+  );
+}
+
+/** One of the meeting's settings as a checkbox that shows what the server last said
+ * (`meeting_updated`): a press asks the server and puts the box back, so that it never claims a
+ * setting the server refused or has not applied yet. */
+function Setting({ label, on, onToggle }: { label: string; on: boolean; onToggle(on: boolean): void }) {
+  return (
+    <label class="check">
+      <input
+        type="checkbox"
+        checked={on}
+        onChange={(e) => {
+          const wanted = e.currentTarget.checked;
+          e.currentTarget.checked = on;
+          onToggle(wanted);
+        }}
+      />
+      {label}
+    </label>
   );
 }
 

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { I18nContext, translator, type Lang } from "../i18n";
 import { ScreenShareError, type ShareTarget, type VideoSource } from "../media/backend";
 import { NullMediaBackend } from "../media/browser";
-import type { ParticipantInfo } from "../protocol/messages";
+import type { MeetingState, ParticipantInfo } from "../protocol/messages";
 import { initialView, reduce } from "../state/store";
 import type { MeetingActions } from "./actions";
 import { Meeting } from "./Meeting";
@@ -45,7 +45,19 @@ const person = (id: number, name: string): ParticipantInfo => ({
   hand_raised: false,
   connected: true,
   signed_in: false,
+  may_unmute: true,
 });
+const meeting: MeetingState = {
+  id: "123456789",
+  topic: "T",
+  locked: false,
+  waiting_room: false,
+  chat_policy: "everyone",
+  share_policy: "everyone",
+  mute_on_entry: false,
+  self_unmute: true,
+  spotlight: null,
+};
 
 function fakeActions(): MeetingActions {
   return new Proxy({} as MeetingActions, { get: () => vi.fn(() => true) });
@@ -133,7 +145,7 @@ describe("share picker", () => {
     const start = vi.spyOn(listed, "startScreenShare");
     const view = reduce(initialView, {
       type: "joined", you: 1, role: "host", resume_token: "t",
-      meeting: { id: "123456789", topic: "T", locked: false, waiting_room: false, chat_policy: "everyone" },
+      meeting,
       participants: [person(1, "Kari")], waiting: [], chat: [],
     });
     mount("en", <Meeting view={view} media={listed} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
@@ -201,7 +213,7 @@ describe("self view", () => {
     media.local = { ...media.local, cameraOn: true, hasCamera: true };
     const view = reduce(initialView, {
       type: "joined", you: 1, role: "host", resume_token: "t",
-      meeting: { id: "123456789", topic: "T", locked: false, waiting_room: false, chat_policy: "everyone" },
+      meeting,
       participants: [person(1, "Kari"), person(2, "Per")], waiting: [], chat: [],
     });
     mount("en", <Meeting view={view} media={media} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);

@@ -21,7 +21,17 @@ function mount(lang: Lang, children: ComponentChildren) {
   });
 }
 
-const meeting: MeetingState = { id: "123456789", topic: "Matte 101", locked: false, waiting_room: true, chat_policy: "everyone" };
+const meeting: MeetingState = {
+  id: "123456789",
+  topic: "Matte 101",
+  locked: false,
+  waiting_room: true,
+  chat_policy: "everyone",
+  share_policy: "everyone",
+  mute_on_entry: false,
+  self_unmute: true,
+  spotlight: null,
+};
 const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant", extra: Partial<ParticipantInfo> = {}): ParticipantInfo => ({
   id,
   name,
@@ -31,6 +41,7 @@ const person = (id: number, name: string, role: ParticipantInfo["role"] = "parti
   hand_raised: false,
   connected: true,
   signed_in: false,
+  may_unmute: true,
   ...extra,
 });
 const viewAs = (you: number, role: ParticipantInfo["role"]): MeetingView =>
@@ -51,7 +62,8 @@ function fakeActions(): MeetingActions {
   const fn = () => vi.fn(() => true);
   return {
     admit: fn(), admitAll: fn(), deny: fn(), sendToWaitingRoom: fn(), setLocked: fn(), endForAll: fn(), remove: fn(),
-    setRole: fn(), handOverHost: fn(), mute: fn(), muteAll: fn(), askToUnmute: fn(), setChatPolicy: fn(), raiseHand: fn(),
+    setRole: fn(), handOverHost: fn(), mute: fn(), muteAll: fn(), askToUnmute: fn(), setChatPolicy: fn(), setSharePolicy: fn(),
+    setMuteOnEntry: fn(), setSelfUnmute: fn(), raiseHand: fn(),
     lowerHand: fn(), react: fn(), chat: fn(), subscribeVideo: fn(),
   };
 }
@@ -135,9 +147,29 @@ describe("participants panel", () => {
     expect(root.querySelector("details.more")).toBeNull();
   });
 
+  it("offers the host Ask to unmute for a muted participant, whether or not they may unmute themselves", () => {
+    const actions = fakeActions();
+    const view = reduce(viewAs(1, "host"), { type: "participant_updated", participant: person(2, "Ola", "participant", { audio_muted: true, may_unmute: false }) });
+    mount("en", <ParticipantsPanel view={view} actions={actions} />);
+    const ask = root.querySelector<HTMLButtonElement>('[aria-label="Actions for Ola"] button[aria-label="Ask to unmute: Ola"]')!;
+    expect(ask.textContent).toBe("Ask to unmute");
+    act(() => ask.click());
+    expect(actions.askToUnmute).toHaveBeenCalledWith(2);
+  });
+
+  it("names the security settings in bokmål and nynorsk", () => {
+    const labels = () => [...root.querySelectorAll("fieldset.security label")].map((l) => l.textContent);
+    mount("nb", <ParticipantsPanel view={viewAs(1, "host")} actions={fakeActions()} />);
+    expect(root.querySelector("fieldset.security legend")?.textContent).toBe("Sikkerhet");
+    expect(labels()).toEqual(["Deltakere kan dele skjermen", "Deltakere kan slå på mikrofonen selv", "Demp deltakere når de kommer inn"]);
+    mount("nn", <ParticipantsPanel view={viewAs(2, "co_host")} actions={fakeActions()} />);
+    expect(labels()).toEqual(["Deltakarar kan dele skjermen", "Deltakarar kan slå på mikrofonen sjølv", "Demp deltakarar når dei kjem inn"]);
+  });
+
   it("shows no host controls to participants", () => {
     mount("nb", <ParticipantsPanel view={viewAs(2, "participant")} actions={fakeActions()} />);
     expect(root.querySelectorAll("button")).toHaveLength(0);
+    expect(root.querySelectorAll("input[type=checkbox]")).toHaveLength(0);
     expect(root.textContent).toContain("Kari");
     expect(root.textContent).not.toContain("Venterom");
   });
