@@ -369,6 +369,20 @@ export const messages = {
   unlockMeeting: { nb: "Lås opp møtet", nn: "Lås opp møtet", en: "Unlock meeting" },
   hostControls: { nb: "Vertskontroller", nn: "Vertskontrollar", en: "Host controls" },
   security: { nb: "Sikkerhet", nn: "Tryggleik", en: "Security" },
+  spotlight: { nb: "Fremhev for alle", nn: "Framhev for alle", en: "Spotlight for everyone" },
+  spotlightMe: { nb: "Fremhev meg for alle", nn: "Framhev meg for alle", en: "Spotlight my video" },
+  endSpotlight: { nb: "Fjern fremhevingen", nn: "Fjern framhevinga", en: "Remove spotlight" },
+  spotlighted: { nb: "fremhevet", nn: "framheva", en: "in the spotlight" },
+  spotlightOn: {
+    nb: "{name} er nå fremhevet for alle.",
+    nn: "{name} er no framheva for alle.",
+    en: "{name} is now in the spotlight for everyone.",
+  },
+  spotlightOnYou: {
+    nb: "Du er nå fremhevet: alle ser videoen din stort.",
+    nn: "Du er no framheva: alle ser videoen din stort.",
+    en: "You are now in the spotlight: everyone sees your video large.",
+  },
   allowShare: { nb: "Deltakere kan dele skjermen", nn: "Deltakarar kan dele skjermen", en: "Participants may share their screen" },
   allowSelfUnmute: {
     nb: "Deltakere kan slå på mikrofonen selv",

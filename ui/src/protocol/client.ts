@@ -356,6 +356,10 @@ export class SignallingClient {
   setSelfUnmute(allowed: boolean) {
     return this.send({ type: "set_self_unmute", allowed });
   }
+  /** Shows one participant's video as everyone's main picture; `null` ends the spotlight. */
+  setSpotlight(participant: ParticipantId | null) {
+    return this.send({ type: "set_spotlight", participant });
+  }
   setMedia(audioMuted: boolean, videoOn: boolean) {
     return this.send({ type: "set_media", audio_muted: audioMuted, video_on: videoOn });
   }

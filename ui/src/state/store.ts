@@ -36,6 +36,8 @@ export type Notice =
   /** I came in muted because the meeting mutes people who join; `mayUnmute`: whether I may turn
    * the microphone on myself (if not, a raised hand asks to speak). */
   | { id: number; kind: "muted_on_entry"; mayUnmute: boolean }
+  /** A host put someone (`you`: me) in the spotlight. */
+  | { id: number; kind: "spotlight"; participant: ParticipantId; name: string; you: boolean }
   | { id: number; kind: LocalNoticeKind }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
 
@@ -234,8 +236,14 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       const next: MeetingView = { ...view, waiting: action.waiting, notices };
       return newcomers.length && isModerator(view.role) ? notice(next, { kind: "someone_waiting", who: newcomers }) : next;
     }
-    case "meeting_updated":
-      return { ...view, meeting: action.meeting };
+    case "meeting_updated": {
+      const next = { ...view, meeting: action.meeting };
+      const spotlight = action.meeting.spotlight;
+      if (spotlight === null || spotlight === view.meeting?.spotlight) return next;
+      // Everyone is told who is now everyone's main picture; the person themselves, that it is them.
+      const name = view.participants.find((p) => p.id === spotlight)?.name ?? "";
+      return notice(next, { kind: "spotlight", participant: spotlight, name, you: spotlight === view.me });
+    }
     case "chat": {
       if (view.chat.some((m) => m.seq === action.message.seq)) return view;
       const mine = action.message.from === view.me;

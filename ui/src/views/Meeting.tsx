@@ -76,6 +76,12 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const [layout, setLayout] = useState<"gallery" | "speaker">("gallery");
   /** The tile the user pinned as the main one (its key), whoever speaks. */
   const [pinned, setPinned] = useState<string | null>(null);
+  const spotlight = view.meeting?.spotlight ?? null;
+  // A new spotlight shows large for everyone: the speaker view, once; one may go back to the
+  // gallery after.
+  useEffect(() => {
+    if (spotlight !== null && spotlight !== view.me) setLayout("speaker");
+  }, [spotlight]);
   const [gridRef, gridSize] = useSize(layout);
   const [page, setPage] = useState(0);
   const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
@@ -190,9 +196,12 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   let strip: TileSpec[] = [];
   let shown: TileSpec[];
   if (layout === "speaker") {
+    // My own pin first, then what the whole meeting looks at: a shared screen, then whoever a
+    // host spotlighted (not myself: I know what I look like), then whoever speaks.
     main =
       all.find((x) => x.key === pinned) ??
       screens[0] ??
+      tiles.find((x) => x.participant.id === spotlight && !x.isSelf) ??
       tiles.find((x) => x.participant.id === view.activeSpeaker && !x.isSelf) ??
       tiles.find((x) => !x.isSelf) ??
       tiles[0];
@@ -217,6 +226,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
       media={media}
       actions={actions}
       reaction={reactionOf(s.participant.id)}
+      spotlighted={s.participant.id === spotlight}
       large={large}
       pinned={s.key === pinned}
       onPin={
@@ -493,6 +503,8 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
       return n.who.length === 1
         ? t("waitingNoticeOne", { name: n.who[0]!.name })
         : t("waitingNoticeMany", { name: n.who[0]!.name, count: n.who.length - 1 });
+    case "spotlight":
+      return n.you ? t("spotlightOnYou") : t("spotlightOn", { name: n.name });
     case "muted_on_entry":
       return n.mayUnmute ? t("mutedOnEntry") : `${t("mutedOnEntry")} ${t("raiseHandToSpeak")}`;
     case "unmute_not_allowed":

@@ -80,6 +80,15 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
           <button type="button" onClick={() => actions.muteAll()}>
             {t("muteAll")}
           </button>
+          {meeting.spotlight === null ? (
+            <button type="button" onClick={() => view.me !== null && actions.setSpotlight(view.me)}>
+              {t("spotlightMe")}
+            </button>
+          ) : (
+            <button type="button" onClick={() => actions.setSpotlight(null)}>
+              {t("endSpotlight")}
+            </button>
+          )}
           {raisedHands.length > 1 && (
             <button type="button" onClick={() => raisedHands.forEach((p) => actions.lowerHand(p.id))}>
               {t("lowerAllHands", { count: raisedHands.length })}
@@ -152,6 +161,15 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
                         {host && (
                           <button type="button" onClick={() => actions.handOverHost(p.id)}>
                             {t("makeHost")}
+                          </button>
+                        )}
+                        {meeting?.spotlight === p.id ? (
+                          <button type="button" onClick={() => actions.setSpotlight(null)}>
+                            {t("endSpotlight")}
+                          </button>
+                        ) : (
+                          <button type="button" onClick={() => actions.setSpotlight(p.id)}>
+                            {t("spotlight")}
                           </button>
                         )}
                         {p.role !== "host" && (

@@ -23,12 +23,14 @@ export interface TileProps {
   actions: MeetingActions;
   reaction?: Reaction | undefined;
   large?: boolean;
+  /** A host put this participant in the spotlight (shown on their camera tile, not a screen). */
+  spotlighted?: boolean;
   /** Whether this tile is pinned as the main one, and how to pin or unpin it (absent: no pin). */
   pinned?: boolean;
   onPin?: (() => void) | undefined;
 }
 
-export function Tile({ participant, source, isSelf, speaking, videoOn, media, actions, reaction, large, pinned, onPin }: TileProps) {
+export function Tile({ participant, source, isSelf, speaking, videoOn, media, actions, reaction, large, spotlighted, pinned, onPin }: TileProps) {
   const { t } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const screen = source.kind === "local-screen" || (source.kind === "remote" && source.track === "screen");
@@ -63,7 +65,9 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
     };
   }, [actions, source.kind, source.kind === "remote" ? `${source.participant}/${source.track}` : ""]);
 
+  const spotlit = !!spotlighted && !screen;
   const status = [
+    spotlit ? t("spotlighted") : null,
     speaking ? t("speaking") : null,
     participant.audio_muted && !screen ? t("micOff") : null,
     participant.hand_raised && !screen ? t("handRaised") : null,
@@ -71,7 +75,7 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
 
   return (
     <figure
-      class={`tile${speaking ? " speaking" : ""}${isSelf ? " self" : ""}${screen ? " screen" : ""}${large ? " large" : ""}`}
+      class={`tile${speaking ? " speaking" : ""}${isSelf ? " self" : ""}${screen ? " screen" : ""}${large ? " large" : ""}${spotlit ? " spotlit" : ""}`}
       data-participant={participant.id}
       aria-label={[caption, ...status].join(", ")}
     >
@@ -85,6 +89,7 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
       <figcaption>
         {participant.hand_raised && !screen && <span aria-hidden="true">✋ </span>}
         <span class="name">{caption}</span>
+        {spotlit && <span class="spotlight-badge">{t("spotlighted")}</span>}
         {participant.audio_muted && !screen && <MicOffIcon />}
       </figcaption>
       {onPin && (

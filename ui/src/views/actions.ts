@@ -20,6 +20,7 @@ export type MeetingActions = Pick<
   | "setSharePolicy"
   | "setMuteOnEntry"
   | "setSelfUnmute"
+  | "setSpotlight"
   | "raiseHand"
   | "lowerHand"
   | "react"

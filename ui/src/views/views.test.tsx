@@ -63,7 +63,7 @@ function fakeActions(): MeetingActions {
   return {
     admit: fn(), admitAll: fn(), deny: fn(), sendToWaitingRoom: fn(), setLocked: fn(), endForAll: fn(), remove: fn(),
     setRole: fn(), handOverHost: fn(), mute: fn(), muteAll: fn(), askToUnmute: fn(), setChatPolicy: fn(), setSharePolicy: fn(),
-    setMuteOnEntry: fn(), setSelfUnmute: fn(), raiseHand: fn(),
+    setMuteOnEntry: fn(), setSelfUnmute: fn(), setSpotlight: fn(), raiseHand: fn(),
     lowerHand: fn(), react: fn(), chat: fn(), subscribeVideo: fn(),
   };
 }
@@ -99,6 +99,7 @@ describe("participants panel", () => {
     expect([...more.querySelectorAll("button")].map((x) => x.textContent)).toEqual([
       "Make co-host",
       "Make host",
+      "Spotlight for everyone",
       "Send to the waiting room",
       "Remove from meeting",
     ]);
@@ -209,6 +210,57 @@ describe("meeting screen", () => {
     act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Unpin Ola"]')!.click());
     // Back to who speaks.
     expect(main()).toBe("3");
+  });
+
+  it("shows whoever a host spotlights as everyone's main picture, below one's own pin", () => {
+    let view = viewAs(2, "participant");
+    view = reduce(view, { type: "participant_joined", participant: person(3, "Per", "participant", { video_on: true }) });
+    view = reduce(view, { type: "active_speaker", participant: 3 });
+    const media = new NullMediaBackend();
+    const show = (v: MeetingView) =>
+      mount("en", <Meeting view={v} media={media} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    show(view);
+    expect(root.querySelector(".main-tile"), "the gallery until someone is spotlighted").toBeNull();
+
+    view = reduce(view, { type: "meeting_updated", meeting: { ...meeting, spotlight: 1 } });
+    show(view);
+    const main = () => root.querySelector(".main-tile figure")?.getAttribute("data-participant");
+    expect(main(), "Kari, although Per speaks").toBe("1");
+    expect(root.querySelector('figure[data-participant="1"]')?.getAttribute("aria-label")).toBe("Kari, in the spotlight");
+    expect(root.querySelector(".notices")?.textContent).toContain("Kari is now in the spotlight for everyone.");
+    // One's own pin still wins.
+    act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Pin Per as the main picture"]')!.click());
+    expect(main()).toBe("3");
+    act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Unpin Per"]')!.click());
+    expect(main()).toBe("1");
+
+    // Spotlighted oneself: told so, and shown the others (not oneself) large.
+    view = reduce(view, { type: "meeting_updated", meeting: { ...meeting, spotlight: 2 } });
+    show(view);
+    expect(root.querySelector(".notices")?.textContent).toContain("You are now in the spotlight: everyone sees your video large.");
+    expect(main()).toBe("3");
+    // Ended: back to who speaks, with no new notice.
+    const notices = view.notices.length;
+    view = reduce(view, { type: "meeting_updated", meeting: { ...meeting, spotlight: null } });
+    expect(view.notices.length).toBe(notices);
+  });
+
+  it("lets a host spotlight themselves or someone, and end it", () => {
+    const actions = fakeActions();
+    let view = viewAs(1, "host");
+    mount("nb", <ParticipantsPanel view={view} actions={actions} />);
+    const press = (text: string, within: ParentNode = root) =>
+      act(() => [...within.querySelectorAll("button")].find((b) => b.textContent === text)!.click());
+    press("Fremhev meg for alle");
+    expect(actions.setSpotlight).toHaveBeenLastCalledWith(1);
+    const ola = () => root.querySelector('[aria-label="Handlinger for Ola"]')!;
+    press("Fremhev for alle", ola());
+    expect(actions.setSpotlight).toHaveBeenLastCalledWith(2);
+    view = reduce(view, { type: "meeting_updated", meeting: { ...meeting, spotlight: 2 } });
+    mount("nb", <ParticipantsPanel view={view} actions={actions} />);
+    press("Fjern fremhevingen", ola());
+    expect(actions.setSpotlight).toHaveBeenLastCalledWith(null);
+    expect([...root.querySelectorAll("button")].some((b) => b.textContent === "Fremhev meg for alle"), "one spotlight at a time").toBe(false);
   });
 
   it("shows the host a raised hand, with Lower hand at hand, and lists raised hands first", () => {
