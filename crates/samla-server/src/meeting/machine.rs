@@ -985,16 +985,23 @@ impl MeetingMachine {
                 video_on,
             } => {
                 let seat = &self.seats[me];
-                if !audio_muted && seat.audio_muted && !seat.may_unmute(self.self_unmute) {
-                    return Err(refused(
-                        ErrorCode::NotAllowed,
-                        "the host has not allowed participants to unmute themselves",
-                    ));
-                }
+                let held = !audio_muted && seat.audio_muted && !seat.may_unmute(self.self_unmute);
+                // The camera part still applies: a client that says "unmuted, camera on" in
+                // one message is seen with its camera on, and stays muted.
                 self.update(me, out, |s| {
-                    s.audio_muted = audio_muted;
+                    s.audio_muted = audio_muted || held;
                     s.video_on = video_on;
                 });
+                if let Some(conn) = self.seats[me].conn().filter(|_| held) {
+                    error(
+                        out,
+                        conn,
+                        refused(
+                            ErrorCode::NotAllowed,
+                            "the host has not allowed participants to unmute themselves",
+                        ),
+                    );
+                }
             }
             M::RaiseHand => self.update(me, out, |s| s.hand_raised = true),
             M::LowerHand { participant } => {

@@ -908,9 +908,29 @@ fn where_participants_may_not_unmute_a_muted_one_speaks_only_when_asked() {
     // Per's microphone is shut at the SFU, Pia's (on) and the host's are not.
     assert_eq!(forwarding(&out), [(per.id, MIC_SHUT)]);
 
-    // Per cannot unmute: nothing changes, he is told why.
-    let out = m.send(&per, unmute());
-    assert_refused(&out, per.conn, ErrorCode::NotAllowed);
+    // Per cannot unmute: he is told why. His camera, said in the same message, goes on.
+    let out = m.send(
+        &per,
+        ClientMessage::SetMedia {
+            audio_muted: false,
+            video_on: true,
+        },
+    );
+    let per_now = update_about(&out, &pia, &per).expect("Per's camera");
+    assert!(per_now.audio_muted && per_now.video_on);
+    assert!(to(&out, per.conn).iter().any(|msg| matches!(
+        msg,
+        ServerMessage::Error {
+            code: ErrorCode::NotAllowed,
+            ..
+        }
+    )));
+    assert!(forwarding(&out).is_empty(), "his microphone stays shut");
+    let again = ClientMessage::SetMedia {
+        audio_muted: false,
+        video_on: true,
+    };
+    assert_refused(&m.send(&per, again), per.conn, ErrorCode::NotAllowed);
     // Pia mutes herself and is then held like Per.
     let out = m.send(
         &pia,
