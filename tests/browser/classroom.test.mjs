@@ -1,8 +1,8 @@
 // Browser end-to-end test of a teacher's rules for a lecture, with the real web UI in
 // Chromium, the real samla-server and its SFU, and a samla-cli participant that sends its
 // microphone whatever it is told (as a modified client would). The teacher stops participants
-// unmuting themselves and sharing, mutes newcomers, and spotlights their own video; what must
-// hold is what the students hear and see, not only what their buttons say.
+// unmuting themselves and sharing, mutes newcomers, spotlights their own video and asks for
+// feedback; what must hold is what the students hear and see, not only what their buttons say.
 //
 // See join.test.mjs for how to build and run.
 
@@ -31,7 +31,7 @@ function notices(page) {
   return page.locator(".notices li").allTextContents();
 }
 
-test("a teacher's rules hold: a muted student is not heard until asked, nobody else shares, the spotlight shows the teacher", async (t) => {
+test("a teacher's rules hold: a muted student is not heard until asked, nobody else shares, the spotlight shows the teacher, answers are counted", async (t) => {
   const meeting = await createMeeting({ topic: "Forelesning" });
   const { page: teacher } = await openBrowser("classroom-teacher");
   await teacher.goto(`${server.base}/j/${meeting.id}?name=Teacher&lang=en`);
@@ -139,4 +139,19 @@ test("a teacher's rules hold: a muted student is not heard until asked, nobody e
   await screenshot(student, "63-classroom-spotlight");
   await teacher.getByRole("button", { name: "Remove spotlight" }).click();
   await teacher.getByRole("button", { name: "Spotlight my video" }).waitFor({ timeout: 10_000 });
+
+  // "Too fast?" The student answers without words; the teacher counts, then clears.
+  await student.locator("details.reactions summary").click();
+  await student.getByRole("group", { name: "Feedback" }).getByRole("button", { name: "Slower" }).click();
+  const summary = teacher.getByRole("group", { name: "Feedback" });
+  await summary.getByText("Slower: 1").waitFor({ timeout: 10_000 });
+  await teacher.locator('figure.tile[aria-label^="Student"][aria-label$="answers Slower"]').waitFor({ timeout: 10_000 });
+  await screenshot(teacher, "64-classroom-feedback");
+  await summary.getByRole("button", { name: "Clear feedback" }).click();
+  await summary.waitFor({ state: "detached", timeout: 10_000 });
+  await student.locator("details.reactions summary").click();
+  assert.equal(
+    await student.getByRole("group", { name: "Feedback" }).getByRole("button", { name: "Slower" }).getAttribute("aria-pressed"),
+    "false",
+  );
 });

@@ -215,7 +215,7 @@ describe("app: from the join link into the meeting", () => {
         resume_token: "t",
         meeting: { id: "123456789", topic: "Matte 101", locked: false, waiting_room: false, chat_policy: "everyone", share_policy: "everyone", mute_on_entry: false, self_unmute: true, spotlight: null },
         participants: [
-          { id: 1, name: "Kari", role: "participant", audio_muted: false, video_on: false, hand_raised: false, connected: true, signed_in: false, may_unmute: true },
+          { id: 1, name: "Kari", role: "participant", audio_muted: false, video_on: false, hand_raised: false, connected: true, signed_in: false, may_unmute: true, feedback: null },
         ],
         waiting: [],
         chat: [],
@@ -334,6 +334,7 @@ const kari = (role: Role, extra: Partial<ParticipantInfo> = {}): ParticipantInfo
   connected: true,
   signed_in: false,
   may_unmute: true,
+  feedback: null,
   ...extra,
 });
 

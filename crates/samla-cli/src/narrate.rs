@@ -105,6 +105,7 @@ mod tests {
                 connected: true,
                 signed_in: false,
                 may_unmute: true,
+                feedback: None,
             },
         );
         let left = Event::Server(ServerMessage::ParticipantLeft {

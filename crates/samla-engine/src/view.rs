@@ -176,6 +176,7 @@ mod tests {
             connected: true,
             signed_in: false,
             may_unmute: true,
+            feedback: None,
         }
     }
 

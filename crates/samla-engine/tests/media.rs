@@ -421,6 +421,7 @@ fn joined(you: u32, everyone: &[(u32, &str)]) -> Event {
                 connected: true,
                 signed_in: false,
                 may_unmute: true,
+                feedback: None,
             })
             .collect(),
         waiting: vec![],

@@ -119,6 +119,14 @@ pub enum ClientMessage {
     React {
         reaction: Reaction,
     },
+    /// Answer the teacher without words ("yes", "go slower"), shown until changed or cleared;
+    /// `None` takes one's own back.
+    SetFeedback {
+        #[serde(default)]
+        feedback: Option<Feedback>,
+    },
+    /// Clear everyone's feedback, for the next question. Hosts and co-hosts.
+    ClearFeedback,
     Chat {
         to: ChatTarget,
         text: String,
@@ -173,6 +181,8 @@ impl ClientMessage {
         "lower_hand",
         "rename",
         "react",
+        "set_feedback",
+        "clear_feedback",
         "chat",
         "media_offer",
         "media_answer",
@@ -385,6 +395,17 @@ pub enum Reaction {
     Celebrate,
 }
 
+/// A participant's answer without words, as a class gives it: it stays until changed, unlike
+/// a [`Reaction`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feedback {
+    Yes,
+    No,
+    Slower,
+    Faster,
+}
+
 /// The meeting-wide state every participant sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingState {
@@ -429,6 +450,9 @@ pub struct ParticipantInfo {
     /// lets participants unmute themselves, or after a host asked them to.
     #[serde(default = "yes")]
     pub may_unmute: bool,
+    /// Their answer without words, until they change it or a host clears it.
+    #[serde(default)]
+    pub feedback: Option<Feedback>,
 }
 
 /// Someone in the waiting room, as hosts see them.

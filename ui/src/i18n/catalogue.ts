@@ -299,6 +299,14 @@ export const messages = {
   reaction_laugh: { nb: "Latter", nn: "Latter", en: "Laugh" },
   reaction_surprised: { nb: "Overrasket", nn: "Overraska", en: "Surprised" },
   reaction_celebrate: { nb: "Feiring", nn: "Feiring", en: "Celebrate" },
+  feedback: { nb: "Tilbakemelding", nn: "Tilbakemelding", en: "Feedback" },
+  feedback_yes: { nb: "Ja", nn: "Ja", en: "Yes" },
+  feedback_no: { nb: "Nei", nn: "Nei", en: "No" },
+  feedback_slower: { nb: "Saktere", nn: "Saktare", en: "Slower" },
+  feedback_faster: { nb: "Raskere", nn: "Raskare", en: "Faster" },
+  feedbackOf: { nb: "svarer {answer}", nn: "svarar {answer}", en: "answers {answer}" },
+  feedbackCount: { nb: "{answer}: {count}", nn: "{answer}: {count}", en: "{answer}: {count}" },
+  clearFeedback: { nb: "Nullstill tilbakemeldinger", nn: "Nullstill tilbakemeldingar", en: "Clear feedback" },
 
   // ---- chat ----
   chat: { nb: "Chat", nn: "Chat", en: "Chat" },

@@ -10,6 +10,7 @@ import {
   type ChatPolicy,
   type ChatTarget,
   type ClientMessage,
+  type Feedback,
   type MeetingId,
   type ParticipantId,
   type PublishedTrack,
@@ -359,6 +360,14 @@ export class SignallingClient {
   /** Shows one participant's video as everyone's main picture; `null` ends the spotlight. */
   setSpotlight(participant: ParticipantId | null) {
     return this.send({ type: "set_spotlight", participant });
+  }
+  /** Gives (or with `null` takes back) one's answer without words. */
+  setFeedback(feedback: Feedback | null) {
+    return this.send({ type: "set_feedback", feedback });
+  }
+  /** Clears everyone's feedback, for the next question (hosts). */
+  clearFeedback() {
+    return this.send({ type: "clear_feedback" });
   }
   setMedia(audioMuted: boolean, videoOn: boolean) {
     return this.send({ type: "set_media", audio_muted: audioMuted, video_on: videoOn });

@@ -43,6 +43,10 @@ export type ErrorCode =
 
 export const REACTIONS: readonly Reaction[] = ["thumbs_up", "clap", "heart", "laugh", "surprised", "celebrate"];
 
+/** A participant's answer without words; it stays until changed or cleared, unlike a reaction. */
+export type Feedback = "yes" | "no" | "slower" | "faster";
+export const FEEDBACK: readonly Feedback[] = ["yes", "no", "slower", "faster"];
+
 export function isModerator(role: Role | null | undefined): boolean {
   return role === "host" || role === "co_host";
 }
@@ -104,6 +108,8 @@ export interface ParticipantInfo {
    * participants unmute themselves, or after a host asked them to.
    */
   may_unmute: boolean;
+  /** Their answer without words, until they change it or a host clears it. */
+  feedback: Feedback | null;
 }
 
 export interface WaitingInfo {
@@ -160,6 +166,8 @@ export type ClientMessage =
   | { type: "lower_hand"; participant?: ParticipantId }
   | { type: "rename"; participant?: ParticipantId; name: string }
   | { type: "react"; reaction: Reaction }
+  | { type: "set_feedback"; feedback: Feedback | null }
+  | { type: "clear_feedback" }
   | { type: "chat"; to: ChatTarget; text: string }
   // media
   | { type: "media_offer"; sdp: string; tracks: PublishedTrack[] }
@@ -196,6 +204,8 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "lower_hand",
   "rename",
   "react",
+  "set_feedback",
+  "clear_feedback",
   "chat",
   "media_offer",
   "media_answer",

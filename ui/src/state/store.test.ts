@@ -23,6 +23,7 @@ const person = (id: number, name: string, role: ParticipantInfo["role"] = "parti
   connected: true,
   signed_in: false,
   may_unmute: true,
+  feedback: null,
 });
 const chat = (seq: number, from: number, from_name: string, to: ChatMessage["to"], text: string): ChatMessage => ({
   seq,

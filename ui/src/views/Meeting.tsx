@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { ScreenShareError, type MediaBackend, type MediaDeviceOption, type ShareTarget, type VideoSource } from "../media/backend";
-import { REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
+import { FEEDBACK, REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
 import { amHost, mayShare, mayUnmute, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
 import { DevicesMenu } from "./DevicesMenu";
@@ -11,7 +11,7 @@ import { useMedia, useMenusClose, useShortcuts } from "./hooks";
 import { deviceErrorText } from "./deviceError";
 import { ParticipantsPanel } from "./ParticipantsPanel";
 import { ShareDialog } from "./ShareDialog";
-import { REACTION_EMOJI, Tile } from "./Tile";
+import { FEEDBACK_SYMBOL, REACTION_EMOJI, Tile } from "./Tile";
 
 /** At most 7 × 7 tiles on one gallery page. */
 export const PAGE_SIZE = 49;
@@ -422,6 +422,24 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
                 }}
               >
                 {REACTION_EMOJI[r]}
+              </button>
+            ))}
+          </div>
+          <div role="group" aria-label={t("feedback")} class="feedback-choices">
+            {FEEDBACK.map((f) => (
+              <button
+                key={f}
+                type="button"
+                aria-pressed={self?.feedback === f}
+                onClick={(e) => {
+                  // Pressed again, it is taken back.
+                  actions.setFeedback(self?.feedback === f ? null : f);
+                  const menu = e.currentTarget.closest("details");
+                  if (menu) menu.open = false;
+                }}
+              >
+                <span aria-hidden="true">{FEEDBACK_SYMBOL[f]} </span>
+                {t(`feedback_${f}`)}
               </button>
             ))}
           </div>

@@ -1,8 +1,9 @@
 import { useState } from "preact/hooks";
 import { useI18n } from "../i18n";
-import type { ChatPolicy, ParticipantInfo } from "../protocol/messages";
+import { FEEDBACK, type ChatPolicy, type ParticipantInfo } from "../protocol/messages";
 import { amHost, amModerator, type MeetingView } from "../state/store";
 import type { MeetingActions } from "./actions";
+import { FEEDBACK_SYMBOL } from "./Tile";
 
 export function ParticipantsPanel({ view, actions }: { view: MeetingView; actions: MeetingActions }) {
   const { t } = useI18n();
@@ -27,8 +28,11 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
     if (p.audio_muted) out.push(t("micOff"));
     if (!p.video_on) out.push(t("cameraOff"));
     if (p.hand_raised) out.push(t("handRaised"));
+    if (p.feedback) out.push(`${FEEDBACK_SYMBOL[p.feedback]} ${t(`feedback_${p.feedback}`)}`);
     return out;
   };
+  // How the class answered, at a glance, for whoever asked.
+  const answered = view.participants.filter((p) => p.feedback).length;
 
   return (
     <section class="panel participants" aria-labelledby="participants-heading">
@@ -93,6 +97,21 @@ export function ParticipantsPanel({ view, actions }: { view: MeetingView; action
             <button type="button" onClick={() => raisedHands.forEach((p) => actions.lowerHand(p.id))}>
               {t("lowerAllHands", { count: raisedHands.length })}
             </button>
+          )}
+          {answered > 0 && (
+            <div class="feedback-summary" role="group" aria-label={t("feedback")}>
+              <ul>
+                {FEEDBACK.map((f) => (
+                  <li key={f}>
+                    <span aria-hidden="true">{FEEDBACK_SYMBOL[f]} </span>
+                    {t("feedbackCount", { answer: t(`feedback_${f}`), count: view.participants.filter((p) => p.feedback === f).length })}
+                  </li>
+                ))}
+              </ul>
+              <button type="button" onClick={() => actions.clearFeedback()}>
+                {t("clearFeedback")}
+              </button>
+            </div>
           )}
           <label for="chat-policy">{t("chatPolicy")}</label>
           <select

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import { useI18n } from "../i18n";
 import type { MediaBackend, VideoSource } from "../media/backend";
-import type { ParticipantInfo, Reaction } from "../protocol/messages";
+import type { Feedback, ParticipantInfo, Reaction } from "../protocol/messages";
 import type { MeetingActions } from "./actions";
 
 export const REACTION_EMOJI: Record<Reaction, string> = {
@@ -11,6 +11,14 @@ export const REACTION_EMOJI: Record<Reaction, string> = {
   laugh: "😂",
   surprised: "😮",
   celebrate: "🎉",
+};
+
+/** Feedback shown as text symbols, which every font has (unlike emoji). */
+export const FEEDBACK_SYMBOL: Record<Feedback, string> = {
+  yes: "✓",
+  no: "✗",
+  slower: "«",
+  faster: "»",
 };
 
 export interface TileProps {
@@ -71,6 +79,7 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
     speaking ? t("speaking") : null,
     participant.audio_muted && !screen ? t("micOff") : null,
     participant.hand_raised && !screen ? t("handRaised") : null,
+    participant.feedback && !screen ? t("feedbackOf", { answer: t(`feedback_${participant.feedback}`) }) : null,
   ].filter(Boolean);
 
   return (
@@ -91,6 +100,11 @@ export function Tile({ participant, source, isSelf, speaking, videoOn, media, ac
         <span class="name">{caption}</span>
         {spotlit && <span class="spotlight-badge">{t("spotlighted")}</span>}
         {participant.audio_muted && !screen && <MicOffIcon />}
+        {participant.feedback && !screen && (
+          <span class={`feedback ${participant.feedback}`} aria-hidden="true">
+            {FEEDBACK_SYMBOL[participant.feedback]} {t(`feedback_${participant.feedback}`)}
+          </span>
+        )}
       </figcaption>
       {onPin && (
         <button type="button" class="pin small" aria-pressed={!!pinned} aria-label={t(pinned ? "unpinName" : "pinName", { name: caption })} onClick={onPin}>

@@ -24,6 +24,8 @@ export type MeetingActions = Pick<
   | "raiseHand"
   | "lowerHand"
   | "react"
+  | "setFeedback"
+  | "clearFeedback"
   | "chat"
   | "subscribeVideo"
 >;

@@ -46,6 +46,7 @@ const person = (id: number, name: string): ParticipantInfo => ({
   connected: true,
   signed_in: false,
   may_unmute: true,
+  feedback: null,
 });
 const meeting: MeetingState = {
   id: "123456789",

@@ -42,6 +42,7 @@ const person = (id: number, name: string, role: ParticipantInfo["role"] = "parti
   connected: true,
   signed_in: false,
   may_unmute: true,
+  feedback: null,
   ...extra,
 });
 const viewAs = (you: number, role: ParticipantInfo["role"]): MeetingView =>
@@ -63,7 +64,7 @@ function fakeActions(): MeetingActions {
   return {
     admit: fn(), admitAll: fn(), deny: fn(), sendToWaitingRoom: fn(), setLocked: fn(), endForAll: fn(), remove: fn(),
     setRole: fn(), handOverHost: fn(), mute: fn(), muteAll: fn(), askToUnmute: fn(), setChatPolicy: fn(), setSharePolicy: fn(),
-    setMuteOnEntry: fn(), setSelfUnmute: fn(), setSpotlight: fn(), raiseHand: fn(),
+    setMuteOnEntry: fn(), setSelfUnmute: fn(), setSpotlight: fn(), setFeedback: fn(), clearFeedback: fn(), raiseHand: fn(),
     lowerHand: fn(), react: fn(), chat: fn(), subscribeVideo: fn(),
   };
 }
@@ -261,6 +262,43 @@ describe("meeting screen", () => {
     press("Fjern fremhevingen", ola());
     expect(actions.setSpotlight).toHaveBeenLastCalledWith(null);
     expect([...root.querySelectorAll("button")].some((b) => b.textContent === "Fremhev meg for alle"), "one spotlight at a time").toBe(false);
+  });
+
+  it("lets a student answer without words, and the teacher count the answers and clear them", () => {
+    const actions = fakeActions();
+    let student = viewAs(2, "participant");
+    const showStudent = (v: MeetingView) =>
+      mount("en", <Meeting view={v} media={new NullMediaBackend()} actions={actions} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+    showStudent(student);
+    const choices = () => root.querySelector('[role="group"][aria-label="Feedback"]')!;
+    const choice = (name: string) => [...choices().querySelectorAll("button")].find((b) => b.textContent?.includes(name))!;
+    expect([...choices().querySelectorAll("button")].map((b) => b.textContent)).toEqual(["✓ Yes", "✗ No", "« Slower", "» Faster"]);
+    act(() => choice("Slower").click());
+    expect(actions.setFeedback).toHaveBeenLastCalledWith("slower");
+    // The server's word comes back: the choice shows as pressed, on the tile too; pressed again, it is taken back.
+    student = reduce(student, { type: "participant_updated", participant: person(2, "Ola", "participant", { hand_raised: true, feedback: "slower" }) });
+    showStudent(student);
+    expect(choice("Slower").getAttribute("aria-pressed")).toBe("true");
+    expect(root.querySelector('figure[data-participant="2"]')?.getAttribute("aria-label")).toBe("Ola (you), hand raised, answers Slower");
+    act(() => choice("Slower").click());
+    expect(actions.setFeedback).toHaveBeenLastCalledWith(null);
+
+    // The teacher sees how many answered what, and clears it for the next question.
+    let teacher = viewAs(1, "host");
+    mount("nb", <ParticipantsPanel view={teacher} actions={actions} />);
+    expect(root.querySelector(".feedback-summary"), "nothing to count yet").toBeNull();
+    teacher = reduce(teacher, { type: "participant_updated", participant: person(2, "Ola", "participant", { feedback: "slower" }) });
+    teacher = reduce(teacher, { type: "participant_joined", participant: person(3, "Per", "participant", { feedback: "yes" }) });
+    teacher = reduce(teacher, { type: "participant_joined", participant: person(4, "Siri", "participant", { feedback: "slower" }) });
+    mount("nb", <ParticipantsPanel view={teacher} actions={actions} />);
+    const summary = root.querySelector('.feedback-summary[aria-label="Tilbakemelding"]')!;
+    expect([...summary.querySelectorAll("li")].map((li) => li.textContent)).toEqual(["✓ Ja: 1", "✗ Nei: 0", "« Saktere: 2", "» Raskere: 0"]);
+    expect(root.querySelector('[data-participant="4"] .badges')?.textContent).toContain("« Saktere");
+    act(() => [...summary.querySelectorAll("button")].find((b) => b.textContent === "Nullstill tilbakemeldinger")!.click());
+    expect(actions.clearFeedback).toHaveBeenCalled();
+    // Students see each other's answers on the list, not the count.
+    mount("nb", <ParticipantsPanel view={reduce(viewAs(3, "participant"), { type: "participant_updated", participant: person(2, "Ola", "participant", { feedback: "no" }) })} actions={actions} />);
+    expect(root.querySelector(".feedback-summary")).toBeNull();
   });
 
   it("shows the host a raised hand, with Lower hand at hand, and lists raised hands first", () => {

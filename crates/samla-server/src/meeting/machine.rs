@@ -16,9 +16,9 @@ use std::collections::{HashSet, VecDeque};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use samla_protocol::{
-    ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, LeaveReason,
-    MeetingState, ParticipantId, ParticipantInfo, Reaction, Role, ServerMessage, SharePolicy,
-    TrackKind, WaitingInfo, MAX_CHAT_CHARS, MAX_NAME_CHARS, RESUME_GRACE_SECS,
+    ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, Feedback,
+    LeaveReason, MeetingState, ParticipantId, ParticipantInfo, Reaction, Role, ServerMessage,
+    SharePolicy, TrackKind, WaitingInfo, MAX_CHAT_CHARS, MAX_NAME_CHARS, RESUME_GRACE_SECS,
 };
 
 use super::{
@@ -91,6 +91,7 @@ struct Seat {
     audio_muted: bool,
     video_on: bool,
     hand_raised: bool,
+    feedback: Option<Feedback>,
     /// A host asked this participant to unmute: they may, even where participants may not
     /// unmute themselves, until a host mutes them again.
     unmute_granted: bool,
@@ -160,6 +161,7 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
         | M::SetMedia { .. }
         | M::RaiseHand
         | M::React { .. }
+        | M::SetFeedback { .. }
         | M::Chat { .. }
         | M::MediaOffer { .. }
         | M::MediaAnswer { .. }
@@ -184,7 +186,8 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
         | M::SetSharePolicy { .. }
         | M::SetMuteOnEntry { .. }
         | M::SetSelfUnmute { .. }
-        | M::SetSpotlight { .. } => Need::Moderator,
+        | M::SetSpotlight { .. }
+        | M::ClearFeedback => Need::Moderator,
         M::EndForAll | M::SetRole { .. } | M::HandOverHost { .. } => Need::Host,
     }
 }
@@ -232,6 +235,7 @@ impl Seat {
             audio_muted: self.audio_muted,
             video_on: self.video_on,
             hand_raised: self.hand_raised,
+            feedback: self.feedback,
             connected: self.is_connected(),
             signed_in: self.user_id.is_some(),
             may_unmute: self.may_unmute(self_unmute),
@@ -723,6 +727,7 @@ impl MeetingMachine {
             audio_muted: true,
             video_on: false,
             hand_raised: false,
+            feedback: None,
             unmute_granted: false,
             forwarding: Forwarding::ALL,
         });
@@ -1014,6 +1019,16 @@ impl MeetingMachine {
                 self.update(i, out, |s| s.name = name);
             }
             M::React { reaction } => self.react(my_id, reaction, out),
+            M::SetFeedback { feedback } => self.update(me, out, |s| s.feedback = feedback),
+            M::ClearFeedback => {
+                for i in 0..self.seats.len() {
+                    if self.seats[i].in_meeting() && self.seats[i].feedback.is_some() {
+                        self.mark_changed(i);
+                        self.seats[i].feedback = None;
+                    }
+                }
+                self.announce_changes(None, out);
+            }
             M::Chat { to, text } => self.chat(now_ms, me, to, text, out)?,
             M::MediaOffer { sdp, tracks } => {
                 let sharing = tracks.iter().any(|t| t.kind == TrackKind::Screen);
@@ -1099,6 +1114,7 @@ impl MeetingMachine {
         seat.place = Place::Waiting;
         seat.role = Role::Participant;
         seat.hand_raised = false;
+        seat.feedback = None;
         out.push(seat.attendance(
             now_ms,
             AttendanceEvent::Left(LeaveReason::MovedToWaitingRoom),

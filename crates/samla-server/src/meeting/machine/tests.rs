@@ -1,9 +1,9 @@
 //! The meeting rules as people see them: who receives which message after each input.
 
 use samla_protocol::{
-    ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, LeaveReason,
-    MeetingId, ParticipantId, ParticipantInfo, PublishedTrack, Reaction, Role, ServerMessage,
-    SharePolicy, TrackKind, PROTOCOL_VERSION,
+    ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, Feedback,
+    LeaveReason, MeetingId, ParticipantId, ParticipantInfo, PublishedTrack, Reaction, Role,
+    ServerMessage, SharePolicy, TrackKind, PROTOCOL_VERSION,
 };
 
 use super::MeetingMachine;
@@ -1214,6 +1214,50 @@ fn a_host_spotlights_someone_for_everyone_until_they_leave() {
         },
     );
     assert_eq!(spotlight_seen(&out, &per), Some(None));
+}
+
+#[test]
+fn feedback_stays_until_changed_or_cleared_by_a_host() {
+    let (mut m, host, per, pia) = host_and_two();
+    let give = |feedback| ClientMessage::SetFeedback { feedback };
+    let out = m.send(&per, give(Some(Feedback::Slower)));
+    assert_eq!(
+        update_about(&out, &host, &per).unwrap().feedback,
+        Some(Feedback::Slower)
+    );
+    // A newcomer sees it.
+    let (conn, out) = m.try_join(guest("Ola"));
+    let ola = seat_from(conn, &out);
+    match joined(&out, &ola) {
+        ServerMessage::Joined { participants, .. } => {
+            let p = participants.iter().find(|p| p.id == per.id).unwrap();
+            assert_eq!(p.feedback, Some(Feedback::Slower));
+        }
+        other => panic!("{other:?}"),
+    }
+    m.send(&pia, give(Some(Feedback::Yes)));
+    let out = m.send(&pia, give(None));
+    assert_eq!(update_about(&out, &per, &pia).unwrap().feedback, None);
+    m.send(&pia, give(Some(Feedback::No)));
+
+    // Only hosts clear everyone's; everyone is told, once per person who had some.
+    assert_refused(
+        &m.send(&per, ClientMessage::ClearFeedback),
+        per.conn,
+        ErrorCode::NotAllowed,
+    );
+    let out = m.send(&host, ClientMessage::ClearFeedback);
+    let cleared: Vec<ParticipantId> = to(&out, ola.conn)
+        .iter()
+        .filter_map(|msg| match msg {
+            ServerMessage::ParticipantUpdated { participant } if participant.feedback.is_none() => {
+                Some(participant.id)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cleared, [per.id, pia.id]);
+    assert!(m.send(&host, ClientMessage::ClearFeedback).is_empty());
 }
 
 #[test]
