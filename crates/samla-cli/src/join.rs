@@ -39,6 +39,10 @@ pub struct JoinArgs {
     /// Send this text to everyone once in the meeting; repeat for several messages.
     #[arg(long = "chat", value_name = "TEXT")]
     chats: Vec<String>,
+    /// Answer every poll the meeting runs with this answer (1 is the first); repeat to pick
+    /// several where a poll allows it. An answer the poll does not have is left out.
+    #[arg(long = "answer-poll", value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    poll_answers: Vec<u8>,
     /// Stay this long (e.g. 10s, 2m), then leave. Default: until Ctrl-C or the meeting ends.
     #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
     stay: Option<Duration>,
@@ -249,10 +253,12 @@ fn exit_code(outcome: Option<Event>) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// What `--chat` and `--admit-all` ask for, and how much of it is done.
+/// What `--chat`, `--admit-all` and `--answer-poll` ask for, and how much of it is done.
 struct Script {
     admit_all: bool,
     chats: Vec<String>,
+    /// Option indexes (from 0) to answer polls with.
+    poll_answers: Vec<u8>,
     warned_not_moderator: bool,
     /// Our microphone and camera state, told to the meeting once we are in, so that others'
     /// rosters show that we send sound and picture.
@@ -264,6 +270,7 @@ impl Script {
         Self {
             admit_all: args.admit_all,
             chats: args.chats.clone(),
+            poll_answers: args.poll_answers.iter().map(|n| n - 1).collect(),
             warned_not_moderator: false,
             media_state: args.wants_media().then(|| ClientMessage::SetMedia {
                 audio_muted: args.audio.is_none(),
@@ -282,6 +289,25 @@ impl Script {
         }
         for text in self.chats.drain(..) {
             let _ = handle.chat(ChatTarget::Everyone, text);
+        }
+        if let (Event::Server(ServerMessage::Poll { poll }), false) =
+            (event, self.poll_answers.is_empty())
+        {
+            if poll.open && poll.mine.is_empty() {
+                let choices: Vec<u8> = self
+                    .poll_answers
+                    .iter()
+                    .copied()
+                    .filter(|&c| usize::from(c) < poll.options.len())
+                    .take(if poll.multiple { usize::MAX } else { 1 })
+                    .collect();
+                if !choices.is_empty() {
+                    let _ = handle.send(ClientMessage::Vote {
+                        poll: poll.id,
+                        choices,
+                    });
+                }
+            }
         }
         // Only when the waiting room (or our role) may have changed: the server answers an
         // admission with a new waiting-room list, and re-admitting on that would loop.

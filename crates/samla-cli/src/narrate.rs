@@ -63,6 +63,18 @@ pub fn describe(event: &Event, before: &MeetingView) -> Option<String> {
             }
             ServerMessage::MutedBy { by } => format!("muted by {}", name(by)),
             ServerMessage::UnmuteRequested { by } => format!("{} asks us to unmute", name(by)),
+            ServerMessage::Poll { poll } => {
+                let state = if poll.open { "open" } else { "ended" };
+                let results = poll
+                    .results
+                    .as_ref()
+                    .map(|r| format!(", results {r:?}"))
+                    .unwrap_or_default();
+                format!(
+                    "poll {} ({state}, {} answered{results}): {} {:?}",
+                    poll.id, poll.answered, poll.question, poll.options
+                )
+            }
             ServerMessage::Closed { reason } => format!("session closed: {reason:?}"),
             // Frequent and self-evident; the JSON recording has them.
             ServerMessage::ParticipantUpdated { .. }

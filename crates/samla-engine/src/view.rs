@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use samla_protocol::{
-    ChatMessage, MeetingState, ParticipantId, ParticipantInfo, Role, ServerMessage, WaitingInfo,
+    ChatMessage, MeetingState, ParticipantId, ParticipantInfo, PollView, Role, ServerMessage,
+    WaitingInfo,
 };
 
 use crate::Event;
@@ -40,6 +41,8 @@ pub struct MeetingView {
     pub waiting: Vec<WaitingInfo>,
     /// The chat we may read, ordered by `seq`.
     pub chat: Vec<ChatMessage>,
+    /// The meeting's poll as we may see it (the running one, or the last one).
+    pub poll: Option<PollView>,
     /// `Some(attempt)` while the connection is down and being resumed.
     pub reconnecting: Option<u32>,
 }
@@ -108,6 +111,7 @@ impl MeetingView {
             ServerMessage::MovedToWaitingRoom => self.enter_waiting_room(),
             ServerMessage::MeetingUpdated { meeting } => self.meeting = Some(meeting.clone()),
             ServerMessage::Chat { message } => self.add_chat(message),
+            ServerMessage::Poll { poll } => self.poll = Some(poll.clone()),
             ServerMessage::Closed { .. } => self.status = Status::Ended,
             // Notifications that change nothing in the model (the participant update that
             // follows a mute carries the new state).
@@ -133,6 +137,7 @@ impl MeetingView {
         self.participants.clear();
         self.waiting.clear();
         self.chat.clear();
+        self.poll = None;
     }
 
     /// Keeps the chat ordered and free of duplicates, which a resume snapshot may repeat.

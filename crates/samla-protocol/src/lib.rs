@@ -28,5 +28,14 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Longest chat message, in characters, that the server accepts.
 pub const MAX_CHAT_CHARS: usize = 4000;
 
+/// Longest poll question, in characters.
+pub const MAX_POLL_QUESTION_CHARS: usize = 300;
+
+/// Longest answer a poll offers, in characters.
+pub const MAX_POLL_OPTION_CHARS: usize = 100;
+
+/// Most answers a poll offers (and fewest: 2).
+pub const MAX_POLL_OPTIONS: usize = 10;
+
 /// How long a dropped participant keeps its seat and role, waiting to resume.
 pub const RESUME_GRACE_SECS: u64 = 60;

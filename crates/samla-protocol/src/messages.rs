@@ -127,6 +127,29 @@ pub enum ClientMessage {
     },
     /// Clear everyone's feedback, for the next question. Hosts and co-hosts.
     ClearFeedback,
+    /// Put a question to the meeting (hosts and co-hosts). One poll runs at a time; a new
+    /// one replaces an ended one.
+    StartPoll {
+        question: String,
+        options: Vec<String>,
+        /// Whether one may pick more than one answer.
+        #[serde(default)]
+        multiple: bool,
+    },
+    /// Answer the running poll: indexes into its options (one unless it is `multiple`).
+    /// Answering again replaces one's answer, until the poll ends.
+    Vote {
+        poll: u32,
+        choices: Vec<u8>,
+    },
+    /// Stop taking answers (hosts and co-hosts).
+    EndPoll {
+        poll: u32,
+    },
+    /// Show an ended poll's results to everyone (hosts and co-hosts).
+    SharePollResults {
+        poll: u32,
+    },
     Chat {
         to: ChatTarget,
         text: String,
@@ -183,6 +206,10 @@ impl ClientMessage {
         "react",
         "set_feedback",
         "clear_feedback",
+        "start_poll",
+        "vote",
+        "end_poll",
+        "share_poll_results",
         "chat",
         "media_offer",
         "media_answer",
@@ -250,6 +277,12 @@ pub enum ServerMessage {
     /// A host asks you to unmute; it is up to you.
     UnmuteRequested {
         by: ParticipantId,
+    },
+    /// The meeting's poll as you may see it: sent when one starts, when you join while it
+    /// runs or has results to show, when it ends or its results are shared, and (to hosts,
+    /// and to whoever answered) when answers come in.
+    Poll {
+        poll: PollView,
     },
     Reaction {
         participant: ParticipantId,
@@ -393,6 +426,30 @@ pub enum Reaction {
     Laugh,
     Surprised,
     Celebrate,
+}
+
+/// A poll as one participant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollView {
+    /// Increases with each poll of the meeting.
+    pub id: u32,
+    pub by: ParticipantId,
+    pub question: String,
+    pub options: Vec<String>,
+    pub multiple: bool,
+    /// Still taking answers.
+    pub open: bool,
+    /// How many have answered.
+    pub answered: u32,
+    /// How many picked each option, in the options' order: for hosts and co-hosts always,
+    /// for everyone once a host has shared them. Answers are never shown per person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<u32>>,
+    /// Whether the results have been shared with everyone.
+    pub shared: bool,
+    /// Your own answer, if you gave one.
+    #[serde(default)]
+    pub mine: Vec<u8>,
 }
 
 /// A participant's answer without words, as a class gives it: it stays until changed, unlike

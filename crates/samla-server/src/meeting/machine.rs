@@ -26,8 +26,11 @@ use super::{
     Member, Output, Record,
 };
 
+mod poll;
 #[cfg(test)]
 mod tests;
+
+use poll::Poll;
 
 /// How long a dropped seat is kept, in the machine's unit of time.
 const GRACE_MS: i64 = RESUME_GRACE_SECS as i64 * 1000;
@@ -47,6 +50,9 @@ pub struct MeetingMachine {
     self_unmute: bool,
     /// Always someone in the meeting (cleared when they leave it).
     spotlight: Option<ParticipantId>,
+    /// The meeting's poll: the running one, or the last one until another starts.
+    poll: Option<Poll>,
+    next_poll: u32,
     /// Everyone in the meeting or waiting, in the order they first joined (id order).
     seats: Vec<Seat>,
     next_participant: u32,
@@ -136,6 +142,7 @@ const fn refused(code: ErrorCode, message: &'static str) -> Refused {
 const OUT_OF_ORDER: Refused = refused(ErrorCode::OutOfOrder, "you are already in this meeting");
 const NOT_ALLOWED: Refused = refused(ErrorCode::NotAllowed, "your role does not allow this");
 const NOT_FOUND: Refused = refused(ErrorCode::ParticipantNotFound, "no such participant");
+const NO_POLL: Refused = refused(ErrorCode::InvalidArgument, "no such poll");
 const BAD_NAME: Refused = refused(ErrorCode::InvalidArgument, "a name has 1 to 64 characters");
 
 // The refusal texts above and in `chat` spell the limits out; keep them true.
@@ -162,6 +169,7 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
         | M::RaiseHand
         | M::React { .. }
         | M::SetFeedback { .. }
+        | M::Vote { .. }
         | M::Chat { .. }
         | M::MediaOffer { .. }
         | M::MediaAnswer { .. }
@@ -187,7 +195,10 @@ fn need(msg: &ClientMessage, me: ParticipantId) -> Need {
         | M::SetMuteOnEntry { .. }
         | M::SetSelfUnmute { .. }
         | M::SetSpotlight { .. }
-        | M::ClearFeedback => Need::Moderator,
+        | M::ClearFeedback
+        | M::StartPoll { .. }
+        | M::EndPoll { .. }
+        | M::SharePollResults { .. } => Need::Moderator,
         M::EndForAll | M::SetRole { .. } | M::HandOverHost { .. } => Need::Host,
     }
 }
@@ -348,6 +359,8 @@ impl MeetingMachine {
             mute_on_entry: false,
             self_unmute: true,
             spotlight: None,
+            poll: None,
+            next_poll: 1,
             seats: Vec::new(),
             next_participant,
             next_entry: 0,
@@ -617,6 +630,10 @@ impl MeetingMachine {
                         waiting: self.waiting_list(),
                     },
                 );
+                // A new moderator follows the poll's counts from now on.
+                if let Some(i) = self.index_of(change.id) {
+                    self.send_poll_to(i, out);
+                }
             }
         }
         self.changed = changes;
@@ -765,6 +782,7 @@ impl MeetingMachine {
         // The newcomer is announced with its final role; others' changes follow separately.
         self.changed.retain(|c| c.id != id);
         send_one(out, self.seats[i].conn(), self.joined(i));
+        self.send_poll_to(i, out);
         self.announce_changes(Some(id), out);
         self.broadcast(
             Some(id),
@@ -848,6 +866,7 @@ impl MeetingMachine {
         }
         self.ensure_host();
         send_one(out, Some(conn), self.joined(i));
+        self.send_poll_to(i, out);
         self.announce_changes(Some(id), out);
         Ok(())
     }
@@ -1030,6 +1049,52 @@ impl MeetingMachine {
                 self.announce_changes(None, out);
             }
             M::Chat { to, text } => self.chat(now_ms, me, to, text, out)?,
+            M::StartPoll {
+                question,
+                options,
+                multiple,
+            } => {
+                if self.poll.as_ref().is_some_and(Poll::is_open) {
+                    return Err(refused(
+                        ErrorCode::NotAllowed,
+                        "a poll is running: end it before starting another",
+                    ));
+                }
+                self.poll = Some(Poll::new(
+                    self.next_poll,
+                    my_id,
+                    question,
+                    options,
+                    multiple,
+                )?);
+                self.next_poll += 1;
+                self.send_poll_to_everyone(out);
+            }
+            M::Vote { poll, choices } => {
+                let current = self.poll.as_mut().ok_or(NO_POLL)?;
+                current.check_id(poll)?;
+                current.answer(my_id, choices)?;
+                // The voter sees their answer taken; whoever moderates, the new counts.
+                for i in 0..self.seats.len() {
+                    if i == me || self.seats[i].is_moderator() {
+                        self.send_poll_to(i, out);
+                    }
+                }
+            }
+            M::EndPoll { poll } => {
+                let current = self.poll.as_mut().ok_or(NO_POLL)?;
+                current.check_id(poll)?;
+                if current.end() {
+                    self.send_poll_to_everyone(out);
+                }
+            }
+            M::SharePollResults { poll } => {
+                let current = self.poll.as_mut().ok_or(NO_POLL)?;
+                current.check_id(poll)?;
+                if current.share()? {
+                    self.send_poll_to_everyone(out);
+                }
+            }
             M::MediaOffer { sdp, tracks } => {
                 let sharing = tracks.iter().any(|t| t.kind == TrackKind::Screen);
                 let seat = &self.seats[me];
@@ -1273,6 +1338,28 @@ impl MeetingMachine {
         self.self_unmute = allowed;
         self.send_meeting_updated(out);
         self.announce_changes(None, out);
+    }
+
+    /// Sends the seat at `i` the poll as they may see it, if there is one and they are in
+    /// the meeting.
+    fn send_poll_to(&self, i: usize, out: &mut Vec<Output>) {
+        let seat = &self.seats[i];
+        if let (Some(poll), true) = (&self.poll, seat.in_meeting()) {
+            send_one(
+                out,
+                seat.conn(),
+                ServerMessage::Poll {
+                    poll: poll.view(seat.id, seat.is_moderator()),
+                },
+            );
+        }
+    }
+
+    /// Sends everyone in the meeting the poll as each may see it (their own answer differs).
+    fn send_poll_to_everyone(&self, out: &mut Vec<Output>) {
+        for i in 0..self.seats.len() {
+            self.send_poll_to(i, out);
+        }
     }
 
     /// Ends the spotlight on someone who is leaving the meeting.

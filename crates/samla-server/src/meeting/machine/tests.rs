@@ -2,8 +2,8 @@
 
 use samla_protocol::{
     ChatMessage, ChatPolicy, ChatTarget, ClientMessage, CloseReason, ErrorCode, Feedback,
-    LeaveReason, MeetingId, ParticipantId, ParticipantInfo, PublishedTrack, Reaction, Role,
-    ServerMessage, SharePolicy, TrackKind, PROTOCOL_VERSION,
+    LeaveReason, MeetingId, ParticipantId, ParticipantInfo, PollView, PublishedTrack, Reaction,
+    Role, ServerMessage, SharePolicy, TrackKind, PROTOCOL_VERSION,
 };
 
 use super::MeetingMachine;
@@ -1258,6 +1258,196 @@ fn feedback_stays_until_changed_or_cleared_by_a_host() {
         .collect();
     assert_eq!(cleared, [per.id, pia.id]);
     assert!(m.send(&host, ClientMessage::ClearFeedback).is_empty());
+}
+
+/// The last poll `who` was sent in `out`, if any.
+fn poll_seen<'a>(out: &'a [Output], who: &Person) -> Option<&'a PollView> {
+    to(out, who.conn)
+        .into_iter()
+        .rev()
+        .find_map(|msg| match msg {
+            ServerMessage::Poll { poll } => Some(poll),
+            _ => None,
+        })
+}
+
+fn start_poll(question: &str, options: &[&str], multiple: bool) -> ClientMessage {
+    ClientMessage::StartPoll {
+        question: question.into(),
+        options: options.iter().map(|o| (*o).into()).collect(),
+        multiple,
+    }
+}
+
+#[test]
+fn a_poll_is_answered_counted_for_hosts_and_shown_to_all_when_shared() {
+    let (mut m, host, per, pia) = host_and_two();
+    assert_refused(
+        &m.send(&per, start_poll("Hva er 2 + 2?", &["3", "4"], false)),
+        per.conn,
+        ErrorCode::NotAllowed,
+    );
+    let out = m.send(
+        &host,
+        start_poll("  Hva er 2 + 2? ", &["3", " 4 ", "5"], false),
+    );
+    let seen = poll_seen(&out, &per).expect("Per is asked");
+    assert_eq!(seen.question, "Hva er 2 + 2?");
+    assert_eq!(seen.options, ["3", "4", "5"]);
+    assert!(seen.open && seen.results.is_none() && seen.mine.is_empty());
+    assert_eq!(poll_seen(&out, &host).unwrap().results, Some(vec![0, 0, 0]));
+    let id = seen.id;
+
+    // One running poll at a time.
+    assert_refused(
+        &m.send(&host, start_poll("Til?", &["a", "b"], false)),
+        host.conn,
+        ErrorCode::NotAllowed,
+    );
+    // Bad answers are refused: out of range, two where one is asked, none, another poll.
+    for choices in [vec![3], vec![0, 1], vec![]] {
+        let out = m.send(&per, ClientMessage::Vote { poll: id, choices });
+        assert_refused(&out, per.conn, ErrorCode::InvalidArgument);
+    }
+    assert_refused(
+        &m.send(
+            &per,
+            ClientMessage::Vote {
+                poll: id + 1,
+                choices: vec![1],
+            },
+        ),
+        per.conn,
+        ErrorCode::InvalidArgument,
+    );
+
+    // Per answers: he sees his answer, the host the count, Pia nothing.
+    let out = m.send(
+        &per,
+        ClientMessage::Vote {
+            poll: id,
+            choices: vec![1],
+        },
+    );
+    assert_eq!(poll_seen(&out, &per).unwrap().mine, [1]);
+    assert_eq!(poll_seen(&out, &per).unwrap().results, None);
+    let host_sees = poll_seen(&out, &host).unwrap();
+    assert_eq!(
+        (host_sees.results.clone(), host_sees.answered),
+        (Some(vec![0, 1, 0]), 1)
+    );
+    assert!(host_sees.mine.is_empty());
+    assert!(nothing_to(&out, &pia));
+    // Answering again replaces the answer.
+    m.send(
+        &pia,
+        ClientMessage::Vote {
+            poll: id,
+            choices: vec![1],
+        },
+    );
+    let out = m.send(
+        &per,
+        ClientMessage::Vote {
+            poll: id,
+            choices: vec![0],
+        },
+    );
+    let host_sees = poll_seen(&out, &host).unwrap();
+    assert_eq!(
+        (host_sees.results.clone(), host_sees.answered),
+        (Some(vec![1, 1, 0]), 2)
+    );
+
+    // A newcomer is asked too.
+    let (conn, out) = m.try_join(guest("Ola"));
+    let ola = seat_from(conn, &out);
+    assert!(poll_seen(&out, &ola).is_some_and(|p| p.open && p.results.is_none()));
+
+    // Sharing waits for the end; ended, nobody can answer; shared, everyone sees the counts.
+    assert_refused(
+        &m.send(&host, ClientMessage::SharePollResults { poll: id }),
+        host.conn,
+        ErrorCode::NotAllowed,
+    );
+    let out = m.send(&host, ClientMessage::EndPoll { poll: id });
+    let per_sees = poll_seen(&out, &per).unwrap();
+    assert!(!per_sees.open && per_sees.results.is_none() && per_sees.mine == [0]);
+    assert_refused(
+        &m.send(
+            &ola,
+            ClientMessage::Vote {
+                poll: id,
+                choices: vec![2],
+            },
+        ),
+        ola.conn,
+        ErrorCode::NotAllowed,
+    );
+    let out = m.send(&host, ClientMessage::SharePollResults { poll: id });
+    for who in [&per, &pia, &ola] {
+        let p = poll_seen(&out, who).unwrap();
+        assert_eq!((p.results.clone(), p.shared), (Some(vec![1, 1, 0]), true));
+    }
+    assert!(m
+        .send(&host, ClientMessage::SharePollResults { poll: id })
+        .is_empty());
+
+    // A new poll replaces the ended one; several answers where it allows them.
+    let out = m.send(
+        &host,
+        start_poll("Hvilke er primtall?", &["2", "4", "5"], true),
+    );
+    let next = poll_seen(&out, &pia).unwrap();
+    assert!(next.id > id && next.multiple && next.mine.is_empty());
+    let out = m.send(
+        &pia,
+        ClientMessage::Vote {
+            poll: next.id,
+            choices: vec![2, 0, 2],
+        },
+    );
+    assert_eq!(poll_seen(&out, &pia).unwrap().mine, [0, 2]);
+    assert_eq!(poll_seen(&out, &host).unwrap().results, Some(vec![1, 0, 1]));
+}
+
+#[test]
+fn a_poll_question_and_its_answers_must_be_sensible() {
+    let (mut m, host, per, pia) = host_and_two();
+    let long = "x".repeat(301);
+    let too_many: Vec<String> = (0..11).map(|i| i.to_string()).collect();
+    for bad in [
+        start_poll(" ", &["a", "b"], false),
+        start_poll(&long, &["a", "b"], false),
+        start_poll("Ja?", &["ja"], false),
+        start_poll("Ja?", &["ja", " "], false),
+        start_poll("Ja?", &["ja", &"y".repeat(101)], false),
+        ClientMessage::StartPoll {
+            question: "Mange?".into(),
+            options: too_many,
+            multiple: false,
+        },
+    ] {
+        assert_refused(&m.send(&host, bad), host.conn, ErrorCode::InvalidArgument);
+    }
+    // A co-host made later follows the counts of a running poll.
+    let out = m.send(&host, start_poll("Ja?", &["ja", "nei"], false));
+    let id = poll_seen(&out, &host).unwrap().id;
+    m.send(
+        &per,
+        ClientMessage::Vote {
+            poll: id,
+            choices: vec![0],
+        },
+    );
+    let out = m.send(
+        &host,
+        ClientMessage::SetRole {
+            participant: pia.id,
+            role: Role::CoHost,
+        },
+    );
+    assert_eq!(poll_seen(&out, &pia).unwrap().results, Some(vec![1, 0]));
 }
 
 #[test]
