@@ -97,6 +97,22 @@ test("every screen of a meeting passes axe's WCAG 2.1 AA checks", async () => {
   await guest.locator("details.devices-menu summary").click();
   await guest.locator("details.reactions summary").click();
   await check(guest, "meeting-reactions");
+  await guest.locator("details.reactions summary").click();
+
+  // A poll: the host's form, the guest's answer, the host's counts.
+  await page.getByRole("button", { name: "Avstemning" }).click();
+  const poll = page.getByRole("region", { name: "Avstemning" });
+  await check(page, "poll-form");
+  await poll.getByLabel("Spørsmål").fill("Forstår dere?");
+  await poll.getByRole("textbox", { name: "Svar 1", exact: true }).fill("Ja");
+  await poll.getByRole("textbox", { name: "Svar 2", exact: true }).fill("Nei");
+  await poll.getByRole("button", { name: "Start avstemningen" }).click();
+  await guest.locator(".notices li", { hasText: "startet en avstemning" }).getByRole("button", { name: "Svar" }).click({ timeout: 10_000 });
+  await guest.getByRole("group", { name: "Forstår dere?" }).getByLabel("Ja").check();
+  await check(guest, "poll-answer");
+  await guest.getByRole("button", { name: "Send svar" }).click();
+  await poll.getByText("1 har svart").waitFor({ timeout: 10_000 });
+  await check(page, "poll-counts");
 
   // Leaving: the screen that says so.
   await guest.getByRole("button", { name: "Forlat møtet" }).click();

@@ -155,3 +155,60 @@ test("a teacher's rules hold: a muted student is not heard until asked, nobody e
     "false",
   );
 });
+
+test("a teacher's poll: students answer from the browser and the command line, the teacher follows the counts and shares them", async (t) => {
+  const meeting = await createMeeting({ topic: "Quiz" });
+  const { page: teacher } = await openBrowser("poll-teacher");
+  await teacher.goto(`${server.base}/j/${meeting.id}?name=Teacher&lang=en`);
+  await teacher.getByRole("button", { name: JOIN }).click();
+  await teacher.locator("footer.controls summary", { hasText: "End" }).waitFor({ timeout: 20_000 });
+  // Two students on the command line, each answering every poll its own way, and one in a browser.
+  start("cli-poll-a", CLI_BIN, ["join", meeting.join_url, "--name", "Ada", "--answer-poll", "2", "--for", "90s"]);
+  start("cli-poll-b", CLI_BIN, ["join", meeting.join_url, "--name", "Bo", "--answer-poll", "1", "--for", "90s"]);
+  const { page: student } = await openBrowser("poll-student");
+  await student.goto(`${server.base}/j/${meeting.id}?name=Student&lang=nb`);
+  await student.getByRole("button", { name: JOIN }).click();
+  await teacher.getByRole("button", { name: "Participants (4)" }).waitFor({ timeout: 20_000 });
+  // A participant has nothing to open before there is a poll.
+  assert.equal(await student.getByRole("button", { name: "Avstemning" }).count(), 0);
+
+  await teacher.getByRole("button", { name: "Poll" }).click();
+  const panel = teacher.getByRole("region", { name: "Poll" });
+  await panel.getByLabel("Question").fill("What is 2 + 2?");
+  await panel.getByRole("textbox", { name: "Answer 1", exact: true }).fill("3");
+  await panel.getByRole("textbox", { name: "Answer 2", exact: true }).fill("4");
+  await panel.getByRole("button", { name: "Add answer" }).click();
+  await panel.getByRole("textbox", { name: "Answer 3", exact: true }).fill("5");
+  await panel.getByRole("button", { name: "Start poll" }).click();
+
+  // The browser student is asked, opens the poll from the notice and answers "4".
+  const asked = student.locator(".notices li", { hasText: "Teacher startet en avstemning." });
+  await asked.waitFor({ timeout: 10_000 });
+  await asked.getByRole("button", { name: "Svar" }).click();
+  const question = student.getByRole("group", { name: "What is 2 + 2?" });
+  await question.getByLabel("4").check();
+  await student.getByRole("button", { name: "Send svar" }).click();
+  await student.getByText("Svaret ditt er registrert").waitFor({ timeout: 10_000 });
+  await screenshot(student, "65-poll-student-answered");
+
+  // The teacher follows the counts: Ada and the student chose 4, Bo 3.
+  const results = panel.getByRole("list", { name: "Results" });
+  const counts = async () => (await results.locator("li").allTextContents()).map((s) => s.replace(/\s+/g, " ").trim());
+  await waitFor("all three answers counted", async () => (await panel.getByText("3 answered").count()) === 1);
+  t.diagnostic(`the teacher sees: ${JSON.stringify(await counts())}`);
+  assert.deepEqual(await counts(), ["3 1 (33%)", "4 2 (67%)", "5 0 (0%)"]);
+  await screenshot(teacher, "66-poll-teacher-counts");
+
+  // Until shared, the student sees no counts; ended and shared, everyone does.
+  await panel.getByRole("button", { name: "End poll" }).click();
+  await student.getByText("Avstemningen er avsluttet.").waitFor({ timeout: 10_000 });
+  assert.equal(await student.getByText("Verten har ikke delt resultatene.").count(), 1);
+  await panel.getByRole("button", { name: "Share results" }).click();
+  await panel.getByText("Results shared").waitFor({ timeout: 10_000 });
+  const shared = student.getByRole("list", { name: "Resultater" });
+  await shared.waitFor({ timeout: 10_000 });
+  const studentSees = (await shared.locator("li").allTextContents()).map((s) => s.replace(/\s+/g, " ").trim());
+  t.diagnostic(`the student sees: ${JSON.stringify(studentSees)}`);
+  assert.deepEqual(studentSees, ["3 1 (33 %)", "4 (svaret ditt) 2 (67 %)", "5 0 (0 %)"]);
+  await screenshot(student, "67-poll-student-results");
+});

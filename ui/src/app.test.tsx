@@ -7,7 +7,7 @@ import { NullMediaBackend } from "./media/browser";
 import { SignallingClient, type SocketLike } from "./protocol/client";
 import { PREFERENCES_KEY } from "./settings/preferences";
 import { fakeServer } from "./test/fake-server";
-import type { ClientMessage, MeetingState, ParticipantInfo, Role, ServerMessage } from "./protocol/messages";
+import type { ClientMessage, MeetingState, ParticipantInfo, PollView, Role, ServerMessage } from "./protocol/messages";
 import { root, until, useDomRoot } from "./test/dom-root";
 
 class FakeSocket implements SocketLike {
@@ -583,5 +583,252 @@ describe("app: screen sharing for hosts only", () => {
     await flush();
     expect(co.media.local.sharingScreen).toBe(false);
     expect(notices().some((n) => n.includes("The host has turned off screen sharing for participants."))).toBe(true);
+  });
+});
+
+// ---- polls: a teacher puts a question to the class ----
+
+const QUIZ: PollView = {
+  id: 1,
+  by: 2,
+  question: "Which answer is right?",
+  options: ["A", "B", "C"],
+  multiple: false,
+  open: true,
+  answered: 0,
+  shared: false,
+  mine: [],
+};
+const press = (text: string, within: ParentNode = root) => {
+  const b = [...within.querySelectorAll<HTMLButtonElement>("button")].find((x) => x.textContent === text);
+  expect(b, `a button "${text}"`).toBeDefined();
+  act(() => b!.click());
+};
+const pollPanel = () => root.querySelector('section.panel.poll[aria-labelledby="poll-heading"]');
+/** The poll panel's field labelled `label`, by its label's `for` or inside it. */
+const pollField = <E extends HTMLElement = HTMLInputElement>(label: string) => {
+  const l = [...root.querySelectorAll<HTMLLabelElement>(".poll label")].find((x) => x.textContent?.trim() === label);
+  expect(l, `a field labelled "${label}"`).toBeDefined();
+  return (l!.htmlFor ? root.querySelector<E>(`#${l!.htmlFor}`) : l!.querySelector<E>("input"))!;
+};
+const typeInto = (el: HTMLInputElement | HTMLTextAreaElement, value: string) =>
+  act(() => {
+    el.value = value;
+    el.dispatchEvent(new Event("input"));
+  });
+/** Each answer's line in the results: the answer, then how many picked it and their share. */
+const results = () => [...root.querySelectorAll(".poll-results li")].map((li) => li.textContent);
+const pollSent = (sock: FakeSocket) => sock.sent.filter((m) => ["start_poll", "vote", "end_poll", "share_poll_results"].includes(m.type));
+
+describe("app: a host's poll", () => {
+  it("asks the question as typed, follows the answers, ends it and shares the results", async () => {
+    const { sock } = await enter({}, kari("host"));
+    press("Poll");
+    expect(pollPanel()?.querySelector("h2")?.textContent).toBe("Poll");
+
+    // Two answers to begin with; added ones can be removed again, up to ten in all.
+    expect(root.querySelectorAll(".poll-option")).toHaveLength(2);
+    press("Add answer");
+    press("Add answer");
+    expect(document.activeElement).toBe(pollField("Answer 4"));
+    expect(root.querySelector('button[aria-label="Remove answer 2"]')).toBeNull();
+    act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Remove answer 4"]')!.click());
+    expect(root.querySelectorAll(".poll-option")).toHaveLength(3);
+    for (let i = 3; i < 10; i++) press("Add answer");
+    expect(root.querySelectorAll(".poll-option")).toHaveLength(10);
+    expect([...root.querySelectorAll("button")].some((b) => b.textContent === "Add answer")).toBe(false);
+    expect(root.textContent).toContain("You can have at most 10 answers.");
+    for (let n = 10; n > 3; n--) act(() => root.querySelector<HTMLButtonElement>(`button[aria-label="Remove answer ${n}"]`)!.click());
+
+    sock.sent = [];
+    typeInto(pollField<HTMLTextAreaElement>("Question"), "  Which answer is right?  ");
+    typeInto(pollField("Answer 1"), " A ");
+    typeInto(pollField("Answer 3"), "B");
+    act(() => pollField("Allow more than one answer").click());
+    press("Start poll");
+    // Trimmed; the empty answer in between is dropped.
+    expect(pollSent(sock)).toEqual([{ type: "start_poll", question: "Which answer is right?", options: ["A", "B"], multiple: true }]);
+
+    // The server's poll: counts and shares as they come in.
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, by: 1, options: ["A", "B"], multiple: true, results: [0, 0] } }));
+    expect(root.querySelector(".poll-form")).toBeNull();
+    expect(pollPanel()?.querySelector(".poll-question")?.textContent).toBe("Which answer is right?");
+    expect(results()).toEqual(["A 0 (0%)", "B 0 (0%)"]);
+    expect(root.textContent).toContain("0 answered");
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, by: 1, options: ["A", "B"], multiple: true, results: [3, 2], answered: 4 } }));
+    expect(results()).toEqual(["A 3 (75%)", "B 2 (50%)"]);
+    expect(root.textContent).toContain("4 answered");
+    expect(root.querySelector<HTMLElement>(".poll-results .poll-bar > span")?.style.width).toBe("75%");
+    expect(notices(), "the one who started it is not told").toEqual([]);
+
+    sock.sent = [];
+    press("End poll");
+    expect(pollSent(sock)).toEqual([{ type: "end_poll", poll: 1 }]);
+    const ended: PollView = { ...QUIZ, by: 1, options: ["A", "B"], multiple: true, results: [3, 2], answered: 4, open: false };
+    act(() => sock.receive({ type: "poll", poll: ended }));
+    expect(root.textContent).toContain("The poll has ended.");
+    expect(results()).toEqual(["A 3 (75%)", "B 2 (50%)"]);
+    sock.sent = [];
+    press("Share results");
+    expect(pollSent(sock)).toEqual([{ type: "share_poll_results", poll: 1 }]);
+    act(() => sock.receive({ type: "poll", poll: { ...ended, shared: true } }));
+    const shared = [...root.querySelectorAll<HTMLButtonElement>(".poll button")].find((b) => b.textContent === "Results shared")!;
+    expect(shared.getAttribute("aria-disabled")).toBe("true");
+    sock.sent = [];
+    act(() => shared.click());
+    expect(pollSent(sock)).toEqual([]);
+
+    // A new poll: the form again, empty, ready for the question.
+    press("New poll");
+    expect(document.activeElement).toBe(pollField<HTMLTextAreaElement>("Question"));
+    expect(pollField<HTMLTextAreaElement>("Question").value).toBe("");
+    typeInto(pollField<HTMLTextAreaElement>("Question"), "And now?");
+    typeInto(pollField("Answer 1"), "Yes");
+    typeInto(pollField("Answer 2"), "No");
+    press("Start poll");
+    expect(pollSent(sock)).toEqual([{ type: "start_poll", question: "And now?", options: ["Yes", "No"], multiple: false }]);
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, id: 2, by: 1, question: "And now?", options: ["Yes", "No"], results: [0, 0] } }));
+    expect(pollPanel()?.querySelector(".poll-question")?.textContent).toBe("And now?");
+    expect(results()).toEqual(["Yes 0 (0%)", "No 0 (0%)"]);
+  });
+
+  it("refuses a poll without a question, with one answer or too long, and shows the server's refusal", async () => {
+    const { sock } = await enter({}, kari("co_host"));
+    press("Poll");
+    sock.sent = [];
+    const error = root.querySelector("#poll-form-error")!;
+    expect(error.getAttribute("role")).toBe("alert");
+
+    typeInto(pollField("Answer 1"), "A");
+    typeInto(pollField("Answer 2"), "B");
+    typeInto(pollField<HTMLTextAreaElement>("Question"), "   ");
+    press("Start poll");
+    expect(error.textContent).toBe("Write a question.");
+    expect(pollField<HTMLTextAreaElement>("Question").getAttribute("aria-invalid")).toBe("true");
+    expect(document.activeElement).toBe(pollField<HTMLTextAreaElement>("Question"));
+
+    typeInto(pollField<HTMLTextAreaElement>("Question"), "Which one?");
+    typeInto(pollField("Answer 2"), "  ");
+    press("Start poll");
+    expect(error.textContent).toBe("Write at least two answers.");
+    expect(pollField("Answer 2").getAttribute("aria-invalid")).toBe("true");
+
+    typeInto(pollField("Answer 2"), "x".repeat(101));
+    press("Start poll");
+    expect(error.textContent).toBe("Answer 2 is too long: at most 100 characters.");
+    typeInto(pollField("Answer 2"), "B");
+    typeInto(pollField<HTMLTextAreaElement>("Question"), "?".repeat(301));
+    press("Start poll");
+    expect(error.textContent).toBe("The question is too long: at most 300 characters.");
+    expect(pollSent(sock)).toEqual([]);
+
+    // 300 characters, counted as the server counts them (an emoji is one), pass.
+    typeInto(pollField<HTMLTextAreaElement>("Question"), "🙂".repeat(300));
+    press("Start poll");
+    expect(pollSent(sock)).toEqual([{ type: "start_poll", question: "🙂".repeat(300), options: ["A", "B"], multiple: false }]);
+    expect(error.textContent).toBe("");
+    act(() => sock.receive({ type: "error", code: "invalid_argument", message: "the question has words the server refuses" }));
+    expect(error.textContent).toBe("The poll was not started: the question has words the server refuses");
+    expect(notices(), "said in the form, not again as a notice").toEqual([]);
+    // The form keeps what was typed, to be fixed.
+    expect(pollField("Answer 1").value).toBe("A");
+  });
+
+  it("is for hosts and co-hosts to start: participants have no Poll button until a poll exists", async () => {
+    const { sock } = await enter({}, kari("participant"));
+    expect([...root.querySelectorAll(".controls button")].some((b) => b.textContent === "Poll")).toBe(false);
+    act(() => sock.receive({ type: "poll", poll: QUIZ }));
+    expect([...root.querySelectorAll(".controls button")].some((b) => b.textContent === "Poll")).toBe(true);
+  });
+});
+
+describe("app: a participant's poll", () => {
+  it("tells of a new poll, takes an answer, lets it change, and shows the results only once shared", async () => {
+    const { sock } = await enter({}, kari("participant"));
+    act(() => sock.receive({ type: "poll", poll: QUIZ }));
+    const notice = [...root.querySelectorAll(".notices li")].find((li) => li.textContent?.includes("Lærer started a poll."))!;
+    expect(notice).toBeDefined();
+    press("Answer", notice);
+    expect(pollPanel()).not.toBeNull();
+    expect(notices().some((n) => n.includes("started a poll")), "the panel shows it now").toBe(false);
+
+    const group = pollPanel()!.querySelector("fieldset")!;
+    expect(group.querySelector("legend")?.textContent).toBe("Which answer is right?");
+    const choice = (label: string) => [...group.querySelectorAll("label")].find((l) => l.textContent?.trim() === label)!.querySelector("input")!;
+    expect(choice("A").type).toBe("radio");
+    expect(root.querySelector(".poll-results"), "results are for the hosts").toBeNull();
+
+    sock.sent = [];
+    press("Send answer");
+    expect(pollSent(sock), "nothing picked, nothing sent").toEqual([]);
+    act(() => choice("A").click());
+    act(() => choice("B").click());
+    expect([choice("A").checked, choice("B").checked]).toEqual([false, true]);
+    press("Send answer");
+    expect(pollSent(sock)).toEqual([{ type: "vote", poll: 1, choices: [1] }]);
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, mine: [1] } }));
+    expect(root.querySelector('.poll [role="status"]')?.textContent).toBe("Your answer is in. You can change it until the poll ends.");
+    expect(choice("B").checked).toBe(true);
+
+    // Changed before the end.
+    sock.sent = [];
+    act(() => choice("C").click());
+    press("Send answer");
+    expect(pollSent(sock)).toEqual([{ type: "vote", poll: 1, choices: [2] }]);
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, mine: [2] } }));
+
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, mine: [2], open: false } }));
+    expect(root.textContent).toContain("The poll has ended.");
+    expect(root.textContent).toContain("You answered: C");
+    expect(root.textContent).toContain("The host has not shared the results.");
+    expect(root.querySelector(".poll fieldset"), "no more answers").toBeNull();
+    expect(root.querySelector(".poll-results")).toBeNull();
+
+    // Shared while the panel is closed: told, and shown on Show.
+    press("Poll");
+    expect(pollPanel()).toBeNull();
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, mine: [2], open: false, shared: true, answered: 20, results: [12, 3, 5] } }));
+    const sharedNotice = [...root.querySelectorAll(".notices li")].find((li) => li.textContent?.includes("Poll results are shared."))!;
+    press("Show", sharedNotice);
+    expect(results()).toEqual(["A 12 (60%)", "B 3 (15%)", "C (your answer) 5 (25%)"]);
+    expect(root.textContent).toContain("20 answered");
+  });
+
+  it("answers with several choices when the poll allows it", async () => {
+    const { sock } = await enter({}, kari("participant"));
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, multiple: true } }));
+    press("Poll");
+    const group = pollPanel()!.querySelector("fieldset")!;
+    expect(group.getAttribute("aria-describedby")).toBe("poll-choose-many");
+    expect(root.querySelector("#poll-choose-many")?.textContent).toBe("You may choose more than one answer.");
+    const boxes = [...group.querySelectorAll("input")];
+    expect(boxes.map((b) => b.type)).toEqual(["checkbox", "checkbox", "checkbox"]);
+    sock.sent = [];
+    act(() => boxes[2]!.click());
+    act(() => boxes[0]!.click());
+    act(() => boxes[1]!.click());
+    act(() => boxes[1]!.click());
+    press("Send answer");
+    expect(pollSent(sock)).toEqual([{ type: "vote", poll: 1, choices: [0, 2] }]);
+  });
+
+  it("shows a newer poll in place of the older one, with nothing picked", async () => {
+    const { sock } = await enter({}, kari("participant"));
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, mine: [0], open: false, shared: true, answered: 1, results: [1, 0, 0] } }));
+    press("Poll");
+    expect(results()).toHaveLength(3);
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, id: 2, question: "And the next one?", options: ["Yes", "No"] } }));
+    const group = pollPanel()!.querySelector("fieldset")!;
+    expect(group.querySelector("legend")?.textContent).toBe("And the next one?");
+    expect([...group.querySelectorAll("input")].map((b) => b.checked)).toEqual([false, false]);
+    expect(root.querySelector(".poll-results"), "the old results went with the old poll").toBeNull();
+    expect(root.querySelector('.poll [role="status"]')?.textContent).toBe("");
+    // A late word about the older poll changes nothing.
+    act(() => sock.receive({ type: "poll", poll: { ...QUIZ, open: false, shared: true, answered: 2, results: [1, 1, 0] } }));
+    expect(group.querySelector("legend")?.textContent).toBe("And the next one?");
+    sock.sent = [];
+    act(() => group.querySelector("input")!.click());
+    press("Send answer");
+    expect(pollSent(sock)).toEqual([{ type: "vote", poll: 2, choices: [0] }]);
   });
 });

@@ -369,6 +369,23 @@ export class SignallingClient {
   clearFeedback() {
     return this.send({ type: "clear_feedback" });
   }
+  /** Puts a question to the meeting (hosts and co-hosts); the server refuses it while a poll
+   * is open, and answers with `poll` to everyone. */
+  startPoll(question: string, options: string[], multiple: boolean) {
+    return this.send({ type: "start_poll", question, options, multiple });
+  }
+  /** Answers the open poll with option indexes; a new answer replaces one's earlier one. */
+  vote(poll: number, choices: number[]) {
+    return this.send({ type: "vote", poll, choices });
+  }
+  /** Stops taking answers (hosts and co-hosts). */
+  endPoll(poll: number) {
+    return this.send({ type: "end_poll", poll });
+  }
+  /** Shows everyone how many picked each answer (hosts and co-hosts). */
+  sharePollResults(poll: number) {
+    return this.send({ type: "share_poll_results", poll });
+  }
   setMedia(audioMuted: boolean, videoOn: boolean) {
     return this.send({ type: "set_media", audio_muted: audioMuted, video_on: videoOn });
   }

@@ -43,6 +43,33 @@ export type ErrorCode =
 
 export const REACTIONS: readonly Reaction[] = ["thumbs_up", "clap", "heart", "laugh", "surprised", "celebrate"];
 
+/** Limits the server holds polls to (samla_protocol's MAX_POLL_*). */
+export const MAX_POLL_QUESTION_CHARS = 300;
+export const MAX_POLL_OPTION_CHARS = 100;
+export const MAX_POLL_OPTIONS = 10;
+
+/** A poll as one participant sees it. */
+export interface PollView {
+  /** Increases with each poll of the meeting. */
+  id: number;
+  by: ParticipantId;
+  question: string;
+  options: string[];
+  /** Whether one may pick more than one answer. */
+  multiple: boolean;
+  /** Still taking answers. */
+  open: boolean;
+  /** How many have answered. */
+  answered: number;
+  /** How many picked each option, in order: for hosts and co-hosts always, for everyone once
+   * shared. Never per person. */
+  results?: number[];
+  /** Whether the results have been shared with everyone. */
+  shared: boolean;
+  /** My own answer (option indexes), empty if none. */
+  mine: number[];
+}
+
 /** A participant's answer without words; it stays until changed or cleared, unlike a reaction. */
 export type Feedback = "yes" | "no" | "slower" | "faster";
 export const FEEDBACK: readonly Feedback[] = ["yes", "no", "slower", "faster"];
@@ -168,6 +195,11 @@ export type ClientMessage =
   | { type: "react"; reaction: Reaction }
   | { type: "set_feedback"; feedback: Feedback | null }
   | { type: "clear_feedback" }
+  // polls: starting, ending and sharing are for hosts and co-hosts
+  | { type: "start_poll"; question: string; options: string[]; multiple: boolean }
+  | { type: "vote"; poll: number; choices: number[] }
+  | { type: "end_poll"; poll: number }
+  | { type: "share_poll_results"; poll: number }
   | { type: "chat"; to: ChatTarget; text: string }
   // media
   | { type: "media_offer"; sdp: string; tracks: PublishedTrack[] }
@@ -206,6 +238,10 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   "react",
   "set_feedback",
   "clear_feedback",
+  "start_poll",
+  "vote",
+  "end_poll",
+  "share_poll_results",
   "chat",
   "media_offer",
   "media_answer",
@@ -239,6 +275,8 @@ export type ServerMessage =
   | { type: "chat"; message: ChatMessage }
   | { type: "muted_by"; by: ParticipantId }
   | { type: "unmute_requested"; by: ParticipantId }
+  /** The meeting's poll as I may see it (see PollView). */
+  | { type: "poll"; poll: PollView }
   | { type: "reaction"; participant: ParticipantId; reaction: Reaction }
   | { type: "closed"; reason: CloseReason }
   // media
@@ -276,6 +314,7 @@ const SERVER_TYPES: ReadonlySet<string> = new Set<ServerMessageType>([
   "chat",
   "muted_by",
   "unmute_requested",
+  "poll",
   "reaction",
   "closed",
   "media_config",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChatMessage, MeetingState, ParticipantInfo, ServerMessage } from "../protocol/messages";
+import type { ChatMessage, MeetingState, ParticipantInfo, PollView, ServerMessage } from "../protocol/messages";
 import { amHost, amModerator, canChat, chatAudience, initialView, mayShare, mayUnmute, reduce, type MeetingView, type StoreAction } from "./store";
 
 const meeting: MeetingState = {
@@ -255,5 +255,58 @@ describe("meeting store", () => {
     expect(mayShare(v)).toBe(false);
     v = reduce(v, { type: "participant_updated", participant: person(2, "Ola", "co_host") });
     expect(mayShare(v)).toBe(true);
+  });
+});
+
+describe("meeting store: polls", () => {
+  const quiz: PollView = { id: 1, by: 1, question: "2 + 2?", options: ["3", "4"], multiple: false, open: true, answered: 0, shared: false, mine: [] };
+  const poll = (p: Partial<PollView> = {}): StoreAction => ({ type: "poll", poll: { ...quiz, ...p } });
+  const class3 = [person(1, "Kari", "host"), person(2, "Ola"), person(3, "Siri", "co_host")];
+  const pollNotices = (v: MeetingView) => v.notices.filter((n) => n.kind === "poll_started" || n.kind === "poll_shared").map((n) => n.kind);
+
+  it("keeps the latest poll: a newer one replaces it, a late word about an older one is dropped", () => {
+    let v = run(joined(2, "participant", class3), poll({ mine: [1] }));
+    expect(v.poll).toMatchObject({ id: 1, mine: [1] });
+    v = reduce(v, poll({ id: 2, question: "3 + 3?" }));
+    expect(v.poll).toMatchObject({ id: 2, question: "3 + 3?", mine: [] });
+    v = reduce(v, poll({ open: false, shared: true, results: [0, 1] }));
+    expect(v.poll?.id).toBe(2);
+    // Resumed, the poll stays; sent to the waiting room, it goes with the meeting.
+    v = reduce(v, joined(2, "participant", class3));
+    expect(v.poll?.id).toBe(2);
+    v = reduce(v, { type: "moved_to_waiting_room" });
+    expect(v.poll).toBeNull();
+  });
+
+  it("tells a participant of a new poll and of shared results, once each, with a name", () => {
+    let v = run(joined(2, "participant", class3), poll());
+    expect(v.notices.at(-1)).toMatchObject({ kind: "poll_started", poll: 1, name: "Kari" });
+    // An answer or the count changing is no news.
+    v = reduce(v, poll({ mine: [1] }));
+    expect(pollNotices(v)).toEqual(["poll_started"]);
+    // Ended: there is nothing left to answer.
+    v = reduce(v, poll({ mine: [1], open: false }));
+    expect(pollNotices(v)).toEqual([]);
+    v = reduce(v, poll({ mine: [1], open: false, shared: true, results: [0, 1] }));
+    v = reduce(v, poll({ mine: [1], open: false, shared: true, results: [0, 1] }));
+    expect(pollNotices(v)).toEqual(["poll_shared"]);
+    // A newer poll takes the older one's notices with it.
+    v = reduce(v, poll({ id: 2 }));
+    expect(v.notices.filter((n) => n.kind === "poll_started" || n.kind === "poll_shared").map((n) => [n.kind, n.poll])).toEqual([["poll_started", 2]]);
+  });
+
+  it("tells nobody who has the poll in sight, nor the hosts, nor someone who has answered", () => {
+    // The panel open: the poll is there to see.
+    let v = run(joined(2, "participant", class3), { type: "local/poll_open", open: true }, poll());
+    v = reduce(v, poll({ open: false, shared: true, results: [0, 0] }));
+    expect(pollNotices(v)).toEqual([]);
+    // Opening the panel clears what the notices said.
+    v = run(joined(2, "participant", class3), poll());
+    expect(pollNotices(reduce(v, { type: "local/poll_open", open: true }))).toEqual([]);
+    // Hosts and co-hosts follow the poll in the panel; the one who asked knows.
+    expect(pollNotices(run(joined(3, "co_host", class3), poll(), poll({ open: false, shared: true, results: [0, 0] })))).toEqual([]);
+    expect(pollNotices(run(joined(1, "host", class3), poll()))).toEqual([]);
+    // Back in after answering (a new seat), there is nothing to ask.
+    expect(pollNotices(run(joined(2, "participant", class3), poll({ mine: [0] })))).toEqual([]);
   });
 });

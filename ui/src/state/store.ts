@@ -9,6 +9,7 @@ import {
   type MeetingState,
   type ParticipantId,
   type ParticipantInfo,
+  type PollView,
   type Reaction,
   type RemoteTrack,
   type Role,
@@ -38,6 +39,10 @@ export type Notice =
   | { id: number; kind: "muted_on_entry"; mayUnmute: boolean }
   /** A host put someone (`you`: me) in the spotlight. */
   | { id: number; kind: "spotlight"; participant: ParticipantId; name: string; you: boolean }
+  /** A host put a question to the class (told to participants, with a way to answer). */
+  | { id: number; kind: "poll_started"; poll: number; name: string }
+  /** A host shared how the class answered a poll. */
+  | { id: number; kind: "poll_shared"; poll: number }
   | { id: number; kind: LocalNoticeKind }
   | { id: number; kind: "error"; code: ErrorCode; message: string };
 
@@ -64,6 +69,10 @@ export interface MeetingView {
   chat: ChatMessage[];
   unread: number;
   chatOpen: boolean;
+  /** The meeting's poll as I may see it: the latest one, open or ended; null before the first. */
+  poll: PollView | null;
+  /** The poll panel is open: what its notices would say is in sight already. */
+  pollOpen: boolean;
   activeSpeaker: ParticipantId | null;
   remoteTracks: RemoteTrack[];
   reactions: ShownReaction[];
@@ -76,6 +85,7 @@ export interface MeetingView {
 
 export type LocalAction =
   | { type: "local/chat_open"; open: boolean }
+  | { type: "local/poll_open"; open: boolean }
   | { type: "local/dismiss_notice"; id: number }
   | { type: "local/notice"; kind: LocalNoticeKind }
   | { type: "local/reaction_done"; id: number }
@@ -96,6 +106,8 @@ export const initialView: MeetingView = {
   chat: [],
   unread: 0,
   chatOpen: false,
+  poll: null,
+  pollOpen: false,
   activeSpeaker: null,
   remoteTracks: [],
   reactions: [],
@@ -130,6 +142,10 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
         ? // The chat itself now shows what the chat notices said.
           { ...view, chatOpen: true, unread: 0, notices: view.notices.filter((n) => n.kind !== "chat_message") }
         : { ...view, chatOpen: false };
+    case "local/poll_open":
+      return action.open
+        ? { ...view, pollOpen: true, notices: view.notices.filter((n) => n.kind !== "poll_started" && n.kind !== "poll_shared") }
+        : { ...view, pollOpen: false };
     case "local/dismiss_notice":
       return { ...view, notices: view.notices.filter((n) => n.id !== action.id) };
     case "local/notice":
@@ -169,6 +185,8 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
         remoteTracks: [],
         activeSpeaker: null,
         reactions: [],
+        // Out of the meeting, out of its poll; the server sends it again on the way back in.
+        poll: null,
       };
     case "joined": {
       const resumed = view.phase === "joined" && view.me === action.you;
@@ -186,6 +204,8 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
         closedReason: null,
         joinError: null,
         remoteTracks: resumed ? view.remoteTracks : [],
+        // The server follows `joined` with the poll, if there is one.
+        poll: resumed ? view.poll : null,
       };
       // Coming in muted by the meeting's settings, the user is told why (a resume is no entry).
       if (resumed || !mutedOnEntry(action)) return next;
@@ -261,6 +281,8 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
       return notice(view, { kind: "muted_by", by: nameOf(view, action.by) });
     case "unmute_requested":
       return notice(view, { kind: "unmute_requested", by: nameOf(view, action.by) });
+    case "poll":
+      return applyPoll(view, action.poll);
     case "reaction": {
       const reactions = [...view.reactions, { id: view.nextId, participant: action.participant, reaction: action.reaction }];
       return { ...view, reactions: reactions.slice(-MAX_REACTIONS), nextId: view.nextId + 1 };
@@ -278,6 +300,27 @@ export function reduce(view: MeetingView, action: StoreAction): MeetingView {
     case "media_layers":
       return view;
   }
+}
+
+/** Takes the server's word on the poll: a newer poll replaces the one shown, and a word about an
+ * older one (sent before it was replaced) is dropped. Participants are told when a host starts a
+ * poll they have not answered, and when the results are shared, unless the poll panel is open. */
+function applyPoll(view: MeetingView, poll: PollView): MeetingView {
+  const known = view.poll;
+  if (known && poll.id < known.id) return view;
+  const fresh = !known || known.id !== poll.id;
+  // Notices about an older poll go, and so does "Answer" once the poll takes no answers.
+  const notices = view.notices.filter(
+    (n) => (n.kind !== "poll_started" && n.kind !== "poll_shared") || (n.poll === poll.id && (n.kind !== "poll_started" || poll.open)),
+  );
+  let next: MeetingView = { ...view, poll, notices };
+  const tell = !isModerator(view.role) && poll.by !== view.me && !view.pollOpen;
+  if (tell && fresh && poll.open && poll.mine.length === 0) {
+    next = notice(next, { kind: "poll_started", poll: poll.id, name: nameOf(view, poll.by) });
+  } else if (tell && !fresh && poll.shared && !known.shared) {
+    next = notice(next, { kind: "poll_shared", poll: poll.id });
+  }
+  return next;
 }
 
 function countNew(before: ChatMessage[], after: ChatMessage[], me: ParticipantId): number {

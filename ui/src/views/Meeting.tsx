@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { ScreenShareError, type MediaBackend, type MediaDeviceOption, type ShareTarget, type VideoSource } from "../media/backend";
 import { FEEDBACK, REACTIONS, formatMeetingId, type ParticipantInfo, type Reaction } from "../protocol/messages";
-import { amHost, mayShare, mayUnmute, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
+import { amHost, amModerator, mayShare, mayUnmute, me as meOf, type MeetingView, type Notice, type StoreAction } from "../state/store";
 import type { MeetingActions } from "./actions";
 import { DevicesMenu } from "./DevicesMenu";
 import { ChatPanel } from "./ChatPanel";
@@ -10,6 +10,7 @@ import { CopyLink } from "./CopyLink";
 import { useMedia, useMenusClose, useShortcuts } from "./hooks";
 import { deviceErrorText } from "./deviceError";
 import { ParticipantsPanel } from "./ParticipantsPanel";
+import { PollPanel } from "./PollPanel";
 import { ShareDialog } from "./ShareDialog";
 import { FEEDBACK_SYMBOL, REACTION_EMOJI, Tile } from "./Tile";
 
@@ -84,7 +85,12 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   }, [spotlight]);
   const [gridRef, gridSize] = useSize(layout);
   const [page, setPage] = useState(0);
-  const [panel, setPanel] = useState<"none" | "chat" | "participants">("none");
+  const [panel, setPanel] = useState<"none" | "chat" | "participants" | "poll">("none");
+  /** Hosts and co-hosts may always start a poll; the others have one to see once it exists. */
+  const pollAvailable = amModerator(view) || view.poll !== null;
+  useEffect(() => {
+    if (!pollAvailable && panel === "poll") setPanel("none");
+  }, [pollAvailable]);
   const [talking, setTalking] = useState(false);
   const [shareError, setShareError] = useState<ScreenShareError | null>(null);
   /** The desktop app's screen and window picker is open. */
@@ -151,9 +157,10 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
   const screen = useRef<HTMLDivElement>(null);
   useMenusClose(screen);
 
-  // ---- chat panel open state goes to the store (unread count) ----
+  // ---- chat and poll panel open state goes to the store (unread count, notices) ----
   useEffect(() => {
     dispatch({ type: "local/chat_open", open: panel === "chat" });
+    dispatch({ type: "local/poll_open", open: panel === "poll" });
   }, [panel]);
 
   // ---- transient reactions and notices ----
@@ -325,6 +332,7 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
 
         {panel === "chat" && <ChatPanel view={view} actions={actions} />}
         {panel === "participants" && <ParticipantsPanel view={view} actions={actions} />}
+        {panel === "poll" && <PollPanel view={view} actions={actions} dispatch={dispatch} />}
       </div>
 
       {picking && media.listShareTargets && (
@@ -351,6 +359,16 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
                 onClick={() => setPanel("chat")}
               >
                 {t("openChat")}
+              </button>
+            )}
+            {n.kind === "poll_started" && (
+              <button type="button" onClick={() => setPanel("poll")}>
+                {t("pollAnswerNow")}
+              </button>
+            )}
+            {n.kind === "poll_shared" && (
+              <button type="button" onClick={() => setPanel("poll")}>
+                {t("pollShow")}
               </button>
             )}
             {n.kind === "someone_waiting" && (
@@ -469,6 +487,11 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
             </span>
           )}
         </button>
+        {pollAvailable && (
+          <button type="button" aria-pressed={panel === "poll"} onClick={() => setPanel(panel === "poll" ? "none" : "poll")}>
+            {t("poll")}
+          </button>
+        )}
         {host ? (
           // The host chooses between leaving (the meeting goes on) and ending it for everyone.
           <details class="end-menu">
@@ -523,6 +546,10 @@ function noticeText(n: Notice, t: ReturnType<typeof useI18n>["t"]): string {
         : t("waitingNoticeMany", { name: n.who[0]!.name, count: n.who.length - 1 });
     case "spotlight":
       return n.you ? t("spotlightOnYou") : t("spotlightOn", { name: n.name });
+    case "poll_started":
+      return t("pollStarted", { name: n.name });
+    case "poll_shared":
+      return t("pollSharedNotice");
     case "muted_on_entry":
       return n.mayUnmute ? t("mutedOnEntry") : `${t("mutedOnEntry")} ${t("raiseHandToSpeak")}`;
     case "unmute_not_allowed":

@@ -26,6 +26,10 @@ export type MeetingActions = Pick<
   | "react"
   | "setFeedback"
   | "clearFeedback"
+  | "startPoll"
+  | "vote"
+  | "endPoll"
+  | "sharePollResults"
   | "chat"
   | "subscribeVideo"
 >;

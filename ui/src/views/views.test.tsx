@@ -65,7 +65,7 @@ function fakeActions(): MeetingActions {
     admit: fn(), admitAll: fn(), deny: fn(), sendToWaitingRoom: fn(), setLocked: fn(), endForAll: fn(), remove: fn(),
     setRole: fn(), handOverHost: fn(), mute: fn(), muteAll: fn(), askToUnmute: fn(), setChatPolicy: fn(), setSharePolicy: fn(),
     setMuteOnEntry: fn(), setSelfUnmute: fn(), setSpotlight: fn(), setFeedback: fn(), clearFeedback: fn(), raiseHand: fn(),
-    lowerHand: fn(), react: fn(), chat: fn(), subscribeVideo: fn(),
+    lowerHand: fn(), react: fn(), chat: fn(), subscribeVideo: fn(), startPoll: fn(), vote: fn(), endPoll: fn(), sharePollResults: fn(),
   };
 }
 
@@ -418,6 +418,59 @@ describe("meeting screen", () => {
     const next = [...root.querySelectorAll("button")].find((b) => b.textContent === "Next page")!;
     act(() => next.click());
     expect(root.querySelectorAll("figure.tile")).toHaveLength(11);
+  });
+});
+
+describe("poll", () => {
+  /** A fresh meeting screen, its panels closed. */
+  const show = (lang: Lang, view: MeetingView) => {
+    act(() => render(null, root));
+    mount(lang, <Meeting view={view} media={new NullMediaBackend()} actions={fakeActions()} dispatch={() => {}} onLeave={() => {}} reconnecting={false} />);
+  };
+  const pollButton = (name: string) => [...root.querySelectorAll<HTMLButtonElement>(".controls > button")].find((b) => b.textContent === name);
+
+  it("is offered to hosts in bokmål and nynorsk, as a form in a panel of its own", () => {
+    show("nb", viewAs(1, "host"));
+    act(() => pollButton("Avstemning")!.click());
+    expect(pollButton("Avstemning")?.getAttribute("aria-pressed")).toBe("true");
+    const panel = root.querySelector("section.panel.poll")!;
+    expect(root.querySelector(`#${panel.getAttribute("aria-labelledby")}`)?.textContent).toBe("Avstemning");
+    expect([...panel.querySelectorAll("label")].map((l) => l.textContent?.trim())).toEqual([
+      "Spørsmål",
+      "Svar 1",
+      "Svar 2",
+      "Tillat mer enn ett svar",
+    ]);
+    expect([...panel.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Legg til svar", "Start avstemningen"]);
+
+    show("nn", viewAs(1, "host"));
+    act(() => pollButton("Røysting")!.click());
+    expect([...root.querySelectorAll(".poll button")].map((b) => b.textContent)).toEqual(["Legg til svar", "Start røystinga"]);
+  });
+
+  it("is there for participants once a host started one, with results in Norwegian figures", () => {
+    let view = viewAs(2, "participant");
+    show("nb", view);
+    expect(pollButton("Avstemning")).toBeUndefined();
+    view = reduce(view, {
+      type: "poll",
+      poll: { id: 1, by: 1, question: "Hvilket svar er riktig?", options: ["A", "B"], multiple: false, open: true, answered: 0, shared: false, mine: [] },
+    });
+    show("nb", view);
+    expect(root.querySelector(".notices")?.textContent).toContain("Kari startet en avstemning.");
+    act(() => pollButton("Avstemning")!.click());
+    expect(root.querySelector(".poll legend")?.textContent).toBe("Hvilket svar er riktig?");
+    expect([...root.querySelectorAll(".poll button")].map((b) => b.textContent)).toEqual(["Send svar"]);
+
+    view = reduce(view, {
+      type: "poll",
+      poll: { id: 1, by: 1, question: "Hvilket svar er riktig?", options: ["A", "B"], multiple: false, open: false, answered: 30, results: [12, 18], shared: true, mine: [1] },
+    });
+    show("nn", view);
+    act(() => pollButton("Røysting")!.click());
+    expect(root.textContent).toContain("Røystinga er avslutta.");
+    expect([...root.querySelectorAll(".poll-results .count")].map((c) => c.textContent?.replace(/\s/g, " "))).toEqual(["12 (40 %)", "18 (60 %)"]);
+    expect(root.textContent).toContain("30 har svart");
   });
 });
 
