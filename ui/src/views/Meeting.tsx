@@ -169,9 +169,9 @@ export function Meeting({ view, media, actions, dispatch, onLeave, reconnecting,
     return () => timers.forEach(clearTimeout);
   }, [view.reactions]);
   useEffect(() => {
-    // Someone waiting is told until handled; the rest fade.
+    // Someone waiting is told until handled, a poll until answered or ended; the rest fade.
     const timers = view.notices
-      .filter((n) => n.kind !== "someone_waiting")
+      .filter((n) => n.kind !== "someone_waiting" && n.kind !== "poll_started")
       .map((n) => setTimeout(() => dispatch({ type: "local/dismiss_notice", id: n.id }), NOTICE_MS));
     return () => timers.forEach(clearTimeout);
   }, [view.notices]);

@@ -301,6 +301,27 @@ describe("meeting screen", () => {
     expect(root.querySelector(".feedback-summary")).toBeNull();
   });
 
+  it("keeps telling of a poll to answer while other notices fade", () => {
+    vi.useFakeTimers();
+    try {
+      let view = viewAs(2, "participant");
+      view = reduce(view, { type: "meeting_updated", meeting: { ...meeting, spotlight: 1 } });
+      view = reduce(view, {
+        type: "poll",
+        poll: { id: 1, by: 1, question: "Klart?", options: ["Ja", "Nei"], multiple: false, open: true, answered: 0, shared: false, mine: [] },
+      });
+      const dispatch = vi.fn();
+      mount("en", <Meeting view={view} media={new NullMediaBackend()} actions={fakeActions()} dispatch={dispatch} onLeave={() => {}} reconnecting={false} />);
+      act(() => vi.advanceTimersByTime(60_000));
+      const dismissed = dispatch.mock.calls.map(([a]) => a).filter((a) => a.type === "local/dismiss_notice").map((a) => a.id);
+      const id = (kind: string) => view.notices.find((n) => n.kind === kind)!.id;
+      expect(dismissed).toContain(id("spotlight"));
+      expect(dismissed).not.toContain(id("poll_started"));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("shows the host a raised hand, with Lower hand at hand, and lists raised hands first", () => {
     const actions = fakeActions();
     let view = viewAs(1, "host");
