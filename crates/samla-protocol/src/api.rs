@@ -76,6 +76,23 @@ pub struct Meeting {
     pub created_at: String,
 }
 
+/// One person's attendance in a meeting, as its owner sees it: everyone who was in the
+/// meeting (not those who only waited or were turned away), however many times they came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Attendee {
+    /// The name they last used in the meeting.
+    pub name: String,
+    /// A signed-in member's e-mail; none for a guest.
+    pub email: Option<String>,
+    pub first_joined: String,
+    /// None while they are still in the meeting.
+    pub last_left: Option<String>,
+    /// Whole minutes in the meeting over all their visits, rounded.
+    pub minutes: u32,
+    pub times_joined: u32,
+}
+
 /// The signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

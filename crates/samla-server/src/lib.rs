@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod meeting;
 pub mod metrics;
+pub mod report;
 pub mod serve;
 pub mod sfu;
 pub mod state;

@@ -502,3 +502,113 @@ async fn the_desktop_apps_page_may_call_the_api_but_not_read_the_web_ui() {
     .unwrap();
     assert!(allowed(&page, header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
+
+/// The owner's attendance report, from the attendance log in the real database: one line per
+/// person, members with their e-mail, as JSON and as CSV; nobody else's to read.
+#[tokio::test]
+async fn the_owner_reads_who_attended_as_json_and_csv() {
+    use axum::http::header;
+    use samla_protocol::{LeaveReason, MeetingId, ParticipantId};
+    use samla_server::meeting::{AttendanceEvent, AttendanceRecord};
+    use tower::ServiceExt;
+
+    let app = TestApp::new().await;
+    let kari = app.token("kari@example.org", None).await;
+    let eve = app.token("eve@example.org", None).await;
+    let (_, me) = app.call(Method::GET, "/api/v1/me", Some(&kari), None).await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            "/api/v1/meetings",
+            Some(&kari),
+            Some(json!({"topic": "Seminar"})),
+        )
+        .await;
+    let id: MeetingId = created["id"].as_str().unwrap().parse().unwrap();
+    let t0 = 1_764_576_900_000_i64; // 2025-12-01T08:15:00Z
+    let log = [
+        (1, "Kari", true, AttendanceEvent::Joined, 0),
+        (
+            2,
+            "Nordmann, Ola",
+            false,
+            AttendanceEvent::EnteredWaitingRoom,
+            1,
+        ),
+        (3, "=cmd", false, AttendanceEvent::EnteredWaitingRoom, 1),
+        (2, "Nordmann, Ola", false, AttendanceEvent::Joined, 2),
+        (3, "=cmd", false, AttendanceEvent::Denied, 3),
+        (
+            2,
+            "Nordmann, Ola",
+            false,
+            AttendanceEvent::Left(LeaveReason::Left),
+            47,
+        ),
+        (1, "Kari", true, AttendanceEvent::MeetingEnded, 90),
+    ];
+    for (participant, name, member, event, minute) in log {
+        let record = AttendanceRecord {
+            participant: ParticipantId(participant),
+            display_name: name.into(),
+            user_id: member.then(|| me["id"].as_str().unwrap().to_owned()),
+            event,
+            at_ms: t0 + minute * 60_000,
+        };
+        app.db.store.insert_attendance(&id, &record).await.unwrap();
+    }
+    let path = format!("/api/v1/meetings/{}/attendance", id.as_str());
+
+    let (status, body) = app.call(Method::GET, &path, Some(&kari), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!([
+            {"name": "Kari", "email": "kari@example.org", "first_joined": "2025-12-01T08:15:00Z",
+             "last_left": "2025-12-01T09:45:00Z", "minutes": 90, "times_joined": 1},
+            {"name": "Nordmann, Ola", "email": null, "first_joined": "2025-12-01T08:17:00Z",
+             "last_left": "2025-12-01T09:02:00Z", "minutes": 45, "times_joined": 1},
+        ]),
+        "the guest who was turned away is not listed"
+    );
+
+    let req = axum::http::Request::builder()
+        .uri(format!("{path}?format=csv"))
+        .header(header::HOST, "samla.test:7700")
+        .header(header::AUTHORIZATION, format!("Bearer {kari}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        res.headers()[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"attendance-{}.csv\"", id.as_str()).as_str()
+    );
+    let csv = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        std::str::from_utf8(&csv).unwrap(),
+        "name,email,first_joined,last_left,minutes,times_joined\r\n\
+         Kari,kari@example.org,2025-12-01T08:15:00Z,2025-12-01T09:45:00Z,90,1\r\n\
+         \"Nordmann, Ola\",,2025-12-01T08:17:00Z,2025-12-01T09:02:00Z,45,1\r\n"
+    );
+
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("{path}?format=xls"),
+            Some(&kari),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.call(Method::GET, &path, Some(&eve), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nobody else's to read");
+    let (status, _) = app.call(Method::GET, &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -2,10 +2,13 @@
 //! `#[utoipa::path]`, and [`routes`] registers handler and documentation together, so the
 //! OpenAPI document cannot leave out a route.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use samla_protocol::api::{ApiError, Me, Meeting, MeetingPatch, NewMeeting, OrganisationSettings};
+use samla_protocol::api::{
+    ApiError, Attendee, Me, Meeting, MeetingPatch, NewMeeting, OrganisationSettings,
+};
 use samla_protocol::MeetingId;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,6 +16,8 @@ use utoipa_axum::routes;
 use super::error::{ApiFailure, JsonBody};
 use super::{openapi, validate};
 use crate::auth::{passcode, CurrentUser};
+use crate::meeting::actor::now_ms;
+use crate::report::attendance;
 use crate::state::AppState;
 use crate::store::{self, MeetingRecord, NewMeetingRecord};
 
@@ -22,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(list_meetings, create_meeting))
         .routes(routes!(get_meeting, update_meeting, delete_meeting))
+        .routes(routes!(meeting_attendance))
         .routes(routes!(organisation_settings, set_organisation_settings))
         .routes(routes!(openapi::openapi_json))
 }
@@ -249,6 +255,58 @@ async fn delete_meeting(
         return Err(not_found());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?format=` of the attendance report.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AttendanceQuery {
+    /// `json` (the default) or `csv`, for a spreadsheet.
+    format: Option<String>,
+}
+
+/// Who attended one of my meetings: one line per person who was in it, by when they first
+/// joined, with their time in it. As CSV with `?format=csv`.
+#[utoipa::path(get, path = "/meetings/{id}/attendance", tag = "meetings", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The meeting id, 9 to 11 digits"), AttendanceQuery),
+    responses(
+        (status = 200, description = "The attendance, as JSON or (`format=csv`) as CSV", body = Vec<Attendee>),
+        (status = 400, description = "Unknown format", body = ApiError),
+        (status = 401, description = "Missing or unknown API token", body = ApiError),
+        (status = 403, description = "The token belongs to another organisation", body = ApiError),
+        (status = 404, description = "No such meeting of mine", body = ApiError),
+    ))]
+async fn meeting_attendance(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+    Query(query): Query<AttendanceQuery>,
+) -> Result<Response, ApiFailure> {
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiFailure::invalid("format is json or csv")),
+    };
+    let record = owned_meeting(&state, &current, &id).await?;
+    let rows = state.store.attendance(&record.id).await?;
+    // A running meeting's open visits go on now; a stopped one's ended with its last event.
+    let open_until = state.meetings.live(&record.id).map(|_| now_ms());
+    let people = attendance::summarize(&rows, open_until);
+    if !csv {
+        return Ok(Json(people).into_response());
+    }
+    let filename = format!(
+        "attachment; filename=\"attendance-{}.csv\"",
+        record.id.as_str()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, filename),
+        ],
+        attendance::to_csv(&people),
+    )
+        .into_response())
 }
 
 fn not_found() -> ApiFailure {

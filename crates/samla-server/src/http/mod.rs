@@ -6,7 +6,7 @@ pub mod error;
 pub mod health;
 pub mod join;
 pub mod openapi;
-mod validate;
+pub(crate) mod validate;
 pub mod ws;
 
 use std::time::Duration;

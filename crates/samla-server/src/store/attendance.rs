@@ -14,6 +14,8 @@ pub struct AttendanceRow {
     pub participant: ParticipantId,
     pub display_name: String,
     pub user_id: Option<String>,
+    /// The signed-in member's e-mail, from the users table.
+    pub email: Option<String>,
     pub event: String,
     pub at_ms: i64,
 }
@@ -24,6 +26,7 @@ impl AttendanceRow {
             participant: ParticipantId(get_u32(row, "participant")?),
             display_name: row.try_get("display_name")?,
             user_id: row.try_get("user_id")?,
+            email: row.try_get("email")?,
             event: row.try_get("event")?,
             at_ms: row.try_get("at_ms")?,
         })
@@ -51,11 +54,12 @@ impl Store {
         Ok(())
     }
 
-    /// A meeting's attendance log in time order.
+    /// A meeting's attendance log in time order, with members' e-mails.
     pub async fn attendance(&self, id: &MeetingId) -> Result<Vec<AttendanceRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT participant, display_name, user_id, event, at_ms FROM attendance \
-             WHERE meeting_id = $1 ORDER BY at_ms, participant",
+            "SELECT a.participant, a.display_name, a.user_id, u.email, a.event, a.at_ms \
+             FROM attendance a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE a.meeting_id = $1 ORDER BY a.at_ms, a.participant",
         )
         .bind(id.as_str())
         .fetch_all(&self.pool)

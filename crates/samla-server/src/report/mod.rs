@@ -1,0 +1,3 @@
+//! What a meeting's owner can take away afterwards, made from what the meeting stored.
+
+pub mod attendance;
