@@ -1,5 +1,6 @@
 //! The README's walkthrough, run with the real binaries: a host and a guest hold a meeting
-//! through `samla-cli`, and what each saw is read back from `--events-json`.
+//! through `samla-cli`, what each saw is read back from `--events-json`, and the host takes
+//! the attendance afterwards.
 
 use std::process::Command;
 
@@ -123,6 +124,49 @@ async fn two_cli_participants_hold_a_meeting_with_a_waiting_room() -> Result<()>
     ensure!(
         chats_seen(&guest_seen).contains(&"Velkommen!".to_owned()),
         "history replayed on admission"
+    );
+
+    // Afterwards, the teacher takes the attendance: both were there, Kari as herself. The
+    // log is written as it happens, so the last leave may land a moment after the exit.
+    let id = link.rsplit('/').next().unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let csv = loop {
+        let out = Command::new(binary("samla-cli"))
+            .args([
+                "meeting",
+                "attendance",
+                id,
+                "--server",
+                server.base.as_str(),
+                "--token",
+                &token,
+            ])
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "attendance: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let csv = String::from_utf8(out.stdout)?;
+        let everyone_left = csv.lines().skip(1).all(|l| l.split(',').nth(3) != Some(""));
+        if (csv.lines().count() == 3 && everyone_left) || std::time::Instant::now() > deadline {
+            break csv;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    ensure!(
+        lines.len() == 3
+            && lines[0].join(",") == "name,email,first_joined,last_left,minutes,times_joined",
+        "a header and two people: {csv}"
+    );
+    ensure!(
+        lines[1][..2] == ["Kari", "kari@uio.no"] && lines[2][..2] == ["Ola", ""],
+        "Kari signed in, Ola a guest, in the order they came: {csv}"
+    );
+    ensure!(
+        lines[1..].iter().all(|l| !l[3].is_empty() && l[5] == "1"),
+        "both left, after one visit each: {csv}"
     );
     Ok(())
 }

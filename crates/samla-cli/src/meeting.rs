@@ -60,6 +60,13 @@ pub enum MeetingCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Who attended a meeting, as CSV on standard output (name, email, first_joined,
+    /// last_left, minutes, times_joined): for a course's attendance list.
+    Attendance {
+        id: MeetingId,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 pub async fn run(command: MeetingCommand) -> anyhow::Result<ExitCode> {
@@ -100,6 +107,14 @@ pub async fn run(command: MeetingCommand) -> anyhow::Result<ExitCode> {
                 let start = m.start_time.as_deref().unwrap_or("instant");
                 println!("{}\t{}\t{}\t{}", m.id, start, m.topic, m.join_url);
             }
+        }
+        MeetingCommand::Attendance { id, api } => {
+            let csv = api
+                .client()?
+                .attendance_csv(&id)
+                .await
+                .with_context(|| format!("could not get the attendance of meeting {id}"))?;
+            print!("{csv}");
         }
         MeetingCommand::Delete { id, api } => {
             api.client()?

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response};
-use samla_protocol::api::{ApiError, Meeting, MeetingPatch, NewMeeting, OrganisationSettings};
+use samla_protocol::api::{
+    ApiError, Attendee, Meeting, MeetingPatch, NewMeeting, OrganisationSettings,
+};
 use samla_protocol::MeetingId;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -70,6 +72,20 @@ impl ApiClient {
         )
         .await?;
         Ok(())
+    }
+
+    /// `GET /api/v1/meetings/{id}/attendance`: who was in one of my meetings.
+    pub async fn attendance(&self, id: &MeetingId) -> Result<Vec<Attendee>, EngineError> {
+        json(self.request(Method::GET, &format!("{}/attendance", meeting_path(id)))).await
+    }
+
+    /// The same as CSV, for a spreadsheet (`?format=csv`), as the server wrote it.
+    pub async fn attendance_csv(&self, id: &MeetingId) -> Result<String, EngineError> {
+        let path = format!("{}/attendance?format=csv", meeting_path(id));
+        Ok(checked(self.request(Method::GET, &path).send().await?)
+            .await?
+            .text()
+            .await?)
     }
 
     /// `GET /api/v1/organisation/settings` (admins only).
