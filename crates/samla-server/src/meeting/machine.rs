@@ -45,6 +45,8 @@ pub struct MeetingMachine {
     locked: bool,
     chat_policy: ChatPolicy,
     share_policy: SharePolicy,
+    /// Told to clients, which then come in with their microphone off whatever they chose
+    /// before joining (every seat starts muted here until its client says otherwise).
     mute_on_entry: bool,
     /// Participants may unmute themselves; when not, only [`Seat::unmute_granted`] lets them.
     self_unmute: bool,
