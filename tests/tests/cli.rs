@@ -147,7 +147,10 @@ async fn two_cli_participants_hold_a_meeting_with_a_waiting_room() -> Result<()>
             "attendance: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // As the server wrote it, for a spreadsheet: a byte-order mark first.
         let csv = String::from_utf8(out.stdout)?;
+        ensure!(csv.starts_with('\u{feff}'), "no byte-order mark: {csv:?}");
+        let csv = csv.trim_start_matches('\u{feff}').to_owned();
         let everyone_left = csv.lines().skip(1).all(|l| l.split(',').nth(3) != Some(""));
         if (csv.lines().count() == 3 && everyone_left) || std::time::Instant::now() > deadline {
             break csv;

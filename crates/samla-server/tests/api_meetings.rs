@@ -593,7 +593,7 @@ async fn the_owner_reads_who_attended_as_json_and_csv() {
         .unwrap();
     assert_eq!(
         std::str::from_utf8(&csv).unwrap(),
-        "name,email,first_joined,last_left,minutes,times_joined\r\n\
+        "\u{feff}name,email,first_joined,last_left,minutes,times_joined\r\n\
          Kari,kari@example.org,2025-12-01T08:15:00Z,2025-12-01T09:45:00Z,90,1\r\n\
          \"Nordmann, Ola\",,2025-12-01T08:17:00Z,2025-12-01T09:02:00Z,45,1\r\n"
     );

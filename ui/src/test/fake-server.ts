@@ -1,13 +1,15 @@
 // The REST API as the UI's unit tests need it: a `fetch` that answers like samla-server for one
 // user and token. The real server answers the browser tests (tests/browser); here none can run.
 
-import type { ApiMe, ApiMeeting, NewApiMeeting } from "../protocol/rest";
+import type { ApiAttendee, ApiMe, ApiMeeting, NewApiMeeting } from "../protocol/rest";
 
 export interface FakeServer {
   fetch: typeof fetch;
   /** Every request, as "METHOD url". */
   requests: string[];
   meetings: ApiMeeting[];
+  /** Who attended, by meeting id; a meeting not here had no one. */
+  attendance: Record<string, ApiAttendee[]>;
 }
 
 export const ME: ApiMe = { id: "u1", email: "kari@uio.no", display_name: "Kari Nordmann", admin: false, organisation: "UiO" };
@@ -26,11 +28,24 @@ export function meeting(id: string, topic: string, start: string | null, minutes
   };
 }
 
+/** The attendance as samla-server writes it for `?format=csv`: a byte-order mark (for Excel),
+ * quoted where needed, and a cell a spreadsheet would take for a formula prefixed with '. */
+export function attendanceCsv(people: readonly ApiAttendee[]): string {
+  const cell = (value: string | number | null) => {
+    let text = value === null ? "" : String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const lines = people.map((p) => [p.name, p.email, p.first_joined, p.last_left, p.minutes, p.times_joined].map(cell).join(","));
+  return "\ufeff" + ["name,email,first_joined,last_left,minutes,times_joined", ...lines].map((line) => `${line}\r\n`).join("");
+}
+
 /** Answers `token` as the server would, and 401 with the server's message for any other. */
-export function fakeServer(token: string, meetings: ApiMeeting[] = []): FakeServer {
+export function fakeServer(token: string, meetings: ApiMeeting[] = [], attendance: Record<string, ApiAttendee[]> = {}): FakeServer {
   const server: FakeServer = {
     requests: [],
     meetings,
+    attendance,
     fetch: async (input, init) => {
       const url = String(input);
       const method = init?.method ?? "GET";
@@ -39,7 +54,7 @@ export function fakeServer(token: string, meetings: ApiMeeting[] = []): FakeServ
       const json = (status: number, body: unknown) =>
         new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
       if (auth !== `Bearer ${token}`) return json(401, { error: "unauthorized", message: "unknown API token" });
-      const path = new URL(url).pathname;
+      const { pathname: path, searchParams } = new URL(url);
       if (path === "/api/v1/me" && method === "GET") return json(200, ME);
       if (path === "/api/v1/meetings" && method === "GET") return json(200, server.meetings);
       if (path === "/api/v1/meetings" && method === "POST") {
@@ -54,6 +69,15 @@ export function fakeServer(token: string, meetings: ApiMeeting[] = []): FakeServ
         };
         server.meetings.push(created);
         return json(201, created);
+      }
+      const attended = /^\/api\/v1\/meetings\/(\d+)\/attendance$/.exec(path);
+      if (attended && method === "GET") {
+        if (!server.meetings.some((m) => m.id === attended[1])) return json(404, { error: "not_found", message: "no such meeting" });
+        const people = server.attendance[attended[1]!] ?? [];
+        if (searchParams.get("format") === "csv") {
+          return new Response(attendanceCsv(people), { status: 200, headers: { "content-type": "text/csv; charset=utf-8" } });
+        }
+        return json(200, people);
       }
       const one = /^\/api\/v1\/meetings\/(\d+)$/.exec(path);
       if (one && method === "PATCH") {

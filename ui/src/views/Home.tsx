@@ -1,9 +1,10 @@
-import { useCallback, useState } from "preact/hooks";
+import { useCallback, useMemo, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { parseMeetingId, type MeetingId } from "../protocol/messages";
 import type { ApiMeeting, NewApiMeeting } from "../protocol/rest";
 import type { AccountState } from "../settings/account";
 import { ScheduleMeeting } from "./MeetingForm";
+import { PastMeetings } from "./PastMeetings";
 import { UpcomingMeetings } from "./UpcomingMeetings";
 
 export interface HostRequest {
@@ -15,7 +16,7 @@ export interface HomeProps {
   serverHost: string;
   /** Where the user may pick the server (the desktop app); a page served by one belongs to it. */
   onServerHost?: (host: string) => void;
-  /** Signed in to the server or not: hosting there and the upcoming meetings need it. */
+  /** Signed in to the server or not: hosting there and the upcoming and past meetings need it. */
   account: AccountState;
   onJoin(id: MeetingId): void;
   /** Creates a meeting now on the signed-in server and goes to it. */
@@ -69,9 +70,16 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
   };
 
   const client = account.status === "signed_in" ? account.client : null;
-  /** Bumped when a meeting is scheduled or deleted: the list loads again. */
+  /** Bumped when a meeting is scheduled or deleted: the lists load again. */
   const [listed, relist] = useState(0);
-  const loadMeetings = useCallback(() => client!.meetings(), [client, listed]);
+  // One request for both lists (upcoming and past): the first to ask fetches, the other shares it;
+  // a bump of `listed` makes a new load, which fetches again.
+  const loadMeetings = useMemo(() => {
+    let fetched: Promise<ApiMeeting[]> | null = null;
+    return () => (fetched ??= client!.meetings());
+  }, [client, listed]);
+  const loadAttendance = useCallback((meeting: ApiMeeting) => client!.attendance(meeting.id), [client]);
+  const loadAttendanceCsv = useCallback((meeting: ApiMeeting) => client!.attendanceCsv(meeting.id), [client]);
   const schedule = async (meeting: NewApiMeeting) => {
     await client!.createMeeting(meeting);
     relist((n) => n + 1);
@@ -115,6 +123,7 @@ export function Home({ serverHost, onServerHost, account, onJoin, onHost, onStar
         </>
       )}
       {client && <UpcomingMeetings load={loadMeetings} onJoin={onStart} onDelete={deleteMeeting} onChange={changeMeeting} />}
+      {client && <PastMeetings load={loadMeetings} attendance={loadAttendance} attendanceCsv={loadAttendanceCsv} />}
       <form onSubmit={join} aria-labelledby="join-heading">
         <h2 id="join-heading">{t("joinMeeting")}</h2>
         <label for="meeting-link">{t("joinByLinkOrId")}</label>

@@ -22,15 +22,25 @@ const CLOCK_TICK_MS = 30_000;
 
 type Loaded = { status: "loading" } | { status: "loaded"; meetings: ApiMeeting[] } | { status: "failed"; reason: string };
 
-/** "Today", "Tomorrow" (in the page's language), or the weekday and date further ahead. */
-function dayOf(start: Date, now: Date, locale: string): string {
+/** "Yesterday", "Today", "Tomorrow" (in the page's language), or the weekday and date further
+ * off. The past meetings say it too. */
+export function dayOf(start: Date, now: Date, locale: string): string {
   const midnight = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
   const days = Math.round((midnight(start) - midnight(now)) / 86_400_000);
   const said =
-    days === 0 || days === 1
+    days >= -1 && days <= 1
       ? new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(days, "day")
       : new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long" }).format(start);
   return said.charAt(0).toLocaleUpperCase(locale) + said.slice(1);
+}
+
+/** Renders the calling list again every {@link CLOCK_TICK_MS}, so what it says follows the clock. */
+export function useClockTick(): void {
+  const [, tick] = useReducer((n: number, _: void) => n + 1, 0);
+  useEffect(() => {
+    const timer = setInterval(() => tick(), CLOCK_TICK_MS);
+    return () => clearInterval(timer);
+  }, []);
 }
 
 /** The user's scheduled meetings that have not ended, soonest first, each with a button to start it. */
@@ -57,11 +67,7 @@ export function UpcomingMeetings({ load, onJoin, onDelete, onChange, now = () =>
   const locale = localeOf(lang);
   const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
   // The list follows the clock: a meeting that starts says so, one that ends goes.
-  const [, tick] = useReducer((n: number, _: void) => n + 1, 0);
-  useEffect(() => {
-    const timer = setInterval(() => tick(), CLOCK_TICK_MS);
-    return () => clearInterval(timer);
-  }, []);
+  useClockTick();
   const today = now();
   const at = today.getTime();
   const shown = loaded.status === "loaded" ? upcomingMeetings(loaded.meetings, today) : [];

@@ -312,7 +312,7 @@ describe("meeting screen", () => {
       });
       const dispatch = vi.fn();
       mount("en", <Meeting view={view} media={new NullMediaBackend()} actions={fakeActions()} dispatch={dispatch} onLeave={() => {}} reconnecting={false} />);
-      act(() => vi.advanceTimersByTime(60_000));
+      act(() => void vi.advanceTimersByTime(60_000));
       const dismissed = dispatch.mock.calls.map(([a]) => a).filter((a) => a.type === "local/dismiss_notice").map((a) => a.id);
       const id = (kind: string) => view.notices.find((n) => n.kind === kind)!.id;
       expect(dismissed).toContain(id("spotlight"));

@@ -118,10 +118,13 @@ pub fn summarize(rows: &[AttendanceRow], open_until_ms: Option<i64>) -> Vec<Atte
         .collect()
 }
 
-/// The CSV a spreadsheet opens (RFC 4180, UTF-8, CRLF). A cell that a spreadsheet would run
-/// as a formula (a guest may call themselves `=HYPERLINK(…)`) is prefixed with `'`.
+/// The CSV a spreadsheet opens (RFC 4180, UTF-8, CRLF). It starts with a byte-order mark,
+/// without which Excel reads UTF-8 as Windows-1252 and "Øyvind" comes out as "Ã˜yvind". A
+/// cell that a spreadsheet would run as a formula (a guest may call themselves
+/// `=HYPERLINK(…)`) is prefixed with `'`.
 pub fn to_csv(attendees: &[Attendee]) -> String {
-    let mut out = String::from("name,email,first_joined,last_left,minutes,times_joined\r\n");
+    let mut out =
+        String::from("\u{feff}name,email,first_joined,last_left,minutes,times_joined\r\n");
     for a in attendees {
         let cells = [
             cell(&a.name),
@@ -256,7 +259,7 @@ mod tests {
         ];
         assert_eq!(
             to_csv(&people),
-            "name,email,first_joined,last_left,minutes,times_joined\r\n\
+            "\u{feff}name,email,first_joined,last_left,minutes,times_joined\r\n\
              \"'=HYPERLINK(\"\"http://x\"\")\",,2025-12-01T08:15:00Z,,3,1\r\n\
              \"Nordmann, Ola\",ola@uio.no,2025-12-01T08:16:00Z,2025-12-01T09:00:00Z,44,1\r\n"
         );
