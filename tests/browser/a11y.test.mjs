@@ -52,6 +52,12 @@ test("every screen of a meeting passes axe's WCAG 2.1 AA checks", async () => {
   await page.getByRole("listitem").filter({ hasText: meeting.topic }).waitFor({ timeout: 10_000 });
   await page.getByText("Planlegg et møte").click();
   await check(page, "home-signed-in");
+  // A past meeting's attendance (an instant meeting nobody attended yet).
+  const earlier = await createMeeting({ topic: "Tidligere seminar" });
+  await page.reload();
+  await page.getByRole("button", { name: `Oppmøte på «${earlier.topic}»` }).click({ timeout: 10_000 });
+  await page.getByText("Ingen deltok.").waitFor({ timeout: 10_000 });
+  await check(page, "home-attendance");
 
   await page.getByRole("button", { name: `Start «${meeting.topic}»` }).click();
   await page.getByRole("button", { name: "Bli med" }).waitFor();

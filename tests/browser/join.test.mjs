@@ -251,3 +251,41 @@ test("a signed-in teacher sees her upcoming meetings on the home page and starts
   await page.getByRole("region", { name: /^Deltakere/ }).locator(".roster li", { hasText: "Kari" }).locator(".badges", { hasText: /\bvert\b/ }).waitFor({ timeout: 10_000 });
   await screenshot(page, "15-teacher-hosts-scheduled-meeting");
 });
+
+test("after a seminar the teacher takes the attendance from the home page, and saves it for a spreadsheet", async () => {
+  const seminar = await createMeeting({ topic: "Seminar 3 – oppmøte" });
+  // The teacher (signed in, with her token) and a guest come and go with samla-cli.
+  const teacher = start("cli-attendance-vert", CLI_BIN, ["join", seminar.join_url, "--name", "Vert", "--token", server.token, "--for", "4s"]);
+  const guest = start("cli-attendance-guest", CLI_BIN, ["join", seminar.join_url, "--name", "Øyvind Ås", "--for", "2s"]);
+  await waitFor("both to have left", () => teacher.exitCode !== null && guest.exitCode !== null, { timeoutMs: 30_000 });
+
+  const { page } = await openBrowser("attendance");
+  await page.goto(`${server.base}/?lang=nb&name=Vert`);
+  await signIn(page);
+  const past = page.getByRole("region", { name: "Tidligere møter" });
+  const item = past.getByRole("listitem").filter({ hasText: seminar.topic });
+  await item.getByRole("button", { name: `Oppmøte på «${seminar.topic}»` }).click({ timeout: 10_000 });
+  const table = item.getByRole("table");
+  await table.waitFor({ timeout: 10_000 });
+  const rows = await table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  // In the order they came, which the two did at about the same time.
+  const byName = ([a], [b]) => a.localeCompare(b);
+  assert.deepEqual(
+    rows.map((r) => [r[0], r[1], r[5]]).sort(byName),
+    [["Vert", "vert@example.test", "1"], ["Øyvind Ås", "gjest", "1"]].sort(byName),
+  );
+  assert.ok(rows.every((r) => /^\d\d:\d\d$/.test(r[2]) && /^\d\d:\d\d$/.test(r[3])), `both came and left: ${JSON.stringify(rows)}`);
+  await screenshot(page, "16-teacher-attendance");
+
+  // Saved as a file: the server's CSV, with the byte-order mark that makes Excel read "Ø".
+  const [download] = await Promise.all([page.waitForEvent("download"), item.getByRole("button", { name: /^Last ned CSV/ }).click()]);
+  assert.equal(download.suggestedFilename(), `attendance-${seminar.id}.csv`);
+  const { readFile } = await import("node:fs/promises");
+  const bytes = await readFile(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  const lines = bytes.subarray(3).toString("utf8").split("\r\n");
+  assert.equal(lines[0], "name,email,first_joined,last_left,minutes,times_joined");
+  assert.equal(lines.length, 4, "a header, two people and the last line's end");
+  assert.match(lines.find((l) => l.startsWith("Øyvind")), /^Øyvind Ås,,\d{4}-\d\d-\d\dT[\d:]+Z,\d{4}-\d\d-\d\dT[\d:]+Z,0,1$/);
+});
