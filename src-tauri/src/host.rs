@@ -86,6 +86,7 @@ impl Host {
                 signed_in_only: false,
                 start_time: None,
                 duration_minutes: None,
+                ..NewMeeting::default()
             })
             .await?;
         Ok(HostedMeeting {

@@ -106,6 +106,7 @@ async fn each_participant_plays_the_others_tone() -> Result<()> {
                 signed_in_only: false,
                 start_time: None,
                 duration_minutes: None,
+                ..Default::default()
             },
         )
         .await?;

@@ -197,7 +197,14 @@ async fn meetings_are_listed_and_deleted_from_the_command_line() -> Result<()> {
             .args(["--server", server.base.as_str(), "--token", &token])
             .output()
     };
-    let created = cli(&["meeting", "create", "--topic", "Seminar i INF2220"])?;
+    let created = cli(&[
+        "meeting",
+        "create",
+        "--topic",
+        "Seminar i INF2220",
+        "--mute-on-entry",
+        "--hosts-only-share",
+    ])?;
     ensure!(
         created.status.success(),
         "{}",
@@ -209,6 +216,13 @@ async fn meetings_are_listed_and_deleted_from_the_command_line() -> Result<()> {
         .unwrap_or_default()
         .to_owned();
     let id = link.rsplit('/').next().unwrap_or_default().to_owned();
+    // It starts with the rules asked for.
+    let api = samla_engine::api::ApiClient::new(&server.base, &token)?;
+    let stored = api.get_meeting(&id.parse()?).await?;
+    ensure!(
+        stored.mute_on_entry && stored.share_policy == samla_protocol::SharePolicy::HostsOnly,
+        "{stored:?}"
+    );
 
     let listed = String::from_utf8(cli(&["meeting", "list"])?.stdout)?;
     ensure!(

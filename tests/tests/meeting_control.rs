@@ -10,6 +10,7 @@ use samla_engine::{Event, Status};
 use samla_protocol::api::NewMeeting;
 use samla_protocol::{
     ChatPolicy, ClientMessage, CloseReason, ErrorCode, LeaveReason, Reaction, Role, ServerMessage,
+    SharePolicy,
 };
 
 fn meeting(topic: &str, waiting_room: bool) -> NewMeeting {
@@ -491,4 +492,41 @@ async fn co_hosts_moderate_but_cannot_do_what_only_the_host_may() -> Result<()> 
 fn engine_code(err: &anyhow::Error) -> Option<ErrorCode> {
     err.downcast_ref::<samla_engine::EngineError>()
         .and_then(|e| e.code())
+}
+
+/// A lecture scheduled with its rules starts with them, in a real server over real
+/// sockets: newcomers are told they come in muted and that only hosts may share, and the
+/// host can still change that in the meeting.
+#[tokio::test]
+async fn a_lecture_scheduled_with_its_rules_starts_with_them() -> Result<()> {
+    let server = TestServer::start().await?;
+    let token = server.token("kari@uio.no")?;
+    let m = server
+        .create_meeting(
+            &token,
+            &NewMeeting {
+                mute_on_entry: true,
+                share_policy: SharePolicy::HostsOnly,
+                ..meeting("Forelesning", false)
+            },
+        )
+        .await?;
+    assert!(m.mute_on_entry && m.share_policy == SharePolicy::HostsOnly);
+
+    let host = Participant::join(&server, &m, "Kari", Some(&token)).await?;
+    let ola = Participant::join(&server, &m, "Ola", None).await?;
+    let rules = ola.view().meeting.expect("joined");
+    assert!(rules.mute_on_entry, "{rules:?}");
+    assert_eq!(rules.share_policy, SharePolicy::HostsOnly);
+
+    host.handle.send(ClientMessage::SetSharePolicy {
+        policy: SharePolicy::Everyone,
+    })?;
+    ola.wait_view("told that everyone may share now", |v| {
+        v.meeting
+            .as_ref()
+            .is_some_and(|m| m.share_policy == SharePolicy::Everyone)
+    })
+    .await?;
+    Ok(())
 }

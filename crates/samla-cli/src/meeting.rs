@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use samla_engine::api::ApiClient;
 use samla_protocol::api::NewMeeting;
-use samla_protocol::MeetingId;
+use samla_protocol::{MeetingId, SharePolicy};
 use url::Url;
 
 /// Where the API is and who we are there.
@@ -48,6 +48,12 @@ pub enum MeetingCommand {
         /// Planned length in minutes.
         #[arg(long)]
         duration: Option<u32>,
+        /// Start with people muted as they join (hosts can change it in the meeting).
+        #[arg(long)]
+        mute_on_entry: bool,
+        /// Start with only hosts allowed to share a screen (hosts can change it).
+        #[arg(long)]
+        hosts_only_share: bool,
     },
     /// List meetings: id, start, topic and link, tab-separated, one per line.
     List {
@@ -79,6 +85,8 @@ pub async fn run(command: MeetingCommand) -> anyhow::Result<ExitCode> {
             signed_in_only,
             start,
             duration,
+            mute_on_entry,
+            hosts_only_share,
         } => {
             let new = NewMeeting {
                 topic,
@@ -87,6 +95,12 @@ pub async fn run(command: MeetingCommand) -> anyhow::Result<ExitCode> {
                 signed_in_only,
                 start_time: start,
                 duration_minutes: duration,
+                mute_on_entry,
+                share_policy: if hosts_only_share {
+                    SharePolicy::HostsOnly
+                } else {
+                    SharePolicy::Everyone
+                },
             };
             let meeting = api
                 .client()?

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::SharePolicy;
+
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
@@ -24,6 +26,12 @@ pub struct NewMeeting {
     pub start_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_minutes: Option<u32>,
+    /// The meeting starts with newcomers muted (hosts may change it in the meeting).
+    #[serde(default)]
+    pub mute_on_entry: bool,
+    /// Who may share a screen when the meeting starts (hosts may change it in the meeting).
+    #[serde(default)]
+    pub share_policy: SharePolicy,
 }
 
 /// An organisation's settings, as its admins set them. Every meeting of the organisation
@@ -57,6 +65,10 @@ pub struct MeetingPatch {
     pub start_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mute_on_entry: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_policy: Option<SharePolicy>,
 }
 
 /// A meeting as its owner sees it.
@@ -74,6 +86,11 @@ pub struct Meeting {
     /// The link people join by: `{public_url}/j/{id}`.
     pub join_url: String,
     pub created_at: String,
+    /// The rules it starts with; see [`NewMeeting`].
+    #[serde(default)]
+    pub mute_on_entry: bool,
+    #[serde(default)]
+    pub share_policy: SharePolicy,
 }
 
 /// One person's attendance in a meeting, as its owner sees it: everyone who was in the

@@ -395,6 +395,7 @@ pub enum ChatPolicy {
 
 /// Who may share a screen or a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SharePolicy {
     #[default]

@@ -113,7 +113,8 @@ async fn meeting_crud_round_trip() {
             t,
             Some(json!({
                 "topic": "  Weekly sync ", "passcode": "s3cret", "waiting_room": true,
-                "start_time": "2026-12-01T08:15:00Z", "duration_minutes": 45
+                "start_time": "2026-12-01T08:15:00Z", "duration_minutes": 45,
+                "mute_on_entry": true
             })),
         )
         .await;
@@ -126,6 +127,9 @@ async fn meeting_crud_round_trip() {
     assert_eq!(created["signed_in_only"], false);
     assert_eq!(created["start_time"], "2026-12-01T08:15:00Z");
     assert_eq!(created["duration_minutes"], 45);
+    // The rules it starts with: as asked, and the default where not.
+    assert_eq!(created["mute_on_entry"], true);
+    assert_eq!(created["share_policy"], "everyone");
     assert_eq!(
         created["join_url"],
         format!("http://samla.test:7700/j/{id}")
@@ -186,7 +190,7 @@ async fn meeting_crud_round_trip() {
     assert_eq!(topics, ["Early", "Weekly sync", "Now"]);
 
     let (status, patched) = app
-        .call(Method::PATCH, &format!("/api/v1/meetings/{id}"), t, Some(json!({"topic": "Renamed", "passcode": "", "start_time": "", "signed_in_only": true})))
+        .call(Method::PATCH, &format!("/api/v1/meetings/{id}"), t, Some(json!({"topic": "Renamed", "passcode": "", "start_time": "", "signed_in_only": true, "share_policy": "hosts_only"})))
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(
@@ -200,6 +204,14 @@ async fn meeting_crud_round_trip() {
             patched["duration_minutes"].as_u64()
         ),
         (true, Some(true), Some(45))
+    );
+    assert_eq!(
+        (
+            patched["mute_on_entry"].as_bool(),
+            patched["share_policy"].as_str()
+        ),
+        (Some(true), Some("hosts_only")),
+        "left out, mute_on_entry stays"
     );
     let (_, fetched) = app
         .call(Method::GET, &format!("/api/v1/meetings/{id}"), t, None)

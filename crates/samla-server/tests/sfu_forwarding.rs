@@ -752,6 +752,8 @@ mod through_the_server {
                 signed_in_only: false,
                 start_time_ms: None,
                 duration_minutes: None,
+                mute_on_entry: false,
+                share_hosts_only: false,
             })
             .await
             .unwrap();

@@ -30,6 +30,8 @@ fn new_meeting(user: &User, topic: &str, start: Option<i64>) -> NewMeetingRecord
         signed_in_only: false,
         start_time_ms: start,
         duration_minutes: Some(30),
+        mute_on_entry: false,
+        share_hosts_only: false,
     }
 }
 
@@ -172,6 +174,8 @@ async fn meetings_crud() {
         changed.passcode_hash = Some("$argon2id$fake".into());
         changed.signed_in_only = true;
         changed.duration_minutes = None;
+        changed.mute_on_entry = true;
+        changed.share_hosts_only = true;
         assert!(store.update_meeting(&changed).await.unwrap());
         assert_eq!(store.meeting(&instant.id).await.unwrap(), Some(changed));
 

@@ -50,6 +50,7 @@ export const messages = {
     en: "Your IT staff give you the token; they make it with “samla-server token create --user your-email”.",
   },
   useWaitingRoom: { nb: "Bruk venterom", nn: "Bruk venterom", en: "Use a waiting room" },
+  onlyHostsShare: { nb: "Bare verter kan dele skjermen", nn: "Berre vertar kan dele skjermen", en: "Only hosts may share their screen" },
   creating: { nb: "Oppretter møtet …", nn: "Opprettar møtet …", en: "Creating the meeting…" },
   createFailed: {
     nb: "Kunne ikke opprette møtet: {reason}",

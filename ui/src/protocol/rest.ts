@@ -3,6 +3,7 @@
 // the user's API token as a bearer token; the server answers other origins (the desktop app's
 // page) too, so the same code runs in the app and in a browser.
 
+import type { SharePolicy } from "./messages";
 import { hostOf } from "./server-host";
 
 /** A meeting as its owner sees it (samla_protocol::api::Meeting). */
@@ -12,6 +13,10 @@ export interface ApiMeeting {
   has_passcode: boolean;
   waiting_room: boolean;
   signed_in_only: boolean;
+  /** The rules the meeting starts with each time it starts afresh; the hosts can change them
+   * in the meeting (ParticipantsPanel), but that lasts only until it ends. */
+  mute_on_entry: boolean;
+  share_policy: SharePolicy;
   /** RFC 3339, or null for an instant meeting. */
   start_time: string | null;
   duration_minutes: number | null;
@@ -52,6 +57,10 @@ export interface NewApiMeeting {
   duration_minutes?: number;
   /** 4 to 32 characters; left out for none. */
   passcode?: string;
+  /** Left out: false (and in a change: as it is). */
+  mute_on_entry?: boolean;
+  /** Left out: "everyone" (and in a change: as it is). */
+  share_policy?: SharePolicy;
 }
 
 /** A refusal or failure, with the server's own message when it sent one. */

@@ -21,6 +21,8 @@ export function meeting(id: string, topic: string, start: string | null, minutes
     has_passcode: false,
     waiting_room: true,
     signed_in_only: false,
+    mute_on_entry: false,
+    share_policy: "everyone",
     start_time: start,
     duration_minutes: minutes,
     join_url: `http://meet.uio.no/j/${id}`,
@@ -66,6 +68,9 @@ export function fakeServer(token: string, meetings: ApiMeeting[] = [], attendanc
           ...meeting(String(5550001234 + server.meetings.length), body.topic, body.start_time ?? null, body.duration_minutes ?? null),
           waiting_room: body.waiting_room,
           has_passcode: body.passcode !== undefined,
+          // The server's defaults when left out.
+          mute_on_entry: body.mute_on_entry ?? false,
+          share_policy: body.share_policy ?? "everyone",
         };
         server.meetings.push(created);
         return json(201, created);

@@ -30,8 +30,9 @@ export interface MeetingFormProps {
   now?: () => Date;
 }
 
-/** A scheduled meeting's topic, start (on the user's own clock, sent in UTC), length, passcode
- * and waiting room: to schedule one, or to change one. */
+/** A scheduled meeting's topic, start (on the user's own clock, sent in UTC), length, passcode,
+ * waiting room and the rules it starts with (participants muted when they join, who may share
+ * their screen): to schedule one, or to change one. */
 export function MeetingForm({ idPrefix, editing, onSubmit, onCancel, now = () => new Date() }: MeetingFormProps) {
   const { t } = useI18n();
   const [topic, setTopic] = useState(editing?.topic ?? "");
@@ -41,6 +42,8 @@ export function MeetingForm({ idPrefix, editing, onSubmit, onCancel, now = () =>
   const [minutes, setMinutes] = useState(editing?.duration_minutes ?? 90);
   const [passcode, setPasscode] = useState("");
   const [waitingRoom, setWaitingRoom] = useState(editing?.waiting_room ?? true);
+  const [muteOnEntry, setMuteOnEntry] = useState(editing?.mute_on_entry ?? false);
+  const [hostsOnlyShare, setHostsOnlyShare] = useState(editing?.share_policy === "hosts_only");
   const [status, setStatus] = useState<{ text: string; error: boolean } | null>(null);
   const id = (field: string) => `${idPrefix}-${field}`;
   const durations = DURATIONS.includes(minutes) ? DURATIONS : [...DURATIONS, minutes].sort((a, b) => a - b);
@@ -54,6 +57,7 @@ export function MeetingForm({ idPrefix, editing, onSubmit, onCancel, now = () =>
       return;
     }
     setStatus({ text: editing ? t("saving") : t("creating"), error: false });
+    const sharePolicy = hostsOnlyShare ? "hosts_only" : "everyone";
     try {
       await onSubmit({
         topic: topic.trim() || t("meeting"),
@@ -62,6 +66,10 @@ export function MeetingForm({ idPrefix, editing, onSubmit, onCancel, now = () =>
         waiting_room: waitingRoom,
         // Left empty, a change keeps the passcode the meeting has.
         ...(passcode ? { passcode } : {}),
+        // A change sends a rule only when the user changed it here, so saving a new time does
+        // not undo a rule changed meanwhile elsewhere (another window, another host).
+        ...(!editing || muteOnEntry !== editing.mute_on_entry ? { mute_on_entry: muteOnEntry } : {}),
+        ...(!editing || sharePolicy !== editing.share_policy ? { share_policy: sharePolicy } : {}),
       });
       setStatus({ text: editing ? t("meetingSaved") : t("meetingScheduled"), error: false });
       if (!editing) {
@@ -93,6 +101,14 @@ export function MeetingForm({ idPrefix, editing, onSubmit, onCancel, now = () =>
       <label class="check">
         <input type="checkbox" checked={waitingRoom} onChange={(e) => setWaitingRoom(e.currentTarget.checked)} />
         {t("useWaitingRoom")}
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={muteOnEntry} onChange={(e) => setMuteOnEntry(e.currentTarget.checked)} />
+        {t("muteOnEntry")}
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={hostsOnlyShare} onChange={(e) => setHostsOnlyShare(e.currentTarget.checked)} />
+        {t("onlyHostsShare")}
       </label>
       <p role="status" class={status?.error ? "error" : undefined}>
         {status?.text}

@@ -9,7 +9,7 @@ use axum::Json;
 use samla_protocol::api::{
     ApiError, Attendee, Me, Meeting, MeetingPatch, NewMeeting, OrganisationSettings,
 };
-use samla_protocol::MeetingId;
+use samla_protocol::{MeetingId, SharePolicy};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -146,6 +146,8 @@ async fn create_meeting(
             signed_in_only: new.signed_in_only,
             start_time_ms,
             duration_minutes,
+            mute_on_entry: new.mute_on_entry,
+            share_hosts_only: new.share_policy == SharePolicy::HostsOnly,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(view(&state, &record))))
@@ -221,6 +223,12 @@ async fn update_meeting(
     }
     if let Some(signed_in_only) = patch.signed_in_only {
         record.signed_in_only = signed_in_only;
+    }
+    if let Some(mute_on_entry) = patch.mute_on_entry {
+        record.mute_on_entry = mute_on_entry;
+    }
+    if let Some(policy) = patch.share_policy {
+        record.share_hosts_only = policy == SharePolicy::HostsOnly;
     }
     // Last, so a request that fails validation does not pay for a hash.
     if let Some(p) = patch.passcode {
@@ -351,5 +359,11 @@ fn view(state: &AppState, record: &MeetingRecord) -> Meeting {
         duration_minutes: record.duration_minutes,
         join_url: state.config.join_url(&record.id),
         created_at: validate::format_time(record.created_at_ms),
+        mute_on_entry: record.mute_on_entry,
+        share_policy: if record.share_hosts_only {
+            SharePolicy::HostsOnly
+        } else {
+            SharePolicy::Everyone
+        },
     }
 }

@@ -354,11 +354,11 @@ impl MeetingMachine {
         let next_chat_seq = history.iter().map(|m| m.seq + 1).max().unwrap_or(1);
         let skip = history.len().saturating_sub(CHAT_MEMORY);
         Self {
+            share_policy: config.share_policy,
+            mute_on_entry: config.mute_on_entry,
             config,
             locked: false,
             chat_policy: ChatPolicy::default(),
-            share_policy: SharePolicy::default(),
-            mute_on_entry: false,
             self_unmute: true,
             spotlight: None,
             poll: None,

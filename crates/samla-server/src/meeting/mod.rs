@@ -10,7 +10,7 @@ pub mod registry;
 
 use samla_protocol::{
     ChatMessage, ClientMessage, LeaveReason, MeetingId, ParticipantId, PublishedTrack,
-    ServerMessage, TrackKind,
+    ServerMessage, SharePolicy, TrackKind,
 };
 
 /// One WebSocket connection, as the meeting knows it. Unique for the server's lifetime.
@@ -29,6 +29,9 @@ pub struct MeetingConfig {
     pub has_passcode: bool,
     /// The user who owns (scheduled) the meeting; they are host whenever present.
     pub owner_user_id: Option<String>,
+    /// The rules it starts with, as scheduled; hosts change them in the meeting.
+    pub mute_on_entry: bool,
+    pub share_policy: SharePolicy,
 }
 
 /// A signed-in member of the organisation, resolved from their token by the connection layer.

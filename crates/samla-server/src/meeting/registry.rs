@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use samla_protocol::MeetingId;
+use samla_protocol::{MeetingId, SharePolicy};
 
 use super::actor::{self, ActorMsg, MeetingHandle};
 use super::ratelimit::PasscodeLimiter;
@@ -113,6 +113,12 @@ impl MeetingRegistry {
             signed_in_only: record.signed_in_only,
             has_passcode: record.passcode_hash.is_some(),
             owner_user_id: Some(record.owner_user_id.clone()),
+            mute_on_entry: record.mute_on_entry,
+            share_policy: if record.share_hosts_only {
+                SharePolicy::HostsOnly
+            } else {
+                SharePolicy::Everyone
+            },
         };
         let mut live = self.inner.live.lock().expect("registry lock");
         if let Some(handle) = live.get(&record.id) {

@@ -22,6 +22,9 @@ pub struct MeetingRecord {
     pub start_time_ms: Option<i64>,
     pub duration_minutes: Option<u32>,
     pub created_at_ms: i64,
+    /// The rules the meeting starts with.
+    pub mute_on_entry: bool,
+    pub share_hosts_only: bool,
 }
 
 /// What it takes to create a meeting; the store picks its id and creation time.
@@ -35,6 +38,8 @@ pub struct NewMeetingRecord {
     pub signed_in_only: bool,
     pub start_time_ms: Option<i64>,
     pub duration_minutes: Option<u32>,
+    pub mute_on_entry: bool,
+    pub share_hosts_only: bool,
 }
 
 /// New meetings get 10-digit ids: easy to read aloud, and with 9 billion of them random
@@ -43,7 +48,7 @@ const MEETING_ID_RANGE: std::ops::RangeInclusive<u64> = 1_000_000_000..=9_999_99
 const MEETING_ID_TRIES: usize = 16;
 
 const MEETING_COLUMNS: &str = "id, org_id, owner_user_id, topic, passcode_hash, waiting_room, \
-     signed_in_only, start_time_ms, duration_minutes, created_at";
+     signed_in_only, start_time_ms, duration_minutes, created_at, mute_on_entry, share_hosts_only";
 
 impl MeetingRecord {
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
@@ -62,6 +67,8 @@ impl MeetingRecord {
             start_time_ms: row.try_get("start_time_ms")?,
             duration_minutes: get_opt_u32(row, "duration_minutes")?,
             created_at_ms: row.try_get("created_at")?,
+            mute_on_entry: get_bool(row, "mute_on_entry")?,
+            share_hosts_only: get_bool(row, "share_hosts_only")?,
         })
     }
 }
@@ -86,9 +93,11 @@ impl Store {
                 start_time_ms: new.start_time_ms,
                 duration_minutes: new.duration_minutes,
                 created_at_ms: now_ms(),
+                mute_on_entry: new.mute_on_entry,
+                share_hosts_only: new.share_hosts_only,
             };
             let result = sqlx::query(&format!(
-                "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(record.id.as_str())
             .bind(&record.org_id)
@@ -100,6 +109,8 @@ impl Store {
             .bind(record.start_time_ms)
             .bind(record.duration_minutes.map(i64::from))
             .bind(record.created_at_ms)
+            .bind(i64::from(record.mute_on_entry))
+            .bind(i64::from(record.share_hosts_only))
             .execute(&self.pool)
             .await;
             match result {
@@ -139,7 +150,8 @@ impl Store {
     pub async fn update_meeting(&self, record: &MeetingRecord) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE meetings SET topic = $1, passcode_hash = $2, waiting_room = $3, signed_in_only = $4, \
-             start_time_ms = $5, duration_minutes = $6 WHERE id = $7 AND deleted_at IS NULL",
+             start_time_ms = $5, duration_minutes = $6, mute_on_entry = $7, share_hosts_only = $8 \
+             WHERE id = $9 AND deleted_at IS NULL",
         )
         .bind(&record.topic)
         .bind(&record.passcode_hash)
@@ -147,6 +159,8 @@ impl Store {
         .bind(i64::from(record.signed_in_only))
         .bind(record.start_time_ms)
         .bind(record.duration_minutes.map(i64::from))
+        .bind(i64::from(record.mute_on_entry))
+        .bind(i64::from(record.share_hosts_only))
         .bind(record.id.as_str())
         .execute(&self.pool)
         .await?;

@@ -26,6 +26,8 @@ fn config(waiting_room: bool) -> MeetingConfig {
         signed_in_only: false,
         has_passcode: false,
         owner_user_id: Some(OWNER.into()),
+        mute_on_entry: false,
+        share_policy: SharePolicy::Everyone,
     }
 }
 
@@ -1448,6 +1450,47 @@ fn a_poll_question_and_its_answers_must_be_sensible() {
         },
     );
     assert_eq!(poll_seen(&out, &pia).unwrap().results, Some(vec![1, 0]));
+}
+
+#[test]
+fn a_meeting_starts_with_the_rules_it_was_scheduled_with() {
+    let mut m = Meeting::with(
+        MeetingConfig {
+            mute_on_entry: true,
+            share_policy: SharePolicy::HostsOnly,
+            ..config(false)
+        },
+        Vec::new(),
+        1,
+    );
+    let host = m.join(owner());
+    let (conn, out) = m.try_join(guest("Ola"));
+    let ola = seat_from(conn, &out);
+    match joined(&out, &ola) {
+        ServerMessage::Joined { meeting, .. } => {
+            assert!(meeting.mute_on_entry);
+            assert_eq!(meeting.share_policy, SharePolicy::HostsOnly);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Held by the SFU from the start, and still the host's to change.
+    assert_eq!(
+        forwarding(&out),
+        [(
+            ola.id,
+            Forwarding {
+                audio: true,
+                screen: false
+            }
+        )]
+    );
+    let out = m.send(
+        &host,
+        ClientMessage::SetSharePolicy {
+            policy: SharePolicy::Everyone,
+        },
+    );
+    assert_eq!(forwarding(&out), [(ola.id, Forwarding::ALL)]);
 }
 
 #[test]
