@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { localeOf, useI18n } from "../i18n";
 import { meetingTime, pastMeetings, type ApiAttendee, type ApiMeeting } from "../protocol/rest";
+import { useLoaded } from "./hooks";
 import { dayOf, useClockTick } from "./UpcomingMeetings";
 
 export interface PastMeetingsProps {
@@ -14,36 +15,22 @@ export interface PastMeetingsProps {
   now?: () => Date;
 }
 
-type Loaded = { status: "loading" } | { status: "loaded"; meetings: ApiMeeting[] } | { status: "failed"; reason: string };
-
 /** The user's meetings of the last 30 days, newest first, each with its attendance to look at,
  * save as a file or copy for a spreadsheet (what universities keep for seminars). */
 export function PastMeetings({ load, attendance, attendanceCsv, now = () => new Date() }: PastMeetingsProps) {
   const { t, lang } = useI18n();
-  const [loaded, setLoaded] = useState<Loaded>({ status: "loading" });
+  const loaded = useLoaded(load);
   /** The meeting whose attendance shows under it, if any. */
   const [open, setOpen] = useState<string | null>(null);
   /** Each row's Attendance button, to go back to when its attendance is closed. */
   const toggles = useRef(new Map<string, HTMLButtonElement>());
-
-  useEffect(() => {
-    let current = true;
-    setLoaded({ status: "loading" });
-    load().then(
-      (all) => current && setLoaded({ status: "loaded", meetings: all }),
-      (err: unknown) => current && setLoaded({ status: "failed", reason: err instanceof Error ? err.message : String(err) }),
-    );
-    return () => {
-      current = false;
-    };
-  }, [load]);
 
   // A meeting that ends moves here from the upcoming list without a reload.
   useClockTick();
   const locale = localeOf(lang);
   const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
   const today = now();
-  const shown = loaded.status === "loaded" ? pastMeetings(loaded.meetings, today) : [];
+  const shown = loaded.status === "loaded" ? pastMeetings(loaded.value, today) : [];
 
   const close = (m: ApiMeeting) => {
     setOpen(null);

@@ -3,6 +3,7 @@ import { localeOf, useI18n } from "../i18n";
 import { formatMeetingId } from "../protocol/messages";
 import { upcomingMeetings, type ApiMeeting, type NewApiMeeting } from "../protocol/rest";
 import { CopyLink } from "./CopyLink";
+import { useLoaded } from "./hooks";
 import { MeetingForm } from "./MeetingForm";
 
 export interface UpcomingMeetingsProps {
@@ -19,8 +20,6 @@ export interface UpcomingMeetingsProps {
 
 /** How often the list looks at the clock again. */
 const CLOCK_TICK_MS = 30_000;
-
-type Loaded = { status: "loading" } | { status: "loaded"; meetings: ApiMeeting[] } | { status: "failed"; reason: string };
 
 /** "Yesterday", "Today", "Tomorrow" (in the page's language), or the weekday and date further
  * off. The past meetings say it too. */
@@ -46,23 +45,10 @@ export function useClockTick(): void {
 /** The user's scheduled meetings that have not ended, soonest first, each with a button to start it. */
 export function UpcomingMeetings({ load, onJoin, onDelete, onChange, now = () => new Date() }: UpcomingMeetingsProps) {
   const { t, lang } = useI18n();
-  const [loaded, setLoaded] = useState<Loaded>({ status: "loading" });
+  const loaded = useLoaded(load);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   /** The meeting being changed, if any (its form shows under it). */
   const [editing, setEditing] = useState<string | null>(null);
-
-  useEffect(() => {
-    let current = true;
-    setLoaded({ status: "loading" });
-    load().then(
-      (all) => current && setLoaded({ status: "loaded", meetings: all }),
-      (err: unknown) => current && setLoaded({ status: "failed", reason: err instanceof Error ? err.message : String(err) }),
-    );
-    return () => {
-      current = false;
-    };
-    // `now` is a clock, not an input: a new function each render must not reload.
-  }, [load]);
 
   const locale = localeOf(lang);
   const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
@@ -70,7 +56,7 @@ export function UpcomingMeetings({ load, onJoin, onDelete, onChange, now = () =>
   useClockTick();
   const today = now();
   const at = today.getTime();
-  const shown = loaded.status === "loaded" ? upcomingMeetings(loaded.meetings, today) : [];
+  const shown = loaded.status === "loaded" ? upcomingMeetings(loaded.value, today) : [];
 
   const remove = async (m: ApiMeeting) => {
     if (!(globalThis.confirm?.(t("deleteMeetingConfirm", { topic: m.topic })) ?? true)) return;

@@ -1,5 +1,26 @@
-import { useEffect, useReducer } from "preact/hooks";
+import { useEffect, useReducer, useState } from "preact/hooks";
 import type { LocalMediaState, MediaBackend } from "../media/backend";
+
+/** Something fetched for a view: on its way, there, or refused with a reason to show. */
+export type Loaded<T> = { status: "loading" } | { status: "loaded"; value: T } | { status: "failed"; reason: string };
+
+/** Runs `load` and again whenever it is a new function (the caller's way to reload); an answer
+ * to an older load, arriving late, is dropped. */
+export function useLoaded<T>(load: () => Promise<T>): Loaded<T> {
+  const [loaded, setLoaded] = useState<Loaded<T>>({ status: "loading" });
+  useEffect(() => {
+    let current = true;
+    setLoaded({ status: "loading" });
+    load().then(
+      (value) => current && setLoaded({ status: "loaded", value }),
+      (err: unknown) => current && setLoaded({ status: "failed", reason: err instanceof Error ? err.message : String(err) }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [load]);
+  return loaded;
+}
 
 /** Re-renders when the media backend changes; returns its local state. */
 export function useMedia(media: MediaBackend): LocalMediaState {
