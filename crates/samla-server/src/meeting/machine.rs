@@ -1073,9 +1073,7 @@ impl MeetingMachine {
                 self.send_poll_to_everyone(out);
             }
             M::Vote { poll, choices } => {
-                let current = self.poll.as_mut().ok_or(NO_POLL)?;
-                current.check_id(poll)?;
-                current.answer(my_id, choices)?;
+                self.poll_named(poll)?.answer(my_id, choices)?;
                 // The voter sees their answer taken; whoever moderates, the new counts.
                 for i in 0..self.seats.len() {
                     if i == me || self.seats[i].is_moderator() {
@@ -1084,16 +1082,12 @@ impl MeetingMachine {
                 }
             }
             M::EndPoll { poll } => {
-                let current = self.poll.as_mut().ok_or(NO_POLL)?;
-                current.check_id(poll)?;
-                if current.end() {
+                if self.poll_named(poll)?.end() {
                     self.send_poll_to_everyone(out);
                 }
             }
             M::SharePollResults { poll } => {
-                let current = self.poll.as_mut().ok_or(NO_POLL)?;
-                current.check_id(poll)?;
-                if current.share()? {
+                if self.poll_named(poll)?.share()? {
                     self.send_poll_to_everyone(out);
                 }
             }
@@ -1340,6 +1334,11 @@ impl MeetingMachine {
         self.self_unmute = allowed;
         self.send_meeting_updated(out);
         self.announce_changes(None, out);
+    }
+
+    /// The meeting's poll if a request names it (an older poll's id is refused).
+    fn poll_named(&mut self, id: u32) -> Result<&mut Poll, Refused> {
+        self.poll.as_mut().filter(|p| p.id() == id).ok_or(NO_POLL)
     }
 
     /// Sends the seat at `i` the poll as they may see it, if there is one and they are in

@@ -27,7 +27,6 @@ const BAD_OPTION: Refused = refused(
     "a poll answer has 1 to 100 characters",
 );
 const ENDED: Refused = refused(ErrorCode::NotAllowed, "the poll has ended");
-const NOT_THIS_POLL: Refused = refused(ErrorCode::InvalidArgument, "no such poll");
 
 pub(super) struct Poll {
     id: u32,
@@ -86,13 +85,8 @@ impl Poll {
         self.open
     }
 
-    /// Checks that a request names this poll.
-    pub(super) fn check_id(&self, id: u32) -> Result<(), Refused> {
-        if id == self.id {
-            Ok(())
-        } else {
-            Err(NOT_THIS_POLL)
-        }
+    pub(super) fn id(&self) -> u32 {
+        self.id
     }
 
     /// Takes (or replaces) `voter`'s answer: option indexes, one unless the poll allows more.
