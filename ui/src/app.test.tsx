@@ -9,6 +9,7 @@ import { PREFERENCES_KEY } from "./settings/preferences";
 import { fakeServer } from "./test/fake-server";
 import type { ClientMessage, MeetingState, ParticipantInfo, PollView, Role, ServerMessage } from "./protocol/messages";
 import { root, until, useDomRoot } from "./test/dom-root";
+import { meetingState, participant } from "./test/fixtures";
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -213,10 +214,8 @@ describe("app: from the join link into the meeting", () => {
         you: 1,
         role: "participant",
         resume_token: "t",
-        meeting: { id: "123456789", topic: "Matte 101", locked: false, waiting_room: false, chat_policy: "everyone", share_policy: "everyone", mute_on_entry: false, self_unmute: true, spotlight: null },
-        participants: [
-          { id: 1, name: "Kari", role: "participant", audio_muted: false, video_on: false, hand_raised: false, connected: true, signed_in: false, may_unmute: true, feedback: null },
-        ],
+        meeting: meetingState(),
+        participants: [participant(1, "Kari")],
         waiting: [],
         chat: [],
       }),
@@ -313,30 +312,8 @@ describe("app: a meeting for signed-in users only", () => {
 
 // ---- the meeting's security settings, as a teacher sets them and a student meets them ----
 
-const LECTURE: MeetingState = {
-  id: "123456789",
-  topic: "Matte 101",
-  locked: false,
-  waiting_room: false,
-  chat_policy: "everyone",
-  share_policy: "everyone",
-  mute_on_entry: false,
-  self_unmute: true,
-  spotlight: null,
-};
-const kari = (role: Role, extra: Partial<ParticipantInfo> = {}): ParticipantInfo => ({
-  id: 1,
-  name: "Kari",
-  role,
-  audio_muted: false,
-  video_on: false,
-  hand_raised: false,
-  connected: true,
-  signed_in: false,
-  may_unmute: true,
-  feedback: null,
-  ...extra,
-});
+const LECTURE: MeetingState = meetingState();
+const kari = (role: Role, extra: Partial<ParticipantInfo> = {}): ParticipantInfo => participant(1, "Kari", { role, ...extra });
 
 /** Joins from the pre-join screen with the microphone on (as it opens) and is let in as `self`. */
 async function enter(meeting: Partial<MeetingState>, self: ParticipantInfo, media: RecordingMedia = new RecordingMedia()) {

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { SignallingClient, signallingUrl, type SocketLike, type Timers, type ConnectionStatus } from "./client";
 import type { ClientMessage, ServerMessage } from "./messages";
+import { meetingState } from "../test/fixtures";
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -65,17 +66,7 @@ class FakeTimers implements Timers {
   }
 }
 
-const meeting = {
-  id: "123456789",
-  topic: "Møte",
-  locked: false,
-  waiting_room: false,
-  chat_policy: "everyone" as const,
-  share_policy: "everyone" as const,
-  mute_on_entry: false,
-  self_unmute: true,
-  spotlight: null,
-};
+const meeting = meetingState({ topic: "Møte" });
 const joinedMsg = (token: string): ServerMessage => ({
   type: "joined",
   you: 4,

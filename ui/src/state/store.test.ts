@@ -1,30 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { ChatMessage, MeetingState, ParticipantInfo, PollView, ServerMessage } from "../protocol/messages";
 import { amHost, amModerator, canChat, chatAudience, initialView, mayShare, mayUnmute, reduce, type MeetingView, type StoreAction } from "./store";
+import { meetingState, participant } from "../test/fixtures";
 
-const meeting: MeetingState = {
-  id: "123456789",
-  topic: "Forelesning",
-  locked: false,
-  waiting_room: true,
-  chat_policy: "everyone",
-  share_policy: "everyone",
-  mute_on_entry: false,
-  self_unmute: true,
-  spotlight: null,
-};
-const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant"): ParticipantInfo => ({
-  id,
-  name,
-  role,
-  audio_muted: false,
-  video_on: true,
-  hand_raised: false,
-  connected: true,
-  signed_in: false,
-  may_unmute: true,
-  feedback: null,
-});
+const meeting: MeetingState = meetingState({ topic: "Forelesning", waiting_room: true });
+const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant"): ParticipantInfo =>
+  participant(id, name, { role, video_on: true });
 const chat = (seq: number, from: number, from_name: string, to: ChatMessage["to"], text: string): ChatMessage => ({
   seq,
   from,

@@ -14,6 +14,7 @@ import { ShareDialog } from "./ShareDialog";
 import { Tile } from "./Tile";
 import type { ComponentChildren } from "preact";
 import { root, useDomRoot } from "../test/dom-root";
+import { meetingState, participant } from "../test/fixtures";
 
 useDomRoot();
 
@@ -36,29 +37,8 @@ const TARGETS: ShareTarget[] = [
   { kind: "window", id: "0x600002", name: "Terminal", whole: false },
 ];
 
-const person = (id: number, name: string): ParticipantInfo => ({
-  id,
-  name,
-  role: "participant",
-  audio_muted: false,
-  video_on: true,
-  hand_raised: false,
-  connected: true,
-  signed_in: false,
-  may_unmute: true,
-  feedback: null,
-});
-const meeting: MeetingState = {
-  id: "123456789",
-  topic: "T",
-  locked: false,
-  waiting_room: false,
-  chat_policy: "everyone",
-  share_policy: "everyone",
-  mute_on_entry: false,
-  self_unmute: true,
-  spotlight: null,
-};
+const person = (id: number, name: string): ParticipantInfo => participant(id, name, { video_on: true });
+const meeting: MeetingState = meetingState({ topic: "T" });
 
 function fakeActions(): MeetingActions {
   return new Proxy({} as MeetingActions, { get: () => vi.fn(() => true) });

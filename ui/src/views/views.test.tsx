@@ -12,6 +12,7 @@ import { PreJoin } from "./PreJoin";
 import { Waiting } from "./Waiting";
 import type { ComponentChildren } from "preact";
 import { root, useDomRoot } from "../test/dom-root";
+import { meetingState, participant } from "../test/fixtures";
 
 useDomRoot();
 
@@ -21,30 +22,9 @@ function mount(lang: Lang, children: ComponentChildren) {
   });
 }
 
-const meeting: MeetingState = {
-  id: "123456789",
-  topic: "Matte 101",
-  locked: false,
-  waiting_room: true,
-  chat_policy: "everyone",
-  share_policy: "everyone",
-  mute_on_entry: false,
-  self_unmute: true,
-  spotlight: null,
-};
-const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant", extra: Partial<ParticipantInfo> = {}): ParticipantInfo => ({
-  id,
-  name,
-  role,
-  audio_muted: false,
-  video_on: false,
-  hand_raised: false,
-  connected: true,
-  signed_in: false,
-  may_unmute: true,
-  feedback: null,
-  ...extra,
-});
+const meeting: MeetingState = meetingState({ waiting_room: true });
+const person = (id: number, name: string, role: ParticipantInfo["role"] = "participant", extra: Partial<ParticipantInfo> = {}): ParticipantInfo =>
+  participant(id, name, { role, ...extra });
 const viewAs = (you: number, role: ParticipantInfo["role"]): MeetingView =>
   [
     {
